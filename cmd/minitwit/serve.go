@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/config"
+)
+
+// shutdownGrace bounds how long in-flight requests may take to finish.
+const shutdownGrace = 30 * time.Second
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: minitwit serve [flags]\n\nRuns a node. With no configuration it starts a single-node cluster in\n./minitwit-data serving http://127.0.0.1:8080 (UI at /, simulator API at /api).\nPrecedence: flag > MINITWIT_* environment > config file > default.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	for _, s := range config.Settings() {
+		if s.Flag != "" {
+			usage := s.Usage
+			if s.Env != "" {
+				usage += " (env " + s.Env + ")"
+			}
+			fs.String(s.Flag, "", usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitFromParse(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "minitwit serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	set := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
+
+	cfg, warnings, err := config.Load(set, os.Environ())
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit serve:", err)
+		return 2
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "minitwit serve: warning:", w)
+	}
+
+	n, err := node.Start(cfg, node.Options{Build: buildInfo()})
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit serve:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	status := 0
+	select {
+	case <-ctx.Done():
+	case err := <-n.Served():
+		fmt.Fprintln(stderr, "minitwit serve: http server stopped:", err)
+		status = 1
+	}
+	stop() // a second signal now kills the process the default way
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := n.Close(sctx); err != nil {
+		fmt.Fprintln(stderr, "minitwit serve: shutdown:", err)
+		status = 1
+	}
+	return status
+}

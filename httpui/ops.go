@@ -1,0 +1,71 @@
+package httpui
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// reservedNames collide with routes (now or planned) and cannot be
+// registered; compared case-insensitively so "Admin" cannot pose as a page.
+var reservedNames = map[string]bool{
+	"public": true, "login": true, "logout": true, "register": true, "add_message": true,
+	"api": true, "admin": true, "static": true, "metrics": true, "healthz": true, "readyz": true,
+	"version": true, "favicon.ico": true, "robots.txt": true, "follow": true, "unfollow": true,
+	"simulator": true, "cluster": true, "backup": true, "debug": true, "internal": true, ".well-known": true,
+}
+
+func isReserved(name string) bool { return reservedNames[strings.ToLower(name)] }
+
+// splitForwarded flattens X-Forwarded-For header values into hops.
+func splitForwarded(values []string) []string {
+	var hops []string
+	for _, v := range values {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hops = append(hops, h)
+			}
+		}
+	}
+	return hops
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when this node can serve reads and writes, 503 (with
+// the same body and a reason) otherwise, so a load balancer can route
+// around it.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	st := s.opts.Status.Status()
+	code := http.StatusOK
+	if !st.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, st)
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.opts.Build)
+}
+
+// metrics serves Prometheus text to a scraper holding metrics.token. There
+// is no loopback exemption: a reverse proxy on the same host would turn it
+// into a public exemption.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.opts.MetricsToken == "" {
+		http.Error(w, "metrics are disabled: set metrics.token (or MINITWIT_METRICS_TOKEN) and send it as a bearer token", http.StatusForbidden)
+		return
+	}
+	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.opts.MetricsToken))
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="minitwit metrics"`)
+		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	s.opts.Metrics.WritePrometheus(w)
+}

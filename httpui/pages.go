@@ -1,0 +1,141 @@
+package httpui
+
+import (
+	"bytes"
+	"crypto/md5"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"minitwit/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds one template set per page, each the layout plus the page's
+// own "title" and "body".
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func parsePages() (*pages, error) {
+	funcs := template.FuncMap{"userpath": userPath}
+	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range []string{"timeline", "register", "login", "error"} {
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// userPath is the URL path of a user's page; PathEscape keeps names with
+// spaces, '?' or '#' intact.
+func userPath(name string) template.URL {
+	return template.URL("/" + url.PathEscape(name))
+}
+
+// pageData is everything a page template may show.
+type pageData struct {
+	User    *store.User // the logged-in user, nil when anonymous
+	Flashes []string
+
+	// Timelines.
+	Kind     string // "home", "public" or "user"
+	Profile  *store.User
+	Followed bool
+	Messages []messageView
+	OlderURL string
+
+	// Forms.
+	Error string
+	Form  struct{ Username, Email string }
+
+	// Error page.
+	Status     int
+	StatusText string
+}
+
+type messageView struct {
+	Author, Gravatar, Text, Date string
+}
+
+func gravatarURL(email string, size int) string {
+	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "https://www.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?d=identicon&s=" + strconv.Itoa(size)
+}
+
+func formatDate(unix int64) string {
+	return time.Unix(unix, 0).UTC().Format("2006-01-02 @ 15:04")
+}
+
+func viewMessages(msgs []store.Message) []messageView {
+	out := make([]messageView, len(msgs))
+	for i, m := range msgs {
+		out[i] = messageView{Author: m.Author, Gravatar: gravatarURL(m.Email, 48), Text: m.Text, Date: formatDate(m.PubDate)}
+	}
+	return out
+}
+
+// render executes a page into a buffer first, so a template error never
+// leaves a half-written page behind a 200.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data *pageData) {
+	if data.Flashes == nil {
+		data.Flashes = s.takeFlashes(w, r)
+	}
+	var buf bytes.Buffer
+	if err := s.pages.byName[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.log.Error("render page", "page", name, "req_id", infoFrom(r.Context()).id, "err", err.Error())
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	data := &pageData{Status: status, StatusText: http.StatusText(status), Error: msg, Flashes: []string{}}
+	s.render(w, r, status, "error", data)
+}
+
+// staticRoutes registers each embedded file under its exact path: a
+// "/static/" prefix pattern would collide with "/{username}/follow".
+func (s *Server) staticRoutes() {
+	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		ctype := mime.TypeByExtension(path.Ext(p))
+		s.mux.HandleFunc("GET /"+p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+			w.Write(body)
+		})
+		return nil
+	})
+}

@@ -1,0 +1,263 @@
+package httpui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"minitwit/ops"
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+// Proposer sends a command through Raft and returns its result once it is
+// applied (or an error: the write may or may not have happened).
+type Proposer interface {
+	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
+}
+
+// Reader returns the local store once it reflects every write acknowledged
+// before the call, so a client reads its own writes on any node.
+type Reader interface {
+	ReadStore(ctx context.Context) (*store.Store, error)
+}
+
+// StatusReporter describes the node for /readyz.
+type StatusReporter interface {
+	Status() Status
+}
+
+// Status is what /readyz reports. Ready decides 200 or 503.
+type Status struct {
+	NodeID       string `json:"node_id"`
+	Role         string `json:"role"`
+	Leader       string `json:"leader"`
+	AppliedIndex uint64 `json:"applied_index"`
+	CommitIndex  uint64 `json:"commit_index"`
+	Ready        bool   `json:"-"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// Options configure the handler. Proposer, Reader, Status, Logger and
+// Metrics are required.
+type Options struct {
+	Proposer Proposer
+	Reader   Reader
+	Status   StatusReporter
+	Logger   *slog.Logger
+	Metrics  *ops.Metrics
+	Build    ops.BuildInfo
+
+	SimulatorUsername, SimulatorPassword string
+	// AcceptedIPs may use /api; nil means everyone.
+	AcceptedIPs []netip.Prefix
+	// TrustedProxies are peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	MaxNo          int   // cap on the API's `no`
+	MaxBodyBytes   int64 // cap on request bodies (API and forms)
+	MetricsToken   string
+	// RequestTimeout bounds how long a request may wait for Raft or for a
+	// password-hashing slot. Zero means 10 s.
+	RequestTimeout time.Duration
+}
+
+// Server is the HTTP handler of one node.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	hasher   *hasher
+	sessions *sessions
+	pages    *pages
+	simAuth  credentials
+	reqSeq   atomic.Uint64
+	reqBase  string
+}
+
+// New builds the handler and its routes.
+func New(opts Options) (*Server, error) {
+	if opts.Proposer == nil || opts.Reader == nil || opts.Status == nil || opts.Logger == nil || opts.Metrics == nil {
+		return nil, errors.New("httpui: Proposer, Reader, Status, Logger and Metrics are required")
+	}
+	if opts.MaxNo <= 0 {
+		opts.MaxNo = 1000
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 64 << 10
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		mux:      http.NewServeMux(),
+		hasher:   newHasher(),
+		sessions: &sessions{reader: opts.Reader},
+		pages:    pg,
+		simAuth:  newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
+		reqBase:  strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	// Operations.
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /version", s.version)
+	s.mux.HandleFunc("GET /metrics", s.metrics)
+
+	// Simulator API: no CSRF check and no rate limit may ever touch it.
+	api := func(pattern string, h func(*apiCall)) { s.mux.Handle(pattern, s.apiGuard(s.api(h))) }
+	api("GET /api/latest", s.apiLatest)
+	api("POST /api/register", s.apiRegister)
+	api("GET /api/msgs", s.apiPublicMessages)
+	api("GET /api/msgs/{username}", s.apiUserMessages)
+	api("POST /api/msgs/{username}", s.apiPostMessage)
+	api("GET /api/fllws/{username}", s.apiFollows)
+	api("POST /api/fllws/{username}", s.apiFollowChange)
+
+	// Web UI, behind cross-origin protection for unsafe methods.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "Cross-origin request refused.")
+	}))
+	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, cop.Handler(h)) }
+	ui("GET /{$}", s.home)
+	ui("GET /public", s.publicTimeline)
+	ui("GET /{username}", s.userTimeline)
+	ui("GET /{username}/follow", s.follow)
+	ui("POST /{username}/follow", s.follow)
+	ui("GET /{username}/unfollow", s.unfollow)
+	ui("POST /{username}/unfollow", s.unfollow)
+	ui("POST /add_message", s.addMessage)
+	ui("GET /register", s.registerForm)
+	ui("POST /register", s.registerSubmit)
+	ui("GET /login", s.loginForm)
+	ui("POST /login", s.loginSubmit)
+	ui("GET /logout", s.logout)
+	s.staticRoutes()
+}
+
+// requestInfo travels in the request's context so handlers can add what the
+// log line should carry.
+type requestInfo struct {
+	id   string
+	user string
+}
+
+type ctxKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// statusWriter remembers the status code for the log line and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ServeHTTP wraps every request: request id, deadline, panic recovery, one
+// log line, metrics by route pattern.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ri := &requestInfo{id: s.reqBase + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)}
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), s.opts.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	sw := &statusWriter{ResponseWriter: w}
+	sw.Header().Set("X-Request-Id", ri.id)
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("handler panic", "req_id", ri.id, "panic", fmt.Sprint(p))
+			if sw.status == 0 {
+				http.Error(sw, "internal error", http.StatusInternalServerError)
+			}
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		dur := time.Since(start)
+		s.opts.Metrics.ObserveRequest(r.Pattern, sw.status, dur)
+		attrs := []slog.Attr{
+			slog.String("req_id", ri.id), slog.String("method", r.Method), slog.String("route", r.Pattern),
+			slog.Int("status", sw.status), slog.Float64("dur_ms", float64(dur.Microseconds())/1000),
+			slog.String("ip", s.clientIP(r).String()),
+		}
+		if ri.user != "" {
+			attrs = append(attrs, slog.String("user", ri.user))
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
+
+// clientIP is the peer address, or, when the peer is a trusted proxy, the
+// right-most address in X-Forwarded-For that is not itself a trusted proxy.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer := ap.Addr().Unmap()
+	if !containsAddr(s.opts.TrustedProxies, peer) {
+		return peer
+	}
+	hops := splitForwarded(r.Header.Values("X-Forwarded-For"))
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			break
+		}
+		client = a.Unmap()
+		if !containsAddr(s.opts.TrustedProxies, client) {
+			break
+		}
+	}
+	return client
+}
+
+func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,345 @@
+package httpui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+// Flash texts checked verbatim by the course's UI tests.
+const (
+	flashRegistered  = "You were successfully registered and can login now"
+	flashLoggedIn    = "You were logged in"
+	flashLoggedOut   = "You were logged out"
+	flashRecorded    = "Your message was recorded"
+	flashFollowing   = `You are now following "%s"`
+	flashUnfollowing = `You are no longer following "%s"`
+	msgBadUsername   = "Invalid username"
+	msgBadPassword   = "Invalid password"
+)
+
+// timelinePageSize is the UI's page length, as in the original.
+const timelinePageSize = 30
+
+// propose sends a command and folds the store's refusal into the error.
+func (s *Server) propose(ctx context.Context, cmd raftfsm.Command) error {
+	res, err := s.opts.Proposer.Propose(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	return res.Err
+}
+
+// unavailable answers a failed read or write that is not the client's fault.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Warn("request failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	s.errorPage(w, r, http.StatusServiceUnavailable, msgUnavailable)
+}
+
+// viewer resolves the store and the logged-in user (nil when anonymous). It
+// answers the request itself and returns ok=false when the store cannot be
+// read.
+func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store, user *store.User, ok bool) {
+	st, err := s.opts.Reader.ReadStore(r.Context())
+	if err != nil {
+		s.unavailable(w, r, err)
+		return nil, nil, false
+	}
+	uid, ok := s.sessionUser(r)
+	if !ok {
+		return st, nil, true
+	}
+	var u store.User
+	if err := st.View(func(tx *store.ReadTx) error { u, err = tx.UserByID(uid); return err }); err != nil {
+		// A cookie for a user this data set does not know (say, after a
+		// restore): carry on anonymously.
+		s.endSession(w, r)
+		return st, nil, true
+	}
+	infoFrom(r.Context()).user = u.Name
+	return st, &u, true
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	code := http.StatusFound
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		code = http.StatusSeeOther // the browser follows with a GET
+	}
+	http.Redirect(w, r, to, code)
+}
+
+// before reads the pagination cursor; anything unusable means "newest".
+func before(r *http.Request) uint64 {
+	v, _ := strconv.ParseUint(r.URL.Query().Get("before"), 10, 64)
+	return v
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	st, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user == nil {
+		redirect(w, r, "/public")
+		return
+	}
+	s.timeline(w, r, st, &pageData{User: user, Kind: "home"}, func(tx *store.ReadTx, p store.Page) (store.TimelinePage, error) {
+		return tx.HomeTimeline(user.ID, p)
+	})
+}
+
+func (s *Server) publicTimeline(w http.ResponseWriter, r *http.Request) {
+	st, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	s.timeline(w, r, st, &pageData{User: user, Kind: "public"}, func(tx *store.ReadTx, p store.Page) (store.TimelinePage, error) {
+		return tx.PublicTimeline(p)
+	})
+}
+
+func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request) {
+	st, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	data := &pageData{User: user, Kind: "user"}
+	s.timeline(w, r, st, data, func(tx *store.ReadTx, p store.Page) (store.TimelinePage, error) {
+		profile, err := tx.UserByName(r.PathValue("username"))
+		if err != nil {
+			return store.TimelinePage{}, err
+		}
+		data.Profile = &profile
+		if user != nil {
+			data.Followed = tx.IsFollowing(user.ID, profile.ID)
+		}
+		return tx.UserTimeline(profile.ID, p)
+	})
+}
+
+// timeline runs one page query in a read transaction and renders it.
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request, st *store.Store, data *pageData,
+	query func(*store.ReadTx, store.Page) (store.TimelinePage, error)) {
+	var page store.TimelinePage
+	err := st.View(func(tx *store.ReadTx) error {
+		var err error
+		page, err = query(tx, store.Page{Before: before(r), Limit: timelinePageSize})
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrUnknownUser):
+		s.errorPage(w, r, http.StatusNotFound, "There is no such user.")
+		return
+	case err != nil:
+		s.unavailable(w, r, err)
+		return
+	}
+	data.Messages = viewMessages(page.Messages)
+	if page.Next != 0 {
+		data.OlderURL = "?before=" + strconv.FormatUint(page.Next, 10)
+	}
+	s.render(w, r, http.StatusOK, "timeline", data)
+}
+
+func (s *Server) follow(w http.ResponseWriter, r *http.Request)   { s.changeFollow(w, r, true) }
+func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) { s.changeFollow(w, r, false) }
+
+// changeFollow serves GET and POST /{username}/follow|unfollow. The GET form
+// exists because the original UI used links; a GET sent by another site is
+// refused, since SameSite=Lax cookies still ride on top-level GETs.
+func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, follow bool) {
+	if r.Method == http.MethodGet {
+		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+			s.errorPage(w, r, http.StatusForbidden, "Following from another site is refused.")
+			return
+		}
+	}
+	_, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user == nil {
+		s.errorPage(w, r, http.StatusUnauthorized, "You need to sign in first.")
+		return
+	}
+	whom := r.PathValue("username")
+	var cmd raftfsm.Command = &raftfsm.Follow{Who: user.Name, Whom: whom}
+	msg := fmt.Sprintf(flashFollowing, whom)
+	if !follow {
+		cmd = &raftfsm.Unfollow{Who: user.Name, Whom: whom}
+		msg = fmt.Sprintf(flashUnfollowing, whom)
+	}
+	err := s.propose(r.Context(), cmd)
+	switch {
+	case errors.Is(err, store.ErrUnknownUser):
+		s.errorPage(w, r, http.StatusNotFound, "There is no such user.")
+		return
+	case errors.Is(err, store.ErrFollowSelf):
+		msg = msgFollowSelf
+	case err != nil:
+		s.unavailable(w, r, err)
+		return
+	}
+	s.flash(w, r, msg)
+	redirect(w, r, string(userPath(whom)))
+}
+
+// parseForm caps the body and parses the form; it answers 413/400 itself.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+		} else {
+			s.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		}
+		return false
+	}
+	return true
+}
+
+func (s *Server) addMessage(w http.ResponseWriter, r *http.Request) {
+	_, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user == nil {
+		s.errorPage(w, r, http.StatusUnauthorized, "You need to sign in first.")
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	text := r.PostForm.Get("text")
+	if text == "" {
+		redirect(w, r, "/")
+		return
+	}
+	if err := store.ValidateText(text); err != nil {
+		s.flash(w, r, fmt.Sprintf("Your message was not recorded: it must be valid text of at most %d bytes", store.MaxMessageBytes))
+		redirect(w, r, "/")
+		return
+	}
+	err := s.propose(r.Context(), &raftfsm.PostMessage{Author: user.Name, Text: text, PubDate: time.Now().Unix()})
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	s.flash(w, r, flashRecorded)
+	redirect(w, r, "/")
+}
+
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+	_, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user != nil {
+		redirect(w, r, "/")
+		return
+	}
+	s.render(w, r, http.StatusOK, "register", &pageData{})
+}
+
+func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) {
+	_, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user != nil {
+		redirect(w, r, "/")
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	reg := registration{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),
+		Repeat: f.Get("password2"), needRepeat: true}
+	refusal, err := s.register(r.Context(), reg, raftfsm.Latest{}, func(cmd raftfsm.Command) error {
+		return s.propose(r.Context(), cmd)
+	})
+	switch {
+	case err != nil:
+		s.unavailable(w, r, err)
+	case refusal != "":
+		data := &pageData{Error: refusal}
+		data.Form.Username, data.Form.Email = reg.Username, reg.Email
+		s.render(w, r, http.StatusBadRequest, "register", data)
+	default:
+		s.flash(w, r, flashRegistered)
+		redirect(w, r, "/login")
+	}
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	_, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user != nil {
+		redirect(w, r, "/")
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", &pageData{})
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	st, user, ok := s.viewer(w, r)
+	if !ok {
+		return
+	}
+	if user != nil {
+		redirect(w, r, "/")
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	name, password := r.PostForm.Get("username"), r.PostForm.Get("password")
+	refuse := func(msg string) {
+		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "ip", s.clientIP(r).String())
+		data := &pageData{Error: msg}
+		data.Form.Username = name
+		s.render(w, r, http.StatusUnauthorized, "login", data)
+	}
+	var u store.User
+	err := st.View(func(tx *store.ReadTx) error { var err error; u, err = tx.UserByName(name); return err })
+	if err != nil {
+		refuse(msgBadUsername)
+		return
+	}
+	match, err := s.hasher.Verify(r.Context(), password, u.PasswordHash)
+	switch {
+	case errors.Is(err, errBadHash):
+		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
+		refuse(msgBadPassword)
+		return
+	case err != nil:
+		s.unavailable(w, r, err)
+		return
+	case !match:
+		refuse(msgBadPassword)
+		return
+	}
+	if err := s.startSession(w, r, u.ID); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	infoFrom(r.Context()).user = u.Name
+	s.flash(w, r, flashLoggedIn)
+	redirect(w, r, "/")
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	s.endSession(w, r)
+	s.flash(w, r, flashLoggedOut)
+	redirect(w, r, "/public")
+}

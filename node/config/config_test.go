@@ -1,0 +1,240 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// validConfig is Default with a fixed node_id, so tests do not depend on the
+// machine's host name.
+func validConfig() Config {
+	c := Default()
+	c.NodeID = "node1"
+	return c
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	t.Parallel()
+	c := Default() // the real host name, whatever it is, must give a valid node_id
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	if c.AcceptedIPs() != nil {
+		t.Errorf("default AcceptedIPs = %v, want nil (everyone)", c.AcceptedIPs())
+	}
+	if c.TrustedProxies() != nil {
+		t.Errorf("default TrustedProxies = %v, want nil", c.TrustedProxies())
+	}
+	if got := c.SlogLevel(); got != slog.LevelInfo {
+		t.Errorf("default SlogLevel = %v, want info", got)
+	}
+	want := Config{
+		DataDir: "./minitwit-data", HTTPAddr: "127.0.0.1:8080", NodeID: c.NodeID, RaftAddr: "127.0.0.1:8081",
+		Simulator: SimulatorConfig{Username: "simulator", AcceptedIPs: []string{"*"}},
+		API:       APIConfig{MaxNo: 1000, MaxBodyBytes: 65536},
+		Log:       LogConfig{Level: "info"},
+	}
+	if !sameConfig(c, want) {
+		t.Errorf("Default() = %+v\nwant        %+v", c, want)
+	}
+}
+
+func TestNodeIDFromHost(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 80)
+	tests := []struct {
+		host string
+		err  error
+		want string
+	}{
+		{"web-1", nil, "web-1"},
+		{"Web-1.Example.COM", nil, "web-1.example.com"},
+		{"my host+name", nil, "my-host-name"},
+		{"nöde", nil, "n-de"},
+		{long, nil, long[:64]},
+		{"", nil, "node1"},
+		{"whatever", errors.New("no host name"), "node1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			t.Parallel()
+			got := nodeIDFromHost(tt.host, tt.err)
+			if got != tt.want {
+				t.Errorf("nodeIDFromHost(%q) = %q, want %q", tt.host, got, tt.want)
+			}
+			if err := checkNodeID(got); err != nil {
+				t.Errorf("derived node_id %q is invalid: %v", got, err)
+			}
+		})
+	}
+}
+
+func TestSimulatorPassword(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	if pw, isDefault := c.SimulatorPassword(); pw != DefaultSimulatorPassword || !isDefault {
+		t.Errorf("unset: SimulatorPassword() = %q, %v; want the course default, true", pw, isDefault)
+	}
+	c.Simulator.Password = "a-real-secret"
+	if pw, isDefault := c.SimulatorPassword(); pw != "a-real-secret" || isDefault {
+		t.Errorf("set: SimulatorPassword() = %q, %v; want the configured one, false", pw, isDefault)
+	}
+}
+
+func TestSlogLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		level string
+		want  slog.Level
+	}{
+		{"debug", slog.LevelDebug},
+		{"info", slog.LevelInfo},
+		{"warn", slog.LevelWarn},
+		{"error", slog.LevelError},
+		{"WARN", slog.LevelWarn},
+		{"nonsense", slog.LevelInfo},
+	}
+	for _, tt := range tests {
+		c := Config{Log: LogConfig{Level: tt.level}}
+		if got := c.SlogLevel(); got != tt.want {
+			t.Errorf("SlogLevel(%q) = %v, want %v", tt.level, got, tt.want)
+		}
+	}
+}
+
+func TestParsedPrefixes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		accepted, trust  []string
+		wantAcc, wantTru []string // nil: want nil
+	}{
+		{"star is everyone", []string{"*"}, nil, nil, nil},
+		{
+			"IPs and CIDRs",
+			[]string{"10.1.2.3/8", "::1", "192.168.1.5"},
+			[]string{"127.0.0.1", "fd00::/8"},
+			[]string{"10.0.0.0/8", "::1/128", "192.168.1.5/32"},
+			[]string{"127.0.0.1/32", "fd00::/8"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := validConfig()
+			c.Simulator.AcceptedIPs, c.TrustedProxyIPs = tt.accepted, tt.trust
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := prefixStrings(c.AcceptedIPs()); !slices.Equal(got, tt.wantAcc) || (got == nil) != (tt.wantAcc == nil) {
+				t.Errorf("AcceptedIPs() = %v, want %v", got, tt.wantAcc)
+			}
+			if got := prefixStrings(c.TrustedProxies()); !slices.Equal(got, tt.wantTru) {
+				t.Errorf("TrustedProxies() = %v, want %v", got, tt.wantTru)
+			}
+		})
+	}
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	if ps == nil {
+		return nil
+	}
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+func TestAccessorsReturnCopies(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.Simulator.AcceptedIPs = []string{"10.0.0.0/8"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.AcceptedIPs()[0] = netip.MustParsePrefix("0.0.0.0/0")
+	if got := c.AcceptedIPs()[0].String(); got != "10.0.0.0/8" {
+		t.Errorf("caller changed the config's allow-list: %s", got)
+	}
+}
+
+func TestSettingsTable(t *testing.T) {
+	t.Parallel()
+	keys := fileKeys()
+	seenKey, seenFlag, seenEnv := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	var sawConfig bool
+	for _, s := range Settings() {
+		if s.Usage == "" {
+			t.Errorf("%+v: no usage", s)
+		}
+		if s.Flag == "" && s.Env == "" {
+			t.Errorf("%+v: neither flag nor env", s)
+		}
+		if s.Env != "" && !strings.HasPrefix(s.Env, envPrefix) {
+			t.Errorf("%s: environment variable without the %s prefix", s.Env, envPrefix)
+		}
+		for name, seen := range map[string]map[string]bool{s.Key: seenKey, s.Flag: seenFlag, s.Env: seenEnv} {
+			if name != "" && seen[name] {
+				t.Errorf("%q appears twice in Settings", name)
+			}
+			seen[name] = true
+		}
+		if s.Key == "" {
+			sawConfig = s.Flag == configFlag && s.Env == configEnv
+			continue
+		}
+		if !keys[s.Key] {
+			t.Errorf("%s: not a key of the file", s.Key)
+		}
+		var c Config
+		if err := set(&c, s.Key, "1"); err != nil {
+			t.Errorf("%s: set refuses the key: %v", s.Key, err)
+		}
+	}
+	if !sawConfig {
+		t.Errorf("no entry for --%s / %s", configFlag, configEnv)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  Error
+		want string
+	}{
+		{Error{Key: "http_addr", Source: "MINITWIT_HTTP_ADDR", Msg: `"localhost" is not host:port`}, `config: MINITWIT_HTTP_ADDR: "localhost" is not host:port`},
+		{Error{Key: "api.max_no", Source: "file /x.toml", Msg: "must be at least 1"}, "config: api.max_no (file /x.toml): must be at least 1"},
+		{Error{Key: "log.level", Source: "--log-level", Msg: "bad"}, "config: --log-level: bad"},
+		{Error{Key: "api.max_no", Msg: "bad"}, "config: api.max_no: bad"},
+		{Error{Source: "file /x.toml", Msg: "line 3: oops"}, "config: file /x.toml: line 3: oops"},
+		{Error{Key: "k", Source: "default", Msg: "two\nlines"}, "config: k (default): two lines"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw  string
+		want []string
+	}{
+		{"", []string{}},
+		{"a", []string{"a"}},
+		{" a , b,,c ,", []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		if got := splitList(tt.raw); !slices.Equal(got, tt.want) {
+			t.Errorf("splitList(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}

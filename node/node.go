@@ -1,0 +1,258 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"minitwit/httpui"
+	"minitwit/node/config"
+	"minitwit/ops"
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+// Files and folders inside the data dir.
+const (
+	storeFile    = "minitwit.db"
+	raftDir      = "raft"
+	raftLogFile  = "raft.db"
+	snapshotsDir = "snapshots"
+	nodeIDFile   = "node-id"
+)
+
+// Options are what a node needs besides its configuration.
+type Options struct {
+	// Logger receives every log line; nil means JSON lines on stdout at the
+	// configured level.
+	Logger *slog.Logger
+	Build  ops.BuildInfo
+}
+
+// Node is one running MiniTwit node. It is a value: a test can run several
+// in one process.
+type Node struct {
+	cfg     config.Config
+	nodeID  string
+	log     *slog.Logger
+	metrics *ops.Metrics
+	started time.Time
+
+	store     *store.Store
+	fsm       *raftfsm.FSM
+	raft      *raft.Raft
+	logStore  *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+	served  chan error
+	stop    context.CancelFunc // ends background loops
+}
+
+// Start brings a node up and returns once it listens. It is the start-up
+// runbook: data dir, identity, store, Raft (bootstrapping a new single-node
+// cluster on an empty data dir), then the public listener. Readiness
+// (a leader and initialised secrets) follows within moments; see Status.
+func Start(cfg config.Config, opts Options) (_ *Node, err error) {
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now()}
+	defer func() {
+		if err != nil {
+			n.closeStorage()
+		}
+	}()
+
+	// 1. The data dir and this node's persisted identity.
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, raftDir, snapshotsDir), 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if n.nodeID, err = resolveNodeID(cfg.DataDir, cfg.NodeID); err != nil {
+		return nil, err
+	}
+	if n.log == nil {
+		n.log = ops.NewLogger(os.Stdout, cfg.SlogLevel(), n.nodeID)
+	}
+
+	// 2. The data file.
+	if n.store, err = store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{}); err != nil {
+		return nil, err
+	}
+	n.fsm = raftfsm.New(n.store)
+
+	// 3. Raft: log, snapshots, transport; bootstrap or rejoin.
+	if err := n.startRaft(); err != nil {
+		return nil, err
+	}
+
+	// 4. Background duties: secrets on first leadership.
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stop = cancel
+	go n.watchLeadership(ctx)
+
+	// 5. The public listener.
+	if err := n.startHTTP(opts.Build); err != nil {
+		return nil, err
+	}
+	n.warnAboutConfig()
+	n.log.Info("node started", "http_addr", n.HTTPAddr(), "raft_addr", string(n.transport.LocalAddr()),
+		"data_dir", cfg.DataDir, "version", opts.Build.Version)
+	return n, nil
+}
+
+// resolveNodeID returns the node's stable id. The first start records it in
+// the data dir; later starts reuse it, because Raft knows the node by this
+// id and a node that changed it would not find itself in its own cluster.
+func resolveNodeID(dataDir, configured string) (string, error) {
+	path := filepath.Join(dataDir, nodeIDFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		stored := strings.TrimSpace(string(b))
+		if configured != "" && configured != stored && configured != config.Default().NodeID {
+			return "", fmt.Errorf("node_id: this data dir belongs to node %q, not %q; use the same id or a new data dir", stored, configured)
+		}
+		return stored, nil
+	case errors.Is(err, os.ErrNotExist):
+		if configured == "" {
+			return "", errors.New("node_id: empty")
+		}
+		if err := os.WriteFile(path, []byte(configured+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("node_id: %w", err)
+		}
+		return configured, nil
+	default:
+		return "", fmt.Errorf("node_id: %w", err)
+	}
+}
+
+func (n *Node) startHTTP(build ops.BuildInfo) error {
+	simPass, _ := n.cfg.SimulatorPassword()
+	handler, err := httpui.New(httpui.Options{
+		Proposer: n, Reader: n, Status: n, Logger: n.log, Metrics: n.metrics, Build: build,
+		SimulatorUsername: n.cfg.Simulator.Username, SimulatorPassword: simPass,
+		AcceptedIPs: n.cfg.AcceptedIPs(), TrustedProxies: n.cfg.TrustedProxies(),
+		MaxNo: n.cfg.API.MaxNo, MaxBodyBytes: n.cfg.API.MaxBodyBytes, MetricsToken: n.cfg.Metrics.Token,
+	})
+	if err != nil {
+		return err
+	}
+	n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http_addr %s: %w", n.cfg.HTTPAddr, err)
+	}
+	n.httpSrv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	}
+	n.served = make(chan error, 1)
+	go func() { n.served <- n.httpSrv.Serve(n.httpLn) }()
+	return nil
+}
+
+// warnAboutConfig logs what an operator should fix.
+func (n *Node) warnAboutConfig() {
+	if _, isDefault := n.cfg.SimulatorPassword(); isDefault {
+		n.log.Warn("the simulator API uses the course's default password; set simulator.password_file or MINITWIT_SIM_PASSWORD")
+	}
+	if accepted := n.cfg.AcceptedIPs(); accepted != nil {
+		for _, local := range []string{"127.0.0.1", "::1"} {
+			if !containsIP(accepted, local) {
+				n.log.Warn("simulator.accepted_ips refuses this machine's own address; `minitwit simulate` run here will get 403", "address", local)
+			}
+		}
+	}
+}
+
+// Served returns a channel that yields the HTTP server's exit error.
+func (n *Node) Served() <-chan error { return n.served }
+
+// HTTPAddr is the address the public listener is bound to.
+func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
+
+// ID is the node's stable id.
+func (n *Node) ID() string { return n.nodeID }
+
+// Store is the node's local store (read side).
+func (n *Node) Store() *store.Store { return n.store }
+
+// WaitReady blocks until the node reports ready or ctx ends.
+func (n *Node) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		st := n.Status()
+		if st.Ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s not ready (%s): %w", n.nodeID, st.Reason, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Close is the shut-down runbook: stop accepting requests and let those in
+// flight finish (their writes complete and are acknowledged), then stop
+// Raft, then close the files. Nothing acknowledged is lost: every
+// acknowledged write is in the fsynced Raft log and the fsynced data file.
+func (n *Node) Close(ctx context.Context) error {
+	var errs []error
+	if n.httpSrv != nil {
+		if err := n.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			n.httpSrv.Close()
+		}
+	}
+	if n.stop != nil {
+		n.stop()
+	}
+	errs = append(errs, n.closeStorage())
+	n.log.Info("node stopped")
+	return errors.Join(errs...)
+}
+
+func (n *Node) closeStorage() error {
+	var errs []error
+	if n.raft != nil {
+		if err := n.raft.Shutdown().Error(); err != nil {
+			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+		}
+		n.raft = nil
+	}
+	if n.transport != nil {
+		n.transport.Close()
+		n.transport = nil
+	}
+	if n.logStore != nil {
+		errs = append(errs, n.logStore.Close())
+		n.logStore = nil
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+		n.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+func newSessionKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}

@@ -1,0 +1,250 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"minitwit/httpui"
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+// ErrUnavailable wraps every reason a proposal or read cannot be served
+// right now (no leader, shutting down, timed out). It is retryable; callers
+// answer 503. A write that failed this way may still have been committed.
+var ErrUnavailable = errors.New("node unavailable")
+
+// raftConfig tunes hashicorp/raft for a LAN: a lost leader is noticed and
+// replaced within about half a second, and proposals are batched (up to
+// MaxAppendEntries per log append and per ApplyBatch transaction).
+func (n *Node) raftConfig() *raft.Config {
+	c := raft.DefaultConfig()
+	c.LocalID = raft.ServerID(n.nodeID)
+	c.Logger = raftLogger(n.log)
+	c.HeartbeatTimeout = 250 * time.Millisecond
+	c.ElectionTimeout = 250 * time.Millisecond
+	c.LeaderLeaseTimeout = 200 * time.Millisecond
+	c.CommitTimeout = 20 * time.Millisecond
+	c.BatchApplyCh = true
+	c.MaxAppendEntries = 128
+	// The data file survives restarts and records its applied index, so
+	// restoring the last snapshot at start would only rewrite the file with
+	// older data and replay the log on top; the FSM skips replayed entries.
+	c.NoSnapshotRestoreOnStart = true
+	return c
+}
+
+func (n *Node) startRaft() error {
+	dir := filepath.Join(n.cfg.DataDir, raftDir)
+	var err error
+	n.logStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, raftLogFile)})
+	if err != nil {
+		return fmt.Errorf("raft log %s: %w", filepath.Join(dir, raftLogFile), err)
+	}
+	logs, err := raft.NewLogCache(1024, n.logStore)
+	if err != nil {
+		return err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, snapshotsDir), 2, raftLogger(n.log))
+	if err != nil {
+		return fmt.Errorf("raft snapshots: %w", err)
+	}
+	n.transport, err = raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, nil, 3, 10*time.Second, raftLogger(n.log))
+	if err != nil {
+		return fmt.Errorf("raft_addr %s: %w", n.cfg.RaftAddr, err)
+	}
+
+	existing, err := raft.HasExistingState(logs, n.logStore, snaps)
+	if err != nil {
+		return fmt.Errorf("raft state: %w", err)
+	}
+	applied, err := n.appliedIndex()
+	if err != nil {
+		return err
+	}
+	switch {
+	case !existing && len(n.cfg.Join) > 0:
+		return errors.New("join: this build runs single-node clusters only; joining an existing cluster is not available yet (start without --join)")
+	case !existing:
+		if applied > 0 {
+			// A data file without a Raft log (a restored or seeded file):
+			// it becomes the base state of a new log that starts at 1.
+			n.log.Info("starting a new cluster on existing data", "previous_applied_index", applied)
+			if err := n.store.ResetAppliedIndex(); err != nil {
+				return err
+			}
+		}
+	default:
+		if len(n.cfg.Join) > 0 {
+			n.log.Info("data dir already belongs to a cluster; ignoring join", "join", n.cfg.Join)
+		}
+		if applied == 0 {
+			if err := n.restoreLatestSnapshot(snaps); err != nil {
+				return err
+			}
+		}
+	}
+
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, snaps, n.transport)
+	if err != nil {
+		return fmt.Errorf("raft: %w", err)
+	}
+	if !existing {
+		boot := raft.Configuration{Servers: []raft.Server{{
+			Suffrage: raft.Voter, ID: raft.ServerID(n.nodeID), Address: n.transport.LocalAddr(),
+		}}}
+		if err := n.raft.BootstrapCluster(boot).Error(); err != nil {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+		n.log.Info("bootstrapped a new single-node cluster", "node_id", n.nodeID)
+	}
+	return nil
+}
+
+func (n *Node) appliedIndex() (uint64, error) {
+	var applied uint64
+	err := n.store.View(func(r *store.ReadTx) error { applied = r.AppliedIndex(); return nil })
+	return applied, err
+}
+
+// restoreLatestSnapshot rebuilds a data file that is missing (or empty)
+// from the newest Raft snapshot. Raft itself skips this at start
+// (NoSnapshotRestoreOnStart), and then replays only the entries after the
+// snapshot, so without it those older entries would be missing.
+func (n *Node) restoreLatestSnapshot(snaps raft.SnapshotStore) error {
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	meta, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("open snapshot %s: %w", list[0].ID, err)
+	}
+	n.log.Info("data file is empty; restoring it from the latest snapshot", "snapshot", meta.ID, "index", meta.Index)
+	return n.fsm.Restore(rc)
+}
+
+// watchLeadership initialises cluster secrets whenever this node becomes
+// leader and finds them missing (the first leader of a new cluster).
+func (n *Node) watchLeadership(ctx context.Context) {
+	leaderCh := n.raft.LeaderCh()
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
+	for {
+		if n.raft.State() == raft.Leader && n.sessionKeyMissing() {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if _, err := n.Propose(pctx, &raftfsm.InitSecrets{SessionKey: newSessionKey()}); err != nil {
+				n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
+			} else {
+				n.log.Info("initialised cluster secrets")
+			}
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-leaderCh:
+		case <-check.C:
+		}
+	}
+}
+
+func (n *Node) sessionKeyMissing() bool {
+	missing := true
+	n.store.View(func(r *store.ReadTx) error { missing = r.SessionKey() == nil; return nil })
+	return missing
+}
+
+// Propose sends a command through Raft and waits until it is applied here.
+// Errors other than the command's own refusal (in Result.Err) wrap
+// ErrUnavailable.
+func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
+	r := n.raft
+	if r == nil {
+		return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	}
+	if r.State() != raft.Leader {
+		return raftfsm.Result{}, fmt.Errorf("%w: not the leader", ErrUnavailable)
+	}
+	timeout := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+		if timeout <= 0 {
+			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		}
+	}
+	f := r.Apply(raftfsm.Encode(cmd), timeout)
+	if err := f.Error(); err != nil {
+		// ErrLeadershipLost means "maybe committed": never report success.
+		return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	res, _ := f.Response().(raftfsm.Result)
+	return res, nil
+}
+
+// ReadStore returns the local store for a read. On a single node the leader
+// has applied every acknowledged write before acknowledging it, so its store
+// is current; a node without a leader refuses rather than serve stale data.
+func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
+	r := n.raft
+	if r == nil {
+		return nil, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	}
+	if r.State() != raft.Leader {
+		if _, id := r.LeaderWithID(); id == "" {
+			return nil, fmt.Errorf("%w: no leader", ErrUnavailable)
+		}
+	}
+	return n.store, nil
+}
+
+// Status reports the node's role and progress for /readyz.
+func (n *Node) Status() httpui.Status {
+	r := n.raft
+	st := httpui.Status{NodeID: n.nodeID}
+	if r == nil {
+		st.Role, st.Reason = "shutdown", "shutting down"
+		return st
+	}
+	_, leader := r.LeaderWithID()
+	st.Leader = string(leader)
+	st.AppliedIndex, st.CommitIndex = r.AppliedIndex(), r.CommitIndex()
+	switch r.State() {
+	case raft.Leader:
+		st.Role = "leader"
+	case raft.Follower:
+		st.Role = "follower"
+	case raft.Candidate:
+		st.Role = "candidate"
+	default:
+		st.Role = "shutdown"
+	}
+	switch {
+	case st.Role != "leader" && st.Role != "follower":
+		st.Reason = "no stable role (" + st.Role + ")"
+	case leader == "":
+		st.Reason = "no leader"
+	case n.sessionKeyMissing():
+		st.Reason = "cluster secrets not initialised yet"
+	default:
+		st.Ready = true
+	}
+	return st
+}
+
+func containsIP(prefixes []netip.Prefix, ip string) bool {
+	a := netip.MustParseAddr(ip)
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

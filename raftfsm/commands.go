@@ -1,0 +1,265 @@
+package raftfsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// FormatVersion is the command encoding this code writes. A log entry with a
+// larger version comes from a newer binary; this node stops rather than
+// misread it.
+const FormatVersion = 1
+
+// Kind identifies a command type on the wire. Values are never reused.
+type Kind uint8
+
+// Command kinds.
+const (
+	KindRegister    Kind = 1
+	KindPostMessage Kind = 2
+	KindFollow      Kind = 3
+	KindUnfollow    Kind = 4
+	KindSetLatest   Kind = 5
+	KindFlagMessage Kind = 6
+	KindInitSecrets Kind = 7
+)
+
+// Latest is the simulator's action id that a request carried, if any. It is
+// recorded in the same transaction as the command it came with, so it never
+// claims work that was not stored.
+type Latest struct {
+	Value int64
+	Set   bool
+}
+
+// LatestOf is a Latest carrying v.
+func LatestOf(v int64) Latest { return Latest{Value: v, Set: true} }
+
+// Command is one replicated state change.
+type Command interface {
+	Kind() Kind
+	encode(e *encoder)
+	decode(d *decoder)
+}
+
+// Register creates a user. PasswordHash is computed by the proposer.
+type Register struct {
+	Username, Email, PasswordHash string
+	Latest                        Latest
+}
+
+// PostMessage records a message. PubDate is stamped by the proposer.
+type PostMessage struct {
+	Author, Text string
+	PubDate      int64
+	Latest       Latest
+}
+
+// Follow makes Who follow Whom.
+type Follow struct {
+	Who, Whom string
+	Latest    Latest
+}
+
+// Unfollow removes Who's follow of Whom, if any.
+type Unfollow struct {
+	Who, Whom string
+	Latest    Latest
+}
+
+// SetLatest only records the simulator's latest action id (for requests that
+// change nothing else: reads, refusals, bad input).
+type SetLatest struct {
+	Latest Latest
+}
+
+// FlagMessage hides (Flagged) or shows a message everywhere.
+type FlagMessage struct {
+	MessageID uint64
+	Flagged   bool
+}
+
+// InitSecrets sets cluster-wide secrets the first time; later proposals are
+// no-ops, so racing proposers agree on the first one.
+type InitSecrets struct {
+	SessionKey []byte
+}
+
+func (Register) Kind() Kind    { return KindRegister }
+func (PostMessage) Kind() Kind { return KindPostMessage }
+func (Follow) Kind() Kind      { return KindFollow }
+func (Unfollow) Kind() Kind    { return KindUnfollow }
+func (SetLatest) Kind() Kind   { return KindSetLatest }
+func (FlagMessage) Kind() Kind { return KindFlagMessage }
+func (InitSecrets) Kind() Kind { return KindInitSecrets }
+
+func (c *Register) encode(e *encoder) {
+	e.str(c.Username)
+	e.str(c.Email)
+	e.str(c.PasswordHash)
+	e.latest(c.Latest)
+}
+func (c *Register) decode(d *decoder) {
+	c.Username, c.Email, c.PasswordHash, c.Latest = d.str(), d.str(), d.str(), d.latest()
+}
+func (c *PostMessage) encode(e *encoder) {
+	e.str(c.Author)
+	e.str(c.Text)
+	e.varint(c.PubDate)
+	e.latest(c.Latest)
+}
+func (c *PostMessage) decode(d *decoder) {
+	c.Author, c.Text, c.PubDate, c.Latest = d.str(), d.str(), d.varint(), d.latest()
+}
+func (c *Follow) encode(e *encoder) { e.str(c.Who); e.str(c.Whom); e.latest(c.Latest) }
+func (c *Follow) decode(d *decoder) { c.Who, c.Whom, c.Latest = d.str(), d.str(), d.latest() }
+func (c *Unfollow) encode(e *encoder) {
+	e.str(c.Who)
+	e.str(c.Whom)
+	e.latest(c.Latest)
+}
+func (c *Unfollow) decode(d *decoder)  { c.Who, c.Whom, c.Latest = d.str(), d.str(), d.latest() }
+func (c *SetLatest) encode(e *encoder) { e.latest(c.Latest) }
+func (c *SetLatest) decode(d *decoder) { c.Latest = d.latest() }
+func (c *FlagMessage) encode(e *encoder) {
+	e.uvarint(c.MessageID)
+	e.bool(c.Flagged)
+}
+func (c *FlagMessage) decode(d *decoder) { c.MessageID, c.Flagged = d.uvarint(), d.bool() }
+func (c *InitSecrets) encode(e *encoder) { e.bytes(c.SessionKey) }
+func (c *InitSecrets) decode(d *decoder) { c.SessionKey = d.bytes() }
+
+// newCommand returns an empty command of kind k to decode into.
+func newCommand(k Kind) Command {
+	switch k {
+	case KindRegister:
+		return &Register{}
+	case KindPostMessage:
+		return &PostMessage{}
+	case KindFollow:
+		return &Follow{}
+	case KindUnfollow:
+		return &Unfollow{}
+	case KindSetLatest:
+		return &SetLatest{}
+	case KindFlagMessage:
+		return &FlagMessage{}
+	case KindInitSecrets:
+		return &InitSecrets{}
+	}
+	return nil
+}
+
+// Errors of decoding.
+var (
+	ErrNewerFormat = errors.New("command was written by a newer version of minitwit")
+	ErrMalformed   = errors.New("malformed command")
+)
+
+// Encode serialises a command: format version, kind, then the fields.
+func Encode(c Command) []byte {
+	e := &encoder{buf: make([]byte, 0, 64)}
+	e.buf = append(e.buf, FormatVersion, byte(c.Kind()))
+	c.encode(e)
+	return e.buf
+}
+
+// Decode parses what Encode wrote. Commands are pointers to the types above.
+func Decode(b []byte) (Command, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
+	}
+	if b[0] > FormatVersion {
+		return nil, fmt.Errorf("%w (format %d, this binary reads up to %d)", ErrNewerFormat, b[0], FormatVersion)
+	}
+	c := newCommand(Kind(b[1]))
+	if c == nil {
+		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, b[1])
+	}
+	d := &decoder{buf: b[2:]}
+	c.decode(d)
+	if d.err != nil || len(d.buf) != 0 {
+		return nil, fmt.Errorf("%w: kind %d: bad field encoding", ErrMalformed, b[1])
+	}
+	return c, nil
+}
+
+type encoder struct{ buf []byte }
+
+func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
+func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
+func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.buf = append(e.buf, s...) }
+func (e *encoder) bytes(b []byte)   { e.uvarint(uint64(len(b))); e.buf = append(e.buf, b...) }
+func (e *encoder) bool(v bool) {
+	if v {
+		e.buf = append(e.buf, 1)
+	} else {
+		e.buf = append(e.buf, 0)
+	}
+}
+func (e *encoder) latest(l Latest) {
+	e.bool(l.Set)
+	if l.Set {
+		e.varint(l.Value)
+	}
+}
+
+// decoder reads fields; after the first error every read returns a zero
+// value and err stays set, so decode methods need no error plumbing.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) fail() { d.err, d.buf = ErrMalformed, nil }
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.buf)) {
+		d.fail()
+		return nil
+	}
+	b := d.buf[:n:n]
+	d.buf = d.buf[n:]
+	return b
+}
+
+func (d *decoder) str() string { return string(d.bytes()) }
+
+func (d *decoder) bool() bool {
+	if len(d.buf) == 0 || d.buf[0] > 1 {
+		d.fail()
+		return false
+	}
+	v := d.buf[0] == 1
+	d.buf = d.buf[1:]
+	return v
+}
+
+func (d *decoder) latest() Latest {
+	if !d.bool() {
+		return Latest{}
+	}
+	return LatestOf(d.varint())
+}

@@ -1,0 +1,205 @@
+package raftfsm
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/raft"
+
+	"minitwit/store"
+)
+
+// Result is what applying one command produced: the id of a created user or
+// message, and a typed store error if the command was refused. It is the
+// value an ApplyFuture's Response() returns on the node that proposed.
+type Result struct {
+	ID  uint64
+	Err error
+}
+
+// FSM applies committed log entries to a store. It implements
+// raft.BatchingFSM.
+type FSM struct {
+	store *store.Store
+}
+
+// New returns an FSM over s.
+func New(s *store.Store) *FSM { return &FSM{store: s} }
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// Apply applies one entry.
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies entries in one bbolt transaction: one commit, one fsync
+// for the whole batch, which is where write throughput comes from. The
+// highest index in the batch is stored in the same transaction, and entries
+// at or below the stored index (replays after a restart) are skipped.
+//
+// A command refused by the store (unknown user, name taken) is a normal,
+// deterministic result. A failure to commit is not: the file no longer
+// matches the log, so the node panics and, on restart, replays from the last
+// committed index.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	results := make([]any, len(logs))
+	err := f.store.Update(func(w *store.WriteTx) error {
+		applied := w.AppliedIndex()
+		last := applied
+		for i, l := range logs {
+			if l.Index <= applied {
+				continue
+			}
+			last = l.Index
+			if l.Type != raft.LogCommand {
+				continue
+			}
+			res, err := applyEntry(w, l)
+			if err != nil {
+				return err
+			}
+			results[i] = res
+		}
+		if last == applied {
+			return nil
+		}
+		return w.SetAppliedIndex(last)
+	})
+	if err != nil {
+		panic(fmt.Sprintf("raftfsm: cannot apply log entries %d..%d: %v", logs[0].Index, logs[len(logs)-1].Index, err))
+	}
+	return results
+}
+
+// applyEntry decodes and runs one command. It returns an error only for
+// what must stop the node: an entry from a newer format, or a store failure
+// that is not a typed refusal.
+func applyEntry(w *store.WriteTx, l *raft.Log) (Result, error) {
+	cmd, err := Decode(l.Data)
+	if errors.Is(err, ErrNewerFormat) {
+		return Result{}, fmt.Errorf("log entry %d: %w; upgrade this node", l.Index, err)
+	}
+	if err != nil {
+		return Result{Err: err}, nil // deterministic on every node: refused, nothing changed
+	}
+	res := Execute(w, cmd)
+	if res.Err != nil && !IsRefusal(res.Err) {
+		return Result{}, fmt.Errorf("log entry %d (%T): %w", l.Index, cmd, res.Err)
+	}
+	return res, nil
+}
+
+// IsRefusal reports whether err is a typed, deterministic refusal by the
+// store (as opposed to an I/O failure).
+func IsRefusal(err error) bool {
+	for _, e := range []error{store.ErrUnknownUser, store.ErrNameTaken, store.ErrFollowSelf,
+		store.ErrUnknownMessage, store.ErrInvalid, ErrMalformed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Execute runs one command on a write transaction. It is the whole state
+// machine, usable without Raft (tests, offline tools). The command's Latest is
+// recorded whatever the command's outcome: the simulator's action happened
+// even when it was refused.
+func Execute(w *store.WriteTx, cmd Command) Result {
+	var res Result
+	var latest Latest
+	switch c := cmd.(type) {
+	case *Register:
+		res.ID, res.Err = w.Register(c.Username, c.Email, c.PasswordHash)
+		latest = c.Latest
+	case *PostMessage:
+		res.ID, res.Err = w.Post(c.Author, c.Text, c.PubDate)
+		latest = c.Latest
+	case *Follow:
+		res.Err = w.Follow(c.Who, c.Whom)
+		latest = c.Latest
+	case *Unfollow:
+		res.Err = w.Unfollow(c.Who, c.Whom)
+		latest = c.Latest
+	case *SetLatest:
+		latest = c.Latest
+	case *FlagMessage:
+		res.Err = w.SetFlag(c.MessageID, c.Flagged)
+	case *InitSecrets:
+		_, res.Err = w.InitSessionKey(c.SessionKey)
+	default:
+		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
+	}
+	if latest.Set && (res.Err == nil || IsRefusal(res.Err)) {
+		if err := w.SetLatest(latest.Value); err != nil {
+			return Result{Err: err}
+		}
+	}
+	return res
+}
+
+// Snapshot format: a fixed header, then the bbolt file as bbolt writes it.
+var snapshotMagic = [8]byte{'M', 'T', 'W', 'T', 'S', 'N', 'A', 'P'}
+
+// SnapshotVersion is the snapshot layout this code writes.
+const SnapshotVersion = 1
+
+// Snapshot begins a bbolt read transaction now, in the FSM goroutine, so the
+// snapshot holds exactly the state at the last applied index; Persist only
+// streams it. Opening the transaction in Persist would capture later
+// entries, which Raft would then apply a second time after a restore.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	sn, err := f.store.BeginSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{sn: sn}, nil
+}
+
+type fsmSnapshot struct{ sn *store.Snapshot }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := WriteSnapshot(sink, s.sn); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() { s.sn.Release() }
+
+// WriteSnapshot writes a snapshot in the FSM's format to w.
+func WriteSnapshot(w io.Writer, sn *store.Snapshot) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var hdr [12]byte
+	copy(hdr[:8], snapshotMagic[:])
+	binary.BigEndian.PutUint32(hdr[8:], SnapshotVersion)
+	if _, err := bw.Write(hdr[:]); err != nil {
+		return err
+	}
+	if _, err := sn.WriteTo(bw); err != nil {
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return bw.Flush()
+}
+
+// Restore replaces the whole state with a snapshot. The store writes the new
+// file beside the old one and swaps it in atomically.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 1<<20)
+	var hdr [12]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return fmt.Errorf("restore: read snapshot header: %w", err)
+	}
+	if !bytes.Equal(hdr[:8], snapshotMagic[:]) {
+		return errors.New("restore: not a minitwit snapshot")
+	}
+	if v := binary.BigEndian.Uint32(hdr[8:]); v > SnapshotVersion {
+		return fmt.Errorf("restore: snapshot format %d is newer than this binary reads (%d); upgrade this node", v, SnapshotVersion)
+	}
+	return f.store.ReplaceWith(br)
+}

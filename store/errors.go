@@ -1,0 +1,16 @@
+package store
+
+import "errors"
+
+// Typed errors of the data model. Write operations return them before they
+// change anything, so a failed operation inside a shared transaction leaves no
+// trace.
+var (
+	ErrUnknownUser    = errors.New("unknown user")
+	ErrNameTaken      = errors.New("the username is already taken")
+	ErrFollowSelf     = errors.New("a user cannot follow themselves")
+	ErrUnknownMessage = errors.New("unknown message")
+	ErrInvalid        = errors.New("invalid value")
+	// ErrNewerSchema means the data file was written by a newer MiniTwit.
+	ErrNewerSchema = errors.New("data file was written by a newer version of minitwit")
+)

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Limits on stored values. Handlers check them first so that a client gets a
+// clear 400; the store checks again so that nothing oversized is ever written.
+const (
+	MaxUsernameBytes = 64
+	MaxEmailBytes    = 254
+	MaxMessageBytes  = 8192
+	MaxHashBytes     = 512
+)
+
+// ValidateUsername checks a name against the data model's rules: non-empty,
+// valid UTF-8, no control characters, no '/' (names are URL path segments),
+// at most MaxUsernameBytes.
+func ValidateUsername(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty username", ErrInvalid)
+	case len(name) > MaxUsernameBytes:
+		return fmt.Errorf("%w: username longer than %d bytes", ErrInvalid, MaxUsernameBytes)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: username is not valid UTF-8", ErrInvalid)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '/' {
+			return fmt.Errorf("%w: username contains %q", ErrInvalid, r)
+		}
+	}
+	return nil
+}
+
+// ValidateText checks a message text: valid UTF-8, at most MaxMessageBytes.
+func ValidateText(text string) error {
+	switch {
+	case len(text) > MaxMessageBytes:
+		return fmt.Errorf("%w: message longer than %d bytes", ErrInvalid, MaxMessageBytes)
+	case !utf8.ValidString(text):
+		return fmt.Errorf("%w: message is not valid UTF-8", ErrInvalid)
+	}
+	return nil
+}
+
+// WriteTx is a read-write transaction. Every operation validates first and
+// returns a typed error without writing, or writes completely.
+type WriteTx struct {
+	*ReadTx
+	tx *bolt.Tx
+}
+
+func (w *WriteTx) addCounter(key []byte, delta int64) error {
+	return w.meta.Put(key, u64(uint64(int64(readU64(w.meta.Get(key)))+delta)))
+}
+
+// Register creates a user and returns its id.
+func (w *WriteTx) Register(name, email, passwordHash string) (uint64, error) {
+	if err := ValidateUsername(name); err != nil {
+		return 0, err
+	}
+	if len(email) > MaxEmailBytes || !utf8.ValidString(email) || len(passwordHash) > MaxHashBytes {
+		return 0, fmt.Errorf("%w: email or password hash too long or not UTF-8", ErrInvalid)
+	}
+	if w.usernames.Get([]byte(name)) != nil {
+		return 0, ErrNameTaken
+	}
+	id, err := w.users.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := w.users.Put(u64(id), encodeUser(User{ID: id, Name: name, Email: email, PasswordHash: passwordHash})); err != nil {
+		return 0, err
+	}
+	if err := w.usernames.Put([]byte(name), u64(id)); err != nil {
+		return 0, err
+	}
+	return id, w.addCounter(metaUserCount, 1)
+}
+
+// Post records a message by the named author and returns its id. Ids grow
+// monotonically, so the newest message has the largest id.
+func (w *WriteTx) Post(author, text string, pubDate int64) (uint64, error) {
+	if err := ValidateText(text); err != nil {
+		return 0, err
+	}
+	u, err := w.UserByName(author)
+	if err != nil {
+		return 0, err
+	}
+	id, err := w.messages.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := w.messages.Put(u64(id), encodeMessage(Message{AuthorID: u.ID, Text: text, PubDate: pubDate})); err != nil {
+		return 0, err
+	}
+	if err := w.userMsgs.Put(pair(u.ID, id), nil); err != nil {
+		return 0, err
+	}
+	return id, w.addCounter(metaMessageCount, 1)
+}
+
+func (w *WriteTx) followPair(who, whom string) (User, User, error) {
+	a, err := w.UserByName(who)
+	if err != nil {
+		return User{}, User{}, err
+	}
+	b, err := w.UserByName(whom)
+	if err != nil {
+		return User{}, User{}, err
+	}
+	if a.ID == b.ID {
+		return User{}, User{}, ErrFollowSelf
+	}
+	return a, b, nil
+}
+
+// Follow makes who follow whom. Following twice keeps one follow.
+func (w *WriteTx) Follow(who, whom string) error {
+	a, b, err := w.followPair(who, whom)
+	if err != nil || w.IsFollowing(a.ID, b.ID) {
+		return err
+	}
+	if err := w.following.Put(pair(a.ID, b.ID), nil); err != nil {
+		return err
+	}
+	if err := w.followers.Put(pair(b.ID, a.ID), nil); err != nil {
+		return err
+	}
+	return w.addCounter(metaFollowCount, 1)
+}
+
+// Unfollow removes a follow; removing one that does not exist is not an error.
+func (w *WriteTx) Unfollow(who, whom string) error {
+	a, b, err := w.followPair(who, whom)
+	if err != nil || !w.IsFollowing(a.ID, b.ID) {
+		return err
+	}
+	if err := w.following.Delete(pair(a.ID, b.ID)); err != nil {
+		return err
+	}
+	if err := w.followers.Delete(pair(b.ID, a.ID)); err != nil {
+		return err
+	}
+	return w.addCounter(metaFollowCount, -1)
+}
+
+// SetFlag hides (flagged) or shows a message everywhere.
+func (w *WriteTx) SetFlag(id uint64, flagged bool) error {
+	v := w.messages.Get(u64(id))
+	if v == nil {
+		return ErrUnknownMessage
+	}
+	m, err := decodeMessage(id, v)
+	if err != nil {
+		return err
+	}
+	if m.Flagged == flagged {
+		return nil
+	}
+	m.Flagged = flagged
+	if err := w.messages.Put(u64(id), encodeMessage(m)); err != nil {
+		return err
+	}
+	delta := int64(1)
+	if !flagged {
+		delta = -1
+	}
+	return w.addCounter(metaFlaggedCount, delta)
+}
+
+// SetLatest records the simulator's latest action id.
+func (w *WriteTx) SetLatest(latest int64) error {
+	return w.meta.Put(metaLatest, u64(uint64(latest)))
+}
+
+// InitSessionKey sets the session-signing key unless one is already set
+// (the first proposal wins, so concurrent leaders agree); it reports whether
+// it set it.
+func (w *WriteTx) InitSessionKey(key []byte) (bool, error) {
+	if w.meta.Get(metaSessionKey) != nil {
+		return false, nil
+	}
+	if len(key) < 32 {
+		return false, fmt.Errorf("%w: session key shorter than 32 bytes", ErrInvalid)
+	}
+	return true, w.meta.Put(metaSessionKey, key)
+}
+
+// SetAppliedIndex records the Raft index this transaction brings the file to.
+func (w *WriteTx) SetAppliedIndex(index uint64) error {
+	return w.meta.Put(metaApplied, u64(index))
+}
