@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -59,6 +60,9 @@ type Node struct {
 	httpSrv *http.Server
 	served  chan error
 	stop    context.CancelFunc // ends background loops
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start brings a node up and returns once it listens. It is the start-up
@@ -213,6 +217,11 @@ func (n *Node) WaitReady(ctx context.Context) error {
 // Raft, then close the files. Nothing acknowledged is lost: every
 // acknowledged write is in the fsynced Raft log and the fsynced data file.
 func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() { n.closeErr = n.close(ctx) })
+	return n.closeErr
+}
+
+func (n *Node) close(ctx context.Context) error {
 	var errs []error
 	if n.httpSrv != nil {
 		if err := n.httpSrv.Shutdown(ctx); err != nil {
