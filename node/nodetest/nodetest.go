@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,4 +69,33 @@ func StartDefault(t testing.TB) (*node.Node, string) {
 	t.Helper()
 	n := Start(t, Config(t.TempDir()))
 	return n, "http://" + n.HTTPAddr()
+}
+
+// SharedData returns the path of a file in the course's shared data folder
+// (../shared/data next to the repository). When the file is absent the test
+// is skipped with a message, except under CI=true, where absence fails it.
+func SharedData(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("cannot find the repository root (go.mod)")
+		}
+		dir = parent
+	}
+	path := filepath.Join(dir, "..", "shared", "data", name)
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; under CI=true the shared data must be present", path)
+		}
+		t.Skipf("skipping: %s is absent (it lives in ../shared/data next to the repository)", path)
+	}
+	return path
 }

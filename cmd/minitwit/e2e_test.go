@@ -1,0 +1,301 @@
+package main
+
+// End-to-end tests: they build the real binary and drive `minitwit serve`
+// processes over HTTP, killing and restarting them.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "minitwit-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "minitwit")
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building minitwit:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one `minitwit serve` process.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	done chan error
+	logs *bytes.Buffer
+}
+
+// startServer runs serve on dataDir with free loopback ports and waits until
+// /readyz says ready.
+func startServer(t *testing.T, dataDir string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binPath, "serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--raft-addr", "127.0.0.1:0", "--node-id", "e2e")
+	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000"), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1), logs: &bytes.Buffer{}}
+	cmd.Stderr = s.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Msg      string `json:"msg"`
+				HTTPAddr string `json:"http_addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "node started" {
+				addr <- line.HTTPAddr
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("serve exited before listening: %v\n%s", err, s.logs)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start\n%s", s.logs)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve never became ready\n%s", s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *server) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit")
+		return nil
+	}
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+func post(base, path string, body any) (int, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api"+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func userMessages(t *testing.T, base, user string) map[string]bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/msgs/"+url.PathEscape(user)+"?no=1000000", nil)
+	req.Header.Set("Authorization", "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var msgs []struct{ Content string }
+	if err := json.NewDecoder(resp.Body).Decode(&msgs); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range msgs {
+		out[m.Content] = true
+	}
+	return out
+}
+
+// writeUntilStopped has writers post numbered messages until a request
+// fails, and returns what was acknowledged (204) per user.
+func writeUntilStopped(base string, users []string, stop <-chan struct{}) map[string][]string {
+	var mu sync.Mutex
+	acked := map[string][]string{}
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				text := fmt.Sprintf("%s #%d", u, i)
+				status, err := post(base, "/msgs/"+url.PathEscape(u), map[string]string{"content": text})
+				if err != nil {
+					return // the server is gone
+				}
+				if status == http.StatusNoContent {
+					mu.Lock()
+					acked[u] = append(acked[u], text)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return acked
+}
+
+func registerUsers(t *testing.T, base string, n int) []string {
+	t.Helper()
+	var users []string
+	for i := 0; i < n; i++ {
+		u := fmt.Sprintf("writer %d", i)
+		if s, err := post(base, "/register", map[string]string{"username": u, "email": "w@x", "pwd": "p"}); err != nil || s != 204 {
+			t.Fatalf("register %s: %d %v", u, s, err)
+		}
+		users = append(users, u)
+	}
+	return users
+}
+
+func checkAcked(t *testing.T, base string, acked map[string][]string) int {
+	t.Helper()
+	total := 0
+	for u, texts := range acked {
+		have := userMessages(t, base, u)
+		for _, text := range texts {
+			if !have[text] {
+				t.Errorf("acknowledged write lost: %q", text)
+			}
+		}
+		total += len(texts)
+	}
+	return total
+}
+
+func TestKill9DuringWritesLosesNothingAcknowledged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	users := registerUsers(t, s.base, 8)
+	done := make(chan map[string][]string)
+	go func() { done <- writeUntilStopped(s.base, users, nil) }()
+	time.Sleep(1500 * time.Millisecond)
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	acked := <-done
+	s.wait(t)
+
+	s2 := startServer(t, dir)
+	n := checkAcked(t, s2.base, acked)
+	if n < 100 {
+		t.Fatalf("only %d writes were acknowledged before the kill; the test proves little", n)
+	}
+	t.Logf("%d acknowledged writes survived kill -9", n)
+}
+
+func TestSIGTERMShutsDownCleanlyDuringWrites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	users := registerUsers(t, s.base, 4)
+	done := make(chan map[string][]string)
+	go func() { done <- writeUntilStopped(s.base, users, nil) }()
+	time.Sleep(700 * time.Millisecond)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	acked := <-done
+	if err := s.wait(t); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM; want status 0\n%s", err, s.logs)
+	}
+	s2 := startServer(t, dir)
+	checkAcked(t, s2.base, acked)
+	s2.cmd.Process.Signal(syscall.SIGINT)
+	if err := s2.wait(t); err != nil {
+		t.Fatalf("serve exited with %v after SIGINT; want status 0", err)
+	}
+}
+
+func runCLI(args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestCommandLine(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"version"}, 0, "go:"},
+		{[]string{"help"}, 0, "simulate"},
+		{nil, 2, "Usage"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"serve", "--help"}, 0, "-data-dir"},
+		{[]string{"serve", "--no-such-flag"}, 2, "no-such-flag"},
+		{[]string{"serve", "--http-addr", "nonsense"}, 2, "http"},
+		{[]string{"serve", "--raft-addr", "10.1.2.3:7000"}, 2, "loopback"},
+		{[]string{"serve", "--config", "/does/not/exist.toml"}, 2, "does not exist"},
+		{[]string{"simulate", "--help"}, 0, "-concurrency"},
+		{[]string{"simulate", "--url", "http://127.0.0.1:1/api"}, 2, "scenario"},
+	}
+	for _, c := range cases {
+		stdout, stderr, code := runCLI(c.args...)
+		if code != c.code || !strings.Contains(stdout+stderr, c.contains) {
+			t.Errorf("minitwit %v: exit %d, output %q; want exit %d containing %q", c.args, code, stdout+stderr, c.code, c.contains)
+		}
+	}
+}
+
+func TestServeRefusesUnknownConfigKeyWithOneLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(path, []byte("http_addr = \"127.0.0.1:0\"\n[simulator]\npasword = \"x\"\n"), 0o600)
+	cmd := exec.Command(binPath, "serve", "--config", path)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("serve started with an unknown key")
+	}
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "simulator.pasword") {
+		t.Fatalf("want one line naming simulator.pasword, got:\n%s", out)
+	}
+}

@@ -1,0 +1,188 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/nodetest"
+	"minitwit/ops"
+	"minitwit/ops/simulate"
+	"minitwit/store"
+)
+
+const simAuth = "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh"
+
+func apiPost(t *testing.T, base, path string, body any) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api"+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", simAuth)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func digest(t *testing.T, n *node.Node) string {
+	t.Helper()
+	d, err := n.Store().Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func closeNode(t *testing.T, n *node.Node) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	n := nodetest.Start(t, nodetest.Config(dir))
+	base := "http://" + n.HTTPAddr()
+	for i, name := range []string{"Roger Histand", "Geoffrey Stieff"} {
+		if s := apiPost(t, base, fmt.Sprintf("/register?latest=%d", i), map[string]string{"username": name, "email": "x@y", "pwd": "p"}); s != 204 {
+			t.Fatalf("register: %d", s)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		if s := apiPost(t, base, "/msgs/Roger%20Histand?latest=100", map[string]string{"content": fmt.Sprintf("msg %d ☃", i)}); s != 204 {
+			t.Fatalf("post: %d", s)
+		}
+	}
+	apiPost(t, base, "/fllws/Geoffrey%20Stieff?latest=101", map[string]string{"follow": "Roger Histand"})
+	want := digest(t, n)
+	closeNode(t, n)
+
+	n2 := nodetest.Start(t, nodetest.Config(dir))
+	if got := digest(t, n2); got != want {
+		t.Fatal("state changed across a restart")
+	}
+	n2.Store().View(func(r *store.ReadTx) error {
+		if v, _ := r.Latest(); v != 101 {
+			t.Errorf("latest after restart = %d, want 101", v)
+		}
+		if c := r.Counts(); c.Messages != 20 || c.Follows != 1 || c.Users != 2 {
+			t.Errorf("counts after restart %+v", c)
+		}
+		return nil
+	})
+	// And it keeps accepting writes that land after the old ones.
+	if s := apiPost(t, "http://"+n2.HTTPAddr(), "/msgs/Geoffrey%20Stieff", map[string]string{"content": "after restart"}); s != 204 {
+		t.Fatalf("post after restart: %d", s)
+	}
+}
+
+func TestDataFileLostIsRebuiltFromSnapshotAndLog(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	n := nodetest.Start(t, nodetest.Config(dir))
+	base := "http://" + n.HTTPAddr()
+	apiPost(t, base, "/register", map[string]string{"username": "a", "email": "a@b", "pwd": "p"})
+	for i := 0; i < 10; i++ {
+		apiPost(t, base, "/msgs/a", map[string]string{"content": fmt.Sprint(i)})
+	}
+	want := digest(t, n)
+	closeNode(t, n)
+	if err := os.Remove(dir + "/minitwit.db"); err != nil {
+		t.Fatal(err)
+	}
+	n2 := nodetest.Start(t, nodetest.Config(dir))
+	if digest(t, n2) != want {
+		t.Fatal("a lost data file was not rebuilt from the Raft log")
+	}
+}
+
+func TestNodeIDIsPersisted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := nodetest.Config(dir)
+	n := nodetest.Start(t, cfg)
+	closeNode(t, n)
+	cfg.NodeID = "someone-else"
+	_, err := node.Start(cfg, node.Options{Logger: nodetest.Logger(), Build: ops.NewBuildInfo("", "", "")})
+	if err == nil || !strings.Contains(err.Error(), "belongs to node") {
+		t.Fatalf("starting a data dir under another node id: err = %v", err)
+	}
+}
+
+func TestJoinIsRefusedOnAnEmptyDataDirAndIgnoredOnAnExistingOne(t *testing.T) {
+	t.Parallel()
+	cfg := nodetest.Config(t.TempDir())
+	cfg.Join = []string{"127.0.0.1:1"}
+	if _, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()}); err == nil || !strings.Contains(err.Error(), "join") {
+		t.Fatalf("join on an empty data dir: err = %v", err)
+	}
+	dir := t.TempDir()
+	closeNode(t, nodetest.Start(t, nodetest.Config(dir)))
+	cfg = nodetest.Config(dir)
+	cfg.Join = []string{"127.0.0.1:1"}
+	nodetest.Start(t, cfg) // existing state: join ignored, node serves
+}
+
+func TestSecondNodeOnSameDataDirIsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	nodetest.Start(t, nodetest.Config(dir))
+	_, err := node.Start(nodetest.Config(dir), node.Options{Logger: nodetest.Logger()})
+	if err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("a second node on the same data dir: err = %v", err)
+	}
+}
+
+// TestScenarioReplay replays the course simulator's whole scenario against
+// a real node over HTTP and checks the contract's final state.
+func TestScenarioReplay(t *testing.T) {
+	t.Parallel()
+	path := nodetest.SharedData(t, "minitwit_scenario.csv")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, err := simulate.ParseScenario(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, base := nodetest.StartDefault(t)
+	var errLines strings.Builder
+	sum, err := simulate.Run(context.Background(), actions, simulate.Options{
+		BaseURL: base + "/api", Concurrency: 8,
+		// The simulator's 0.3 s budget is a benchmark matter (see
+		// docs/benchmarks.md); under -race a generous timeout keeps this a
+		// correctness test.
+		Timeout: 10 * time.Second,
+		Errors:  &errLines,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Errors != 0 {
+		t.Fatalf("%d errors replaying the scenario:\n%s", sum.Errors, errLines.String())
+	}
+	n.Store().View(func(r *store.ReadTx) error {
+		c := r.Counts()
+		latest, _ := r.Latest()
+		if c.Users != 200 || c.Messages != 11306 || c.Follows != 6265 || latest != 25921 {
+			t.Errorf("final state: %+v latest %d; want 200 users, 11306 messages, 6265 follows, latest 25921", c, latest)
+		}
+		return nil
+	})
+}
