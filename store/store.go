@@ -100,6 +100,9 @@ func (s *Store) Close() error {
 
 var errClosed = errors.New("store is closed")
 
+// appendFillPercent is the page fill for append-only buckets.
+const appendFillPercent = 0.95
+
 // View runs fn in a read transaction: a consistent view of the data at one
 // instant.
 func (s *Store) View(fn func(*ReadTx) error) error {
@@ -122,7 +125,14 @@ func (s *Store) Update(fn func(*WriteTx) error) error {
 		return errClosed
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		return fn(&WriteTx{ReadTx: newReadTx(tx), tx: tx})
+		w := &WriteTx{ReadTx: newReadTx(tx), tx: tx}
+		// Users and messages get ever-growing ids, so inserts always land
+		// at the end: fill pages almost completely instead of splitting
+		// them in half (bbolt's default), which halves the file and the
+		// pages a timeline touches.
+		w.users.FillPercent = appendFillPercent
+		w.messages.FillPercent = appendFillPercent
+		return fn(w)
 	})
 }
 

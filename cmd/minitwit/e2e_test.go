@@ -50,7 +50,7 @@ type server struct {
 
 // startServer runs serve on dataDir with free loopback ports and waits until
 // /readyz says ready.
-func startServer(t *testing.T, dataDir string, env ...string) *server {
+func startServer(t testing.TB, dataDir string, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binPath, "serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--raft-addr", "127.0.0.1:0", "--node-id", "e2e")
 	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000"), env...)
@@ -104,7 +104,7 @@ func startServer(t *testing.T, dataDir string, env ...string) *server {
 	}
 }
 
-func (s *server) wait(t *testing.T) error {
+func (s *server) wait(t testing.TB) error {
 	t.Helper()
 	select {
 	case err := <-s.done:
