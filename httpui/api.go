@@ -112,7 +112,7 @@ func parseLatest(v string) raftfsm.Latest {
 // not even fit an int).
 func parseNo(v string, max int) int {
 	if v == "" {
-		return defaultNo
+		return min(defaultNo, max)
 	}
 	n, err := strconv.Atoi(v)
 	var numErr *strconv.NumError
@@ -123,7 +123,7 @@ func parseNo(v string, max int) int {
 		}
 		return max
 	case err != nil:
-		return defaultNo
+		return min(defaultNo, max)
 	case n <= 0:
 		return 0
 	case n > max:
@@ -218,7 +218,7 @@ func (c *apiCall) decodeBody(v any) bool {
 		c.fail(http.StatusBadRequest, "The request body is not valid JSON: "+jsonProblem(err))
 		return false
 	}
-	if dec.More() {
+	if rest := body[dec.InputOffset():]; len(bytes.TrimSpace(rest)) != 0 {
 		c.fail(http.StatusBadRequest, "The request body has data after the JSON object")
 		return false
 	}

@@ -60,6 +60,7 @@ type Node struct {
 	httpSrv *http.Server
 	served  chan error
 	stop    context.CancelFunc // ends background loops
+	bg      sync.WaitGroup     // background loops, waited for before storage closes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -102,7 +103,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	// 4. Background duties: secrets on first leadership.
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
-	go n.watchLeadership(ctx)
+	n.bg.Go(func() { n.watchLeadership(ctx) })
 
 	// 5. The public listener.
 	if err := n.startHTTP(opts.Build); err != nil {
@@ -232,30 +233,30 @@ func (n *Node) close(ctx context.Context) error {
 	if n.stop != nil {
 		n.stop()
 	}
+	n.bg.Wait()
 	errs = append(errs, n.closeStorage())
 	n.log.Info("node stopped")
 	return errors.Join(errs...)
 }
 
+// closeStorage stops Raft and closes the files. The fields stay set: a
+// late reader sees Raft in its shutdown state and a closed store, both of
+// which answer with errors rather than crash.
 func (n *Node) closeStorage() error {
 	var errs []error
 	if n.raft != nil {
 		if err := n.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
 		}
-		n.raft = nil
 	}
 	if n.transport != nil {
 		n.transport.Close()
-		n.transport = nil
 	}
 	if n.logStore != nil {
 		errs = append(errs, n.logStore.Close())
-		n.logStore = nil
 	}
 	if n.store != nil {
 		errs = append(errs, n.store.Close())
-		n.store = nil
 	}
 	return errors.Join(errs...)
 }

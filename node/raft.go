@@ -167,9 +167,6 @@ func (n *Node) sessionKeyMissing() bool {
 // ErrUnavailable.
 func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
 	r := n.raft
-	if r == nil {
-		return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
-	}
 	if r.State() != raft.Leader {
 		return raftfsm.Result{}, fmt.Errorf("%w: not the leader", ErrUnavailable)
 	}
@@ -194,9 +191,6 @@ func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result
 // is current; a node without a leader refuses rather than serve stale data.
 func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
 	r := n.raft
-	if r == nil {
-		return nil, fmt.Errorf("%w: shutting down", ErrUnavailable)
-	}
 	if r.State() != raft.Leader {
 		if _, id := r.LeaderWithID(); id == "" {
 			return nil, fmt.Errorf("%w: no leader", ErrUnavailable)
@@ -209,10 +203,6 @@ func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
 func (n *Node) Status() httpui.Status {
 	r := n.raft
 	st := httpui.Status{NodeID: n.nodeID}
-	if r == nil {
-		st.Role, st.Reason = "shutdown", "shutting down"
-		return st
-	}
 	_, leader := r.LeaderWithID()
 	st.Leader = string(leader)
 	st.AppliedIndex, st.CommitIndex = r.AppliedIndex(), r.CommitIndex()

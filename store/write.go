@@ -18,12 +18,15 @@ const (
 )
 
 // ValidateUsername checks a name against the data model's rules: non-empty,
-// valid UTF-8, no control characters, no '/' (names are URL path segments),
-// at most MaxUsernameBytes.
+// valid UTF-8, no control characters, at most MaxUsernameBytes, and usable as
+// one URL path segment: no '/', and not "." or "..", which URL cleaning
+// removes.
 func ValidateUsername(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("%w: empty username", ErrInvalid)
+	case name == "." || name == "..":
+		return fmt.Errorf("%w: username %q is a path segment of its own", ErrInvalid, name)
 	case len(name) > MaxUsernameBytes:
 		return fmt.Errorf("%w: username longer than %d bytes", ErrInvalid, MaxUsernameBytes)
 	case !utf8.ValidString(name):
