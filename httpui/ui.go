@@ -236,28 +236,31 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/")
 }
 
-func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
-	_, user, ok := s.viewer(w, r)
-	if !ok {
-		return
-	}
-	if user != nil {
+// anonymousOnly serves the sign-up and sign-in pages' rule: a logged-in
+// user is sent to their timeline. It returns the store when the request
+// should go on, and whether it should.
+func (s *Server) anonymousOnly(w http.ResponseWriter, r *http.Request, parse bool) (*store.Store, bool) {
+	st, user, ok := s.viewer(w, r)
+	switch {
+	case !ok:
+		return nil, false
+	case user != nil:
 		redirect(w, r, "/")
-		return
+		return nil, false
+	case parse:
+		return st, s.parseForm(w, r)
 	}
-	s.render(w, r, http.StatusOK, "register", &pageData{})
+	return st, true
+}
+
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.anonymousOnly(w, r, false); ok {
+		s.render(w, r, http.StatusOK, "register", &pageData{})
+	}
 }
 
 func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) {
-	_, user, ok := s.viewer(w, r)
-	if !ok {
-		return
-	}
-	if user != nil {
-		redirect(w, r, "/")
-		return
-	}
-	if !s.parseForm(w, r) {
+	if _, ok := s.anonymousOnly(w, r, true); !ok {
 		return
 	}
 	f := r.PostForm
@@ -280,27 +283,14 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
-	_, user, ok := s.viewer(w, r)
-	if !ok {
-		return
+	if _, ok := s.anonymousOnly(w, r, false); ok {
+		s.render(w, r, http.StatusOK, "login", &pageData{})
 	}
-	if user != nil {
-		redirect(w, r, "/")
-		return
-	}
-	s.render(w, r, http.StatusOK, "login", &pageData{})
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
-	st, user, ok := s.viewer(w, r)
+	st, ok := s.anonymousOnly(w, r, true)
 	if !ok {
-		return
-	}
-	if user != nil {
-		redirect(w, r, "/")
-		return
-	}
-	if !s.parseForm(w, r) {
 		return
 	}
 	name, password := r.PostForm.Get("username"), r.PostForm.Get("password")

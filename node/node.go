@@ -62,6 +62,8 @@ type Node struct {
 	stop    context.CancelFunc // ends background loops
 	bg      sync.WaitGroup     // background loops, waited for before storage closes
 
+	logOut *ops.LogWriter // buffered stdout, when the node made its own logger
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -75,6 +77,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	defer func() {
 		if err != nil {
 			n.closeStorage()
+			if n.logOut != nil {
+				n.logOut.Close()
+			}
 		}
 	}()
 
@@ -86,7 +91,8 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if n.log == nil {
-		n.log = ops.NewLogger(os.Stdout, cfg.SlogLevel(), n.nodeID)
+		n.logOut = ops.NewLogWriter(os.Stdout, 100*time.Millisecond)
+		n.log = ops.NewLogger(n.logOut, cfg.SlogLevel(), n.nodeID)
 	}
 
 	// 2. The data file.
@@ -236,6 +242,9 @@ func (n *Node) close(ctx context.Context) error {
 	n.bg.Wait()
 	errs = append(errs, n.closeStorage())
 	n.log.Info("node stopped")
+	if n.logOut != nil {
+		n.logOut.Close()
+	}
 	return errors.Join(errs...)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
 
 	"minitwit/httpui"
 	"minitwit/raftfsm"
@@ -44,7 +45,13 @@ func (n *Node) raftConfig() *raft.Config {
 func (n *Node) startRaft() error {
 	dir := filepath.Join(n.cfg.DataDir, raftDir)
 	var err error
-	n.logStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, raftLogFile)})
+	n.logStore, err = raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(dir, raftLogFile),
+		// The log file is small (trailing entries only) and rewritten
+		// constantly: not syncing its freelist saves pages on every append,
+		// and rebuilding the freelist at open is a short scan.
+		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+	})
 	if err != nil {
 		return fmt.Errorf("raft log %s: %w", filepath.Join(dir, raftLogFile), err)
 	}
