@@ -91,7 +91,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if n.log == nil {
-		n.logOut = ops.NewLogWriter(os.Stdout, 100*time.Millisecond)
+		n.logOut = ops.NewLogWriter(os.Stdout, time.Second)
 		n.log = ops.NewLogger(n.logOut, cfg.SlogLevel(), n.nodeID)
 	}
 

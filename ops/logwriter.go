@@ -9,12 +9,20 @@ import (
 // LogWriter buffers log output and writes it in chunks: one write per
 // flush interval (or per 64 KiB) instead of one write system call per log
 // line. Under load a node logs a line per request, and unbuffered writes to
-// stdout cost about a fifth of its throughput. The price: on kill -9 up to
-// one interval of log lines is lost; a normal shutdown (Close) loses none.
+// stdout cost about a fifth of its throughput. The write itself happens
+// outside the lock that loggers take: a write to a file or a pipe can stall
+// for milliseconds while the disk is busy with fsyncs, and requests must not
+// wait for it. The price: on kill -9 up to one interval of log lines is
+// lost; a normal shutdown (Close) loses none.
 type LogWriter struct {
-	mu   sync.Mutex
-	out  io.Writer
-	buf  []byte
+	out io.Writer
+
+	mu  sync.Mutex // guards buf
+	buf []byte
+
+	flushMu sync.Mutex // serialises writes to out; guards spare
+	spare   []byte
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -41,30 +49,33 @@ func NewLogWriter(out io.Writer, interval time.Duration) *LogWriter {
 	return w
 }
 
-// Write queues p; it flushes at once when the buffer is full.
+// Write queues p. When the buffer is full it flushes before returning,
+// which is the back-pressure that bounds memory if the output stalls.
 func (w *LogWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
-	if len(w.buf) >= logBufferLimit {
-		return len(p), w.flushLocked()
+	full := len(w.buf) >= logBufferLimit
+	w.mu.Unlock()
+	if full {
+		return len(p), w.Flush()
 	}
 	return len(p), nil
 }
 
-// Flush writes out what is buffered.
+// Flush writes out what is buffered. It swaps the buffer under the lock
+// and writes without it.
 func (w *LogWriter) Flush() error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.flushLocked()
-}
-
-func (w *LogWriter) flushLocked() error {
-	if len(w.buf) == 0 {
+	out := w.buf
+	w.buf = w.spare[:0]
+	w.mu.Unlock()
+	w.spare = out[:0]
+	if len(out) == 0 {
 		return nil
 	}
-	_, err := w.out.Write(w.buf)
-	w.buf = w.buf[:0]
+	_, err := w.out.Write(out)
 	return err
 }
 
