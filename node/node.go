@@ -56,11 +56,14 @@ type Node struct {
 	logStore  *raftboltdb.BoltStore
 	transport *raft.NetworkTransport
 
-	httpLn  net.Listener
-	httpSrv *http.Server
-	served  chan error
-	stop    context.CancelFunc // ends background loops
-	bg      sync.WaitGroup     // background loops, waited for before storage closes
+	httpLn    net.Listener
+	httpSrv   *http.Server
+	served    chan error
+	proposals chan *proposal // the group commit queue
+	closing   chan struct{}  // closed when shutdown begins
+
+	stop context.CancelFunc // ends background loops
+	bg   sync.WaitGroup     // background loops, waited for before storage closes
 
 	logOut *ops.LogWriter // buffered stdout, when the node made its own logger
 
@@ -73,7 +76,8 @@ type Node struct {
 // cluster on an empty data dir), then the public listener. Readiness
 // (a leader and initialised secrets) follows within moments; see Status.
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
-	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now()}
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(),
+		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			n.closeStorage()
@@ -106,9 +110,11 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 
-	// 4. Background duties: secrets on first leadership.
+	// 4. Background duties: the group commit loop, secrets on first
+	// leadership.
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
+	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
 
 	// 5. The public listener.
@@ -236,6 +242,7 @@ func (n *Node) close(ctx context.Context) error {
 			n.httpSrv.Close()
 		}
 	}
+	close(n.closing)
 	if n.stop != nil {
 		n.stop()
 	}

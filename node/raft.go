@@ -169,30 +169,6 @@ func (n *Node) sessionKeyMissing() bool {
 	return missing
 }
 
-// Propose sends a command through Raft and waits until it is applied here.
-// Errors other than the command's own refusal (in Result.Err) wrap
-// ErrUnavailable.
-func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
-	r := n.raft
-	if r.State() != raft.Leader {
-		return raftfsm.Result{}, fmt.Errorf("%w: not the leader", ErrUnavailable)
-	}
-	timeout := 5 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
-		}
-	}
-	f := r.Apply(raftfsm.Encode(cmd), timeout)
-	if err := f.Error(); err != nil {
-		// ErrLeadershipLost means "maybe committed": never report success.
-		return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	res, _ := f.Response().(raftfsm.Result)
-	return res, nil
-}
-
 // ReadStore returns the local store for a read. On a single node the leader
 // has applied every acknowledged write before acknowledging it, so its store
 // is current; a node without a leader refuses rather than serve stale data.

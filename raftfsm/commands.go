@@ -23,6 +23,7 @@ const (
 	KindSetLatest   Kind = 5
 	KindFlagMessage Kind = 6
 	KindInitSecrets Kind = 7
+	KindBatch       Kind = 8
 )
 
 // Latest is the simulator's action id that a request carried, if any. It is
@@ -86,6 +87,15 @@ type InitSecrets struct {
 	SessionKey []byte
 }
 
+// Batch carries several encoded commands in one log entry: the node's group
+// commit gathers proposals that arrive while earlier ones are being
+// committed, so one log append and one transaction serve them all. Entries
+// are applied in order, each with its own result; a batch inside a batch
+// is refused.
+type Batch struct {
+	Entries [][]byte
+}
+
 func (Register) Kind() Kind    { return KindRegister }
 func (PostMessage) Kind() Kind { return KindPostMessage }
 func (Follow) Kind() Kind      { return KindFollow }
@@ -93,6 +103,7 @@ func (Unfollow) Kind() Kind    { return KindUnfollow }
 func (SetLatest) Kind() Kind   { return KindSetLatest }
 func (FlagMessage) Kind() Kind { return KindFlagMessage }
 func (InitSecrets) Kind() Kind { return KindInitSecrets }
+func (Batch) Kind() Kind       { return KindBatch }
 
 func (c *Register) encode(e *encoder) {
 	e.str(c.Username)
@@ -129,6 +140,23 @@ func (c *FlagMessage) encode(e *encoder) {
 func (c *FlagMessage) decode(d *decoder) { c.MessageID, c.Flagged = d.uvarint(), d.bool() }
 func (c *InitSecrets) encode(e *encoder) { e.bytes(c.SessionKey) }
 func (c *InitSecrets) decode(d *decoder) { c.SessionKey = d.bytes() }
+func (c *Batch) encode(e *encoder) {
+	e.uvarint(uint64(len(c.Entries)))
+	for _, b := range c.Entries {
+		e.bytes(b)
+	}
+}
+func (c *Batch) decode(d *decoder) {
+	n := d.uvarint()
+	if n > uint64(len(d.buf)) { // every entry takes at least one byte
+		d.fail()
+		return
+	}
+	c.Entries = make([][]byte, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c.Entries = append(c.Entries, d.bytes())
+	}
+}
 
 // newCommand returns an empty command of kind k to decode into.
 func newCommand(k Kind) Command {
@@ -147,6 +175,8 @@ func newCommand(k Kind) Command {
 		return &FlagMessage{}
 	case KindInitSecrets:
 		return &InitSecrets{}
+	case KindBatch:
+		return &Batch{}
 	}
 	return nil
 }

@@ -15,7 +15,8 @@ import (
 
 // Result is what applying one command produced: the id of a created user or
 // message, and a typed store error if the command was refused. It is the
-// value an ApplyFuture's Response() returns on the node that proposed.
+// value an ApplyFuture's Response() returns on the node that proposed (a
+// []Result, one per entry, for a Batch).
 type Result struct {
 	ID  uint64
 	Err error
@@ -74,20 +75,42 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return results
 }
 
-// applyEntry decodes and runs one command. It returns an error only for
-// what must stop the node: an entry from a newer format, or a store failure
-// that is not a typed refusal.
-func applyEntry(w *store.WriteTx, l *raft.Log) (Result, error) {
+// applyEntry decodes and runs one log entry: a Result for a command, a
+// []Result for a Batch. It returns an error only for what must stop the
+// node: an entry from a newer format, or a store failure that is not a
+// typed refusal.
+func applyEntry(w *store.WriteTx, l *raft.Log) (any, error) {
 	cmd, err := Decode(l.Data)
-	if errors.Is(err, ErrNewerFormat) {
-		return Result{}, fmt.Errorf("log entry %d: %w; upgrade this node", l.Index, err)
-	}
 	if err != nil {
-		return Result{Err: err}, nil // deterministic on every node: refused, nothing changed
+		return applyDecoded(w, l.Index, nil, err)
+	}
+	batch, ok := cmd.(*Batch)
+	if !ok {
+		return applyDecoded(w, l.Index, cmd, nil)
+	}
+	results := make([]Result, len(batch.Entries))
+	for i, raw := range batch.Entries {
+		sub, err := Decode(raw)
+		if _, nested := sub.(*Batch); nested {
+			sub, err = nil, fmt.Errorf("%w: a batch inside a batch", ErrMalformed)
+		}
+		if results[i], err = applyDecoded(w, l.Index, sub, err); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+func applyDecoded(w *store.WriteTx, index uint64, cmd Command, decodeErr error) (Result, error) {
+	if errors.Is(decodeErr, ErrNewerFormat) {
+		return Result{}, fmt.Errorf("log entry %d: %w; upgrade this node", index, decodeErr)
+	}
+	if decodeErr != nil {
+		return Result{Err: decodeErr}, nil // deterministic on every node: refused, nothing changed
 	}
 	res := Execute(w, cmd)
 	if res.Err != nil && !IsRefusal(res.Err) {
-		return Result{}, fmt.Errorf("log entry %d (%T): %w", l.Index, cmd, res.Err)
+		return Result{}, fmt.Errorf("log entry %d (%T): %w", index, cmd, res.Err)
 	}
 	return res, nil
 }
@@ -130,7 +153,7 @@ func Execute(w *store.WriteTx, cmd Command) Result {
 		res.Err = w.SetFlag(c.MessageID, c.Flagged)
 	case *InitSecrets:
 		_, res.Err = w.InitSessionKey(c.SessionKey)
-	default:
+	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}
 	if latest.Set && (res.Err == nil || IsRefusal(res.Err)) {

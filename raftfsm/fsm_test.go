@@ -263,3 +263,46 @@ func TestNewerFormatEntryStopsTheNode(t *testing.T) {
 	data[0] = raftfsm.FormatVersion + 1
 	f.ApplyBatch([]*raft.Log{{Index: 1, Type: raft.LogCommand, Data: data}})
 }
+
+func TestBatchEntryEqualsSeparateEntries(t *testing.T) {
+	t.Parallel()
+	sep, s1 := newFSM(t)
+	bat, s2 := newFSM(t)
+	var wantRes []raftfsm.Result
+	for _, l := range logsOf(script(), 1) {
+		wantRes = append(wantRes, sep.Apply(l).(raftfsm.Result))
+	}
+	b := &raftfsm.Batch{}
+	for _, c := range script() {
+		b.Entries = append(b.Entries, raftfsm.Encode(c))
+	}
+	got, ok := bat.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: raftfsm.Encode(b)}).([]raftfsm.Result)
+	if !ok || !reflect.DeepEqual(got, wantRes) {
+		t.Fatalf("batch results %v, want %v", got, wantRes)
+	}
+	// The batch is one log entry: only the applied index differs.
+	if digest(t, s1) != digest(t, s2) {
+		t.Fatal("a batch entry changed the state differently from separate entries")
+	}
+}
+
+func TestBatchRefusesBadSubEntries(t *testing.T) {
+	t.Parallel()
+	f, s := newFSM(t)
+	inner := raftfsm.Encode(&raftfsm.Batch{Entries: [][]byte{raftfsm.Encode(&raftfsm.SetLatest{Latest: raftfsm.LatestOf(5)})}})
+	b := &raftfsm.Batch{Entries: [][]byte{
+		inner,
+		[]byte{1, 200},
+		raftfsm.Encode(&raftfsm.SetLatest{Latest: raftfsm.LatestOf(7)}),
+	}}
+	res := f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: raftfsm.Encode(b)}).([]raftfsm.Result)
+	if !errors.Is(res[0].Err, raftfsm.ErrMalformed) || !errors.Is(res[1].Err, raftfsm.ErrMalformed) || res[2].Err != nil {
+		t.Fatalf("results %v", res)
+	}
+	s.View(func(r *store.ReadTx) error {
+		if v, _ := r.Latest(); v != 7 {
+			t.Errorf("latest %d: a nested batch must not be applied, the good entry must", v)
+		}
+		return nil
+	})
+}
