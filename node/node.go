@@ -124,6 +124,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.warnAboutConfig()
 	n.log.Info("node started", "http_addr", n.HTTPAddr(), "raft_addr", string(n.transport.LocalAddr()),
 		"data_dir", cfg.DataDir, "version", opts.Build.Version)
+	if n.logOut != nil {
+		n.logOut.Flush() // start-up lines are wanted now, not a second later
+	}
 	return n, nil
 }
 

@@ -4,11 +4,11 @@ package main
 // processes over HTTP, killing and restarting them.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -48,46 +48,32 @@ type server struct {
 	logs *bytes.Buffer
 }
 
+// freeAddr returns a loopback address with a port free at the time of the
+// call.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
 // startServer runs serve on dataDir with free loopback ports and waits until
 // /readyz says ready.
 func startServer(t testing.TB, dataDir string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binPath, "serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--raft-addr", "127.0.0.1:0", "--node-id", "e2e")
+	httpAddr := freeAddr(t)
+	cmd := exec.Command(binPath, "serve", "--data-dir", dataDir, "--http-addr", httpAddr, "--raft-addr", freeAddr(t), "--node-id", "e2e")
 	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000"), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, done: make(chan error, 1), logs: &bytes.Buffer{}}
-	cmd.Stderr = s.logs
+	s := &server{cmd: cmd, base: "http://" + httpAddr, done: make(chan error, 1), logs: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Msg      string `json:"msg"`
-				HTTPAddr string `json:"http_addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "node started" {
-				addr <- line.HTTPAddr
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-	case err := <-s.done:
-		t.Fatalf("serve exited before listening: %v\n%s", err, s.logs)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve did not start\n%s", s.logs)
-	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(s.base + "/readyz")
@@ -97,10 +83,15 @@ func startServer(t testing.TB, dataDir string, env ...string) *server {
 				return s
 			}
 		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("serve exited before it was ready: %v\n%s", err, s.logs)
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("serve never became ready\n%s", s.logs)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
