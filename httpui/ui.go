@@ -66,6 +66,16 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store
 	return st, &u, true
 }
 
+// signedIn returns the logged-in user, or answers 401 itself.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+	_, user, ok := s.viewer(w, r)
+	if ok && user == nil {
+		s.errorPage(w, r, http.StatusUnauthorized, "You need to sign in first.")
+		return nil, false
+	}
+	return user, ok
+}
+
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	code := http.StatusFound
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -160,12 +170,8 @@ func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, follow boo
 			return
 		}
 	}
-	_, user, ok := s.viewer(w, r)
+	user, ok := s.signedIn(w, r)
 	if !ok {
-		return
-	}
-	if user == nil {
-		s.errorPage(w, r, http.StatusUnauthorized, "You need to sign in first.")
 		return
 	}
 	whom := r.PathValue("username")
@@ -206,12 +212,8 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request) {
-	_, user, ok := s.viewer(w, r)
+	user, ok := s.signedIn(w, r)
 	if !ok {
-		return
-	}
-	if user == nil {
-		s.errorPage(w, r, http.StatusUnauthorized, "You need to sign in first.")
 		return
 	}
 	if !s.parseForm(w, r) {
