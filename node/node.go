@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -54,12 +55,15 @@ type Node struct {
 	fsm       *raftfsm.FSM
 	raft      *raft.Raft
 	logStore  *raftboltdb.BoltStore
+	snaps     raft.SnapshotStore
+	unsynced  atomic.Bool // the data file commits without fsync (durability.go)
 	transport *raft.NetworkTransport
 
 	httpLn    net.Listener
 	httpSrv   *http.Server
 	served    chan error
 	proposals chan *proposal // the group commit queue
+	reads     *readGate      // holds reads until the log is applied (readgate.go)
 	closing   chan struct{}  // closed when shutdown begins
 
 	stop context.CancelFunc // ends background loops
@@ -77,7 +81,8 @@ type Node struct {
 // (a leader and initialised secrets) follows within moments; see Status.
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(),
-		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{})}
+		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
+		reads: newReadGate()}
 	defer func() {
 		if err != nil {
 			n.closeStorage()
@@ -275,7 +280,7 @@ func (n *Node) closeStorage() error {
 		errs = append(errs, n.logStore.Close())
 	}
 	if n.store != nil {
-		errs = append(errs, n.store.Close())
+		errs = append(errs, n.leaveUnsyncedMode(), n.store.Close())
 	}
 	return errors.Join(errs...)
 }

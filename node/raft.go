@@ -73,6 +73,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("raft snapshots: %w", err)
 	}
+	n.snaps = snaps
 	n.transport, err = raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, nil, 3, 10*time.Second, raftLogger(n.log))
 	if err != nil {
 		return fmt.Errorf("raft_addr %s: %w", n.cfg.RaftAddr, err)
@@ -87,6 +88,8 @@ func (n *Node) startRaft() error {
 		return err
 	}
 	switch {
+	case !existing && n.fileUnsynced():
+		return fmt.Errorf("the data file in %s was left unsynced by an unclean stop and there is no Raft state to rebuild it from; restore from a backup", n.cfg.DataDir)
 	case !existing && len(n.cfg.Join) > 0:
 		return errors.New("join: this build runs single-node clusters only; joining an existing cluster is not available yet (start without --join)")
 	case !existing:
@@ -102,10 +105,14 @@ func (n *Node) startRaft() error {
 		if len(n.cfg.Join) > 0 {
 			n.log.Info("data dir already belongs to a cluster; ignoring join", "join", n.cfg.Join)
 		}
-		if applied == 0 {
-			if err := n.restoreLatestSnapshot(snaps); err != nil {
-				return err
-			}
+		switch {
+		case n.fileUnsynced():
+			err = n.rebuildFromSnapshot("the last stop was unclean")
+		case applied == 0:
+			err = n.rebuildFromSnapshot("the data file is empty")
+		}
+		if err != nil {
+			return err
 		}
 	}
 
@@ -121,6 +128,9 @@ func (n *Node) startRaft() error {
 			return fmt.Errorf("bootstrap: %w", err)
 		}
 		n.log.Info("bootstrapped a new single-node cluster", "node_id", n.nodeID)
+	}
+	if err := n.enterUnsyncedMode(); err != nil {
+		return err
 	}
 	return n.tuneTimeouts()
 }
@@ -152,30 +162,26 @@ func (n *Node) appliedIndex() (uint64, error) {
 	return applied, err
 }
 
-// restoreLatestSnapshot rebuilds a data file that is missing (or empty)
-// from the newest Raft snapshot. Raft itself skips this at start
-// (NoSnapshotRestoreOnStart), and then replays only the entries after the
-// snapshot, so without it those older entries would be missing.
-func (n *Node) restoreLatestSnapshot(snaps raft.SnapshotStore) error {
-	list, err := snaps.List()
-	if err != nil || len(list) == 0 {
-		return err
-	}
-	meta, rc, err := snaps.Open(list[0].ID)
-	if err != nil {
-		return fmt.Errorf("open snapshot %s: %w", list[0].ID, err)
-	}
-	n.log.Info("data file is empty; restoring it from the latest snapshot", "snapshot", meta.ID, "index", meta.Index)
-	return n.fsm.Restore(rc)
-}
-
 // watchLeadership initialises cluster secrets whenever this node becomes
-// leader and finds them missing (the first leader of a new cluster).
+// leader and finds them missing (the first leader of a new cluster), and
+// takes the first snapshot as soon as there is state, after which the data
+// file may commit without fsync (see durability.go).
 func (n *Node) watchLeadership(ctx context.Context) {
 	leaderCh := n.raft.LeaderCh()
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
 	for {
+		if n.raft.State() != raft.Leader {
+			n.reads.Close()
+		} else if !n.reads.IsOpen() {
+			// Everything committed before this term must be applied
+			// before the new leader serves a read.
+			if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+				n.log.Warn("leader barrier failed; reads stay held", "err", err.Error())
+			} else {
+				n.reads.Open()
+			}
+		}
 		if n.raft.State() == raft.Leader && n.sessionKeyMissing() {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if _, err := n.Propose(pctx, &raftfsm.InitSecrets{SessionKey: newSessionKey()}); err != nil {
@@ -184,6 +190,9 @@ func (n *Node) watchLeadership(ctx context.Context) {
 				n.log.Info("initialised cluster secrets")
 			}
 			cancel()
+		}
+		if !n.unsynced.Load() && !n.sessionKeyMissing() {
+			n.takeFirstSnapshot()
 		}
 		select {
 		case <-ctx.Done():
@@ -194,21 +203,39 @@ func (n *Node) watchLeadership(ctx context.Context) {
 	}
 }
 
+func (n *Node) takeFirstSnapshot() {
+	if !n.hasSnapshot() {
+		if err := n.raft.Snapshot().Error(); err != nil {
+			n.log.Warn("first snapshot failed; will retry", "err", err.Error())
+			return
+		}
+	}
+	if err := n.enterUnsyncedMode(); err != nil {
+		n.log.Warn("switching the data file to unsynced commits failed; it keeps syncing", "err", err.Error())
+	}
+}
+
 func (n *Node) sessionKeyMissing() bool {
 	missing := true
 	n.store.View(func(r *store.ReadTx) error { missing = r.SessionKey() == nil; return nil })
 	return missing
 }
 
-// ReadStore returns the local store for a read. On a single node the leader
-// has applied every acknowledged write before acknowledging it, so its store
-// is current; a node without a leader refuses rather than serve stale data.
+// ReadStore returns the local store for a read. A leader applies every
+// write before acknowledging it, and its read gate holds reads until the
+// entries committed before its term are applied, so its store is current.
+// A node without a leader refuses rather than serve data it cannot vouch
+// for. (Read-index reads on followers arrive with clustering.)
 func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
 	r := n.raft
 	if r.State() != raft.Leader {
 		if _, id := r.LeaderWithID(); id == "" {
 			return nil, fmt.Errorf("%w: no leader", ErrUnavailable)
 		}
+		return n.store, nil
+	}
+	if err := n.reads.Wait(ctx); err != nil {
+		return nil, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
 	}
 	return n.store, nil
 }
@@ -235,6 +262,8 @@ func (n *Node) Status() httpui.Status {
 		st.Reason = "no stable role (" + st.Role + ")"
 	case leader == "":
 		st.Reason = "no leader"
+	case st.Role == "leader" && !n.reads.IsOpen():
+		st.Reason = "applying the log before serving"
 	case n.sessionKeyMissing():
 		st.Reason = "cluster secrets not initialised yet"
 	default:

@@ -17,8 +17,9 @@ type Options struct {
 	// mapping, so writes would stall behind it; reserving early avoids that.
 	// Zero means 1 GiB.
 	InitialMmapSize int
-	// NoSync skips fsync on commit. Only for throwaway data (benchmark
-	// seeding); a serving node always syncs.
+	// NoSync skips fsync on commit. A file written this way is only
+	// trustworthy after Sync; the node uses it once a Raft snapshot exists,
+	// and rebuilds the file from snapshot and log after an unclean stop.
 	NoSync bool
 }
 
@@ -134,6 +135,31 @@ func (s *Store) Update(fn func(*WriteTx) error) error {
 		w.messages.FillPercent = appendFillPercent
 		return fn(w)
 	})
+}
+
+// SetNoSync turns fsync on commit off or on for later transactions. It
+// takes the writer lock, so no commit is in flight while it changes.
+func (s *Store) SetNoSync(noSync bool) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return errClosed
+	}
+	return s.db.Update(func(*bolt.Tx) error {
+		s.db.NoSync = noSync
+		s.opts.NoSync = noSync
+		return nil
+	})
+}
+
+// Sync flushes everything committed so far to disk.
+func (s *Store) Sync() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return errClosed
+	}
+	return s.db.Sync()
 }
 
 // FileSize is the data file's size in bytes.
