@@ -19,7 +19,8 @@ import (
 //
 // Until the first snapshot exists (a new cluster, or one started on
 // restored data) the file commits with fsync, so it is always trustworthy;
-// the node takes a snapshot right after its first leadership to get there.
+// a node with a small file takes a snapshot right after its first
+// leadership to get there, a large one waits for Raft's schedule.
 const unsyncedMarker = "data-file-unsynced"
 
 func (n *Node) markerPath() string { return filepath.Join(n.cfg.DataDir, unsyncedMarker) }

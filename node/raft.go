@@ -203,8 +203,17 @@ func (n *Node) watchLeadership(ctx context.Context) {
 	}
 }
 
+// eagerSnapshotBytes bounds the data file size for which the node takes
+// its first snapshot at once. A larger file (a node started on restored
+// data) waits for Raft's own snapshot schedule instead of reading the whole
+// file right at start, while it is serving its first requests.
+const eagerSnapshotBytes = 32 << 20
+
 func (n *Node) takeFirstSnapshot() {
 	if !n.hasSnapshot() {
+		if n.store.FileSize() > eagerSnapshotBytes {
+			return // keep syncing until Raft's scheduled snapshot exists
+		}
 		if err := n.raft.Snapshot().Error(); err != nil {
 			n.log.Warn("first snapshot failed; will retry", "err", err.Error())
 			return
