@@ -414,8 +414,23 @@ func (s *Server) apiUserMessages(c *apiCall) {
 	})
 }
 
+// knownUser answers 404 unless the path's user exists, so that an unknown
+// user is reported before a bad body, as the course's reference does. The
+// state machine checks again when the command is applied.
+func (c *apiCall) knownUser() bool {
+	st, err := c.s.opts.Reader.ReadStore(c.r.Context())
+	if err == nil {
+		err = st.View(func(r *store.ReadTx) error { _, err := r.UserByName(c.r.PathValue("username")); return err })
+	}
+	if err != nil {
+		c.failErr(err)
+		return false
+	}
+	return true
+}
+
 func (s *Server) apiPostMessage(c *apiCall) {
-	if !c.authorized() {
+	if !c.authorized() || !c.knownUser() {
 		return
 	}
 	var body struct {
@@ -476,7 +491,7 @@ func (s *Server) apiFollows(c *apiCall) {
 }
 
 func (s *Server) apiFollowChange(c *apiCall) {
-	if !c.authorized() {
+	if !c.authorized() || !c.knownUser() {
 		return
 	}
 	var body struct {

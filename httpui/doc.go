@@ -20,6 +20,11 @@
 //     failures (403) do record it, as the simulator contract asks.
 //   - An empty message (API `content` or UI `text`) records nothing: the API
 //     answers 400, the UI redirects without a flash, as the original did.
+//   - On POST /api/msgs/{user} and /api/fllws/{user} an unknown user (404)
+//     is reported before a bad body (400), as the course's reference does.
+//   - HEAD on /{user}/follow|unfollow is refused (405): a safe method must
+//     not change state, and Go's GET patterns also match HEAD.
+//   - Form errors on /register and /login answer 400 with the form page.
 //   - Usernames are URL path segments: '/', control characters, invalid
 //     UTF-8, more than 64 bytes and route names (see reservedNames) are
 //     refused at registration.

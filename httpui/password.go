@@ -15,9 +15,10 @@ import (
 
 // Argon2id parameters: OWASP's minimum of 7 MiB memory and 5 passes (one of
 // its equivalent settings; the one with the least memory, so concurrent
-// logins hold the least), run over two lanes so that a hash takes about
-// 10 ms on one of our small machines: far inside the simulator's 0.3 s
-// budget. The parameters are stored in every hash, so they can be raised
+// logins hold the least). OWASP lists it with one lane; we use two, which
+// keeps memory and passes (what an attacker pays for) the same and halves
+// the wall time on a two-core machine, so a hash takes about 10 ms: far
+// inside the simulator's 0.3 s budget. The parameters are stored in every hash, so they can be raised
 // later without breaking old hashes.
 const (
 	argonMemoryKiB = 7 * 1024

@@ -164,6 +164,12 @@ func (s *Server) unfollow(w http.ResponseWriter, r *http.Request) { s.changeFoll
 // exists because the original UI used links; a GET sent by another site is
 // refused, since SameSite=Lax cookies still ride on top-level GETs.
 func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, follow bool) {
+	if r.Method == http.MethodHead {
+		// HEAD is safe by definition; the GET pattern also matches it.
+		w.Header().Set("Allow", "GET, POST")
+		s.errorPage(w, r, http.StatusMethodNotAllowed, "Use GET or POST to follow or unfollow.")
+		return
+	}
 	if r.Method == http.MethodGet {
 		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 			s.errorPage(w, r, http.StatusForbidden, "Following from another site is refused.")
@@ -300,7 +306,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "ip", s.clientIP(r).String())
 		data := &pageData{Error: msg}
 		data.Form.Username = name
-		s.render(w, r, http.StatusUnauthorized, "login", data)
+		s.render(w, r, http.StatusBadRequest, "login", data)
 	}
 	var u store.User
 	err := st.View(func(tx *store.ReadTx) error { var err error; u, err = tx.UserByName(name); return err })

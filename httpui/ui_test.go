@@ -997,6 +997,17 @@ func TestUISecurity(t *testing.T) {
 		})
 	}
 
+	t.Run("HEAD follow changes nothing", func(t *testing.T) {
+		// The GET pattern matches HEAD too; a safe method must not follow.
+		for _, header := range []map[string]string{nil, {"Sec-Fetch-Site": "same-site"}} {
+			p := victim.do(t, victim.stay, http.MethodHead, "/target/follow", nil, header)
+			uiWantStatus(t, p, http.StatusMethodNotAllowed)
+			if uiIsFollowing(t, n, "victim", "target") {
+				t.Fatal("HEAD /target/follow made the victim follow target")
+			}
+		}
+	})
+
 	t.Run("cross-site POST login sets no session", func(t *testing.T) {
 		s := uiClient(t, base)
 		p := s.do(t, s.stay, http.MethodPost, "/login", uiForm("username", "victim", "password", uiPassword("victim")), crossSite)

@@ -85,6 +85,10 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		reads: newReadGate()}
 	defer func() {
 		if err != nil {
+			if n.stop != nil {
+				n.stop()
+				n.bg.Wait()
+			}
 			n.closeStorage()
 			if n.logOut != nil {
 				n.logOut.Close()

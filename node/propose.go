@@ -46,6 +46,14 @@ func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result
 	if n.raft.State() != raft.Leader {
 		return raftfsm.Result{}, fmt.Errorf("%w: not the leader", ErrUnavailable)
 	}
+	if err := ctx.Err(); err != nil {
+		return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	select {
+	case <-n.closing:
+		return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	default:
+	}
 	p := &proposal{data: raftfsm.Encode(cmd), done: make(chan proposalResult, 1)}
 	select {
 	case n.proposals <- p:

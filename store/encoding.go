@@ -43,8 +43,8 @@ const (
 )
 
 const (
-	userFlagAdmin    = 1 << 0
-	messageFlagFlagd = 1 << 0
+	userFlagAdmin      = 1 << 0
+	messageFlagFlagged = 1 << 0
 )
 
 func u64(v uint64) []byte {
@@ -124,7 +124,7 @@ func encodeMessage(m Message) []byte {
 	b := make([]byte, 0, 2+2*binary.MaxVarintLen64+len(m.Text))
 	var flags byte
 	if m.Flagged {
-		flags |= messageFlagFlagd
+		flags |= messageFlagFlagged
 	}
 	b = append(b, messageRecordV1, flags)
 	b = binary.AppendUvarint(b, m.AuthorID)
@@ -138,7 +138,7 @@ func decodeMessageHead(id uint64, b []byte) (m Message, text []byte, err error) 
 	if len(b) < 2 || b[0] != messageRecordV1 {
 		return Message{}, nil, fmt.Errorf("message %d: unknown record format", id)
 	}
-	m = Message{ID: id, Flagged: b[1]&messageFlagFlagd != 0}
+	m = Message{ID: id, Flagged: b[1]&messageFlagFlagged != 0}
 	rest := b[2:]
 	author, k := binary.Uvarint(rest)
 	if k <= 0 {

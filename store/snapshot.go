@@ -72,6 +72,10 @@ func (s *Store) ReplaceWith(r io.Reader) error {
 		s.db = nil
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
+		os.Remove(tmp)
+		if db, reopenErr := openDB(s.path, s.opts); reopenErr == nil {
+			s.db = db // the old data stays in service
+		}
 		return fmt.Errorf("replace data file: %w", err)
 	}
 	if err := syncDir(filepath.Dir(s.path)); err != nil {

@@ -115,8 +115,8 @@ func (s *Store) View(fn func(*ReadTx) error) error {
 	return s.db.View(func(tx *bolt.Tx) error { return fn(newReadTx(tx)) })
 }
 
-// Update runs fn in one read-write transaction and commits it (with fsync)
-// when fn returns nil. Operations on the WriteTx that return a typed error
+// Update runs fn in one read-write transaction and commits it when fn
+// returns nil (with fsync unless SetNoSync turned it off). Operations on the WriteTx that return a typed error
 // change nothing, so fn may carry on after them; an error returned by fn
 // rolls everything back.
 func (s *Store) Update(fn func(*WriteTx) error) error {
