@@ -51,13 +51,19 @@ type Node struct {
 	metrics *ops.Metrics
 	started time.Time
 
-	store     *store.Store
-	fsm       *raftfsm.FSM
-	raft      *raft.Raft
-	logStore  *raftboltdb.BoltStore
-	snaps     raft.SnapshotStore
-	unsynced  atomic.Bool // the data file commits without fsync (durability.go)
-	transport *raft.NetworkTransport
+	store       *store.Store
+	fsm         *raftfsm.FSM
+	raft        *raft.Raft
+	logStore    *raftboltdb.BoltStore
+	tls         *nodeTLS         // this node's internode identity (clustertls.go)
+	localCA     *clusterCA       // the CA this node made, until it is in the replicated state
+	cluster     *clusterListener // raft_addr: Raft, cluster RPC, joins (transport.go)
+	rpc         *http.Client     // calls to other members (rpc.go)
+	rpcServer   *http.Server
+	snaps       raft.SnapshotStore
+	unsynced    atomic.Bool // the data file commits without fsync (durability.go)
+	addrChanged bool        // the cluster knows this node at an older address
+	transport   *raft.NetworkTransport
 
 	httpLn    net.Listener
 	httpSrv   *http.Server
@@ -125,13 +131,16 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.stop = cancel
 	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
+	if n.addrChanged {
+		n.bg.Go(func() { n.announceAddress(ctx) })
+	}
 
 	// 5. The public listener.
 	if err := n.startHTTP(opts.Build); err != nil {
 		return nil, err
 	}
 	n.warnAboutConfig()
-	n.log.Info("node started", "http_addr", n.HTTPAddr(), "raft_addr", string(n.transport.LocalAddr()),
+	n.log.Info("node started", "http_addr", n.HTTPAddr(), "raft_addr", n.RaftAddr(),
 		"data_dir", cfg.DataDir, "version", opts.Build.Version)
 	if n.logOut != nil {
 		n.logOut.Flush() // start-up lines are wanted now, not a second later
@@ -214,6 +223,9 @@ func (n *Node) Served() <-chan error { return n.served }
 // HTTPAddr is the address the public listener is bound to.
 func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
 
+// RaftAddr is the internode address other members reach this node at.
+func (n *Node) RaftAddr() string { return n.cluster.Addr().String() }
+
 // ID is the node's stable id.
 func (n *Node) ID() string { return n.nodeID }
 
@@ -254,6 +266,7 @@ func (n *Node) close(ctx context.Context) error {
 			n.httpSrv.Close()
 		}
 	}
+	n.handOverLeadership()
 	close(n.closing)
 	if n.stop != nil {
 		n.stop()
@@ -270,6 +283,31 @@ func (n *Node) close(ctx context.Context) error {
 // closeStorage stops Raft and closes the files. The fields stay set: a
 // late reader sees Raft in its shutdown state and a closed store, both of
 // which answer with errors rather than crash.
+// handOverLeadership transfers leadership before a planned stop, so the
+// cluster has a leader again within moments instead of waiting out an
+// election timeout; proposals arriving meanwhile are retried on the new
+// leader (nothing was appended for them).
+func (n *Node) handOverLeadership() {
+	if n.raft == nil || n.raft.State() != raft.Leader {
+		return
+	}
+	voters := 0
+	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	if voters < 2 {
+		return
+	}
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		n.log.Warn("leadership transfer before stopping failed", "err", err.Error())
+		return
+	}
+	_, leader := n.raft.LeaderWithID()
+	n.log.Info("leadership transferred before stopping", "to", string(leader))
+}
+
 func (n *Node) closeStorage() error {
 	var errs []error
 	if n.raft != nil {
@@ -279,6 +317,12 @@ func (n *Node) closeStorage() error {
 	}
 	if n.transport != nil {
 		n.transport.Close()
+	}
+	if n.rpcServer != nil {
+		n.rpcServer.Close()
+	}
+	if n.cluster != nil {
+		n.cluster.Close()
 	}
 	if n.logStore != nil {
 		errs = append(errs, n.logStore.Close())

@@ -123,17 +123,17 @@ func TestNodeIDIsPersisted(t *testing.T) {
 	}
 }
 
-func TestJoinIsRefusedOnAnEmptyDataDirAndIgnoredOnAnExistingOne(t *testing.T) {
+func TestJoinWithNoMemberFailsAndIsIgnoredOnAnExistingDataDir(t *testing.T) {
 	t.Parallel()
 	cfg := nodetest.Config(t.TempDir())
-	cfg.Join = []string{"127.0.0.1:1"}
-	if _, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()}); err == nil || !strings.Contains(err.Error(), "join") {
-		t.Fatalf("join on an empty data dir: err = %v", err)
+	cfg.Join, cfg.JoinToken = []string{"127.0.0.1:1"}, nodetest.ClusterToken
+	if _, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()}); err == nil || !strings.Contains(err.Error(), "no member answered") {
+		t.Fatalf("join with no member reachable: err = %v", err)
 	}
 	dir := t.TempDir()
 	closeNode(t, nodetest.Start(t, nodetest.Config(dir)))
 	cfg = nodetest.Config(dir)
-	cfg.Join = []string{"127.0.0.1:1"}
+	cfg.Join, cfg.JoinToken = []string{"127.0.0.1:1"}, nodetest.ClusterToken
 	nodetest.Start(t, cfg) // existing state: join ignored, node serves
 }
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,13 +39,38 @@ type proposalResult struct {
 	err error
 }
 
-// Propose sends a command through Raft and waits until it is applied here.
-// Errors other than the command's own refusal (in Result.Err) wrap
-// ErrUnavailable; after such an error the write may or may not have
-// happened, and it is never reported as a success.
+// Propose sends a command through Raft and waits until it is applied on the
+// leader: here, or, on a follower, forwarded over the cluster RPC. During an
+// election it waits for a leader (bounded by ctx). Errors other than the
+// command's own refusal (in Result.Err) wrap ErrUnavailable; after such an
+// error the write may or may not have happened, and it is never reported as
+// a success.
 func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
+	for {
+		if n.raft.State() == raft.Leader {
+			res, err := n.proposeHere(ctx, cmd)
+			if errors.Is(err, errNotLeaderHere) {
+				continue // leadership moved before the entry was appended: forward it
+			}
+			return res, err
+		}
+		data, err := n.callLeader(ctx, rpcPropose, raftfsm.Encode(cmd), false)
+		if err != nil {
+			return raftfsm.Result{}, err
+		}
+		res, err := raftfsm.DecodeResult(data)
+		if err != nil {
+			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return res, nil
+	}
+}
+
+// proposeHere runs a proposal through this node's group commit; it fails
+// with errNotLeaderHere (nothing appended) when this node does not lead.
+func (n *Node) proposeHere(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
 	if n.raft.State() != raft.Leader {
-		return raftfsm.Result{}, fmt.Errorf("%w: not the leader", ErrUnavailable)
+		return raftfsm.Result{}, errNotLeaderHere
 	}
 	if err := ctx.Err(); err != nil {
 		return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -125,9 +151,15 @@ func (n *Node) gather(first *proposal) []*proposal {
 // own result.
 func deliver(batch []*proposal, f raft.ApplyFuture) {
 	if err := f.Error(); err != nil {
-		// ErrLeadershipLost means "maybe committed": never a success.
+		// ErrNotLeader, ErrLeadershipTransferInProgress: nothing was
+		// appended, the proposals may go to the new leader. ErrLeadershipLost means "maybe committed": never a
+		// success, never retried.
+		wrapped := fmt.Errorf("%w: %w", ErrUnavailable, err)
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			wrapped = errNotLeaderHere
+		}
 		for _, p := range batch {
-			p.done <- proposalResult{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+			p.done <- proposalResult{err: wrapped}
 		}
 		return
 	}

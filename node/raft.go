@@ -2,10 +2,17 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -22,15 +29,14 @@ import (
 // answer 503. A write that failed this way may still have been committed.
 var ErrUnavailable = errors.New("node unavailable")
 
-// Raft timeouts. A node that is its cluster's only voter has nobody to
-// wait for: it starts with short timeouts so that it elects itself within
-// 50-100 ms of starting. With other voters the LAN values apply: a lost
-// leader is noticed and replaced within about half a second.
+// Raft timeouts for a LAN: a lost leader is noticed within 250-500 ms and
+// replaced moments later; a lone node elects itself as fast. The lease lets
+// a leader that lost its quorum step down within 200 ms.
 const (
-	soloTimeout   = 50 * time.Millisecond
-	lanTimeout    = 250 * time.Millisecond
-	leaderLease   = 50 * time.Millisecond // must not exceed the heartbeat timeout
-	commitTimeout = 20 * time.Millisecond
+	heartbeatTimeout = 250 * time.Millisecond
+	electionTimeout  = 250 * time.Millisecond
+	leaderLease      = 200 * time.Millisecond
+	commitTimeout    = 20 * time.Millisecond
 )
 
 // raftConfig tunes hashicorp/raft; proposals are batched (up to
@@ -39,8 +45,8 @@ func (n *Node) raftConfig() *raft.Config {
 	c := raft.DefaultConfig()
 	c.LocalID = raft.ServerID(n.nodeID)
 	c.Logger = raftLogger(n.log)
-	c.HeartbeatTimeout = soloTimeout
-	c.ElectionTimeout = soloTimeout
+	c.HeartbeatTimeout = heartbeatTimeout
+	c.ElectionTimeout = electionTimeout
 	c.LeaderLeaseTimeout = leaderLease
 	c.CommitTimeout = commitTimeout
 	c.BatchApplyCh = true
@@ -69,17 +75,25 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return err
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, snapshotsDir), 2, raftLogger(n.log))
+	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, snapshotsDir), 2, raftLogger(n.log))
 	if err != nil {
 		return fmt.Errorf("raft snapshots: %w", err)
 	}
-	n.snaps = snaps
-	n.transport, err = raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, nil, 3, 10*time.Second, raftLogger(n.log))
+	// Bind raft_addr first: a joining node tells the cluster its address
+	// (with the real port, when raft_addr asks for any) before it has the
+	// certificate its listener needs.
+	tcpLn, err := net.Listen("tcp", n.cfg.RaftAddr)
 	if err != nil {
 		return fmt.Errorf("raft_addr %s: %w", n.cfg.RaftAddr, err)
 	}
+	advertise := tcpLn.Addr().String()
+	defer func() {
+		if n.cluster == nil {
+			tcpLn.Close()
+		}
+	}()
 
-	existing, err := raft.HasExistingState(logs, n.logStore, snaps)
+	existing, err := raft.HasExistingState(logs, n.logStore, n.snaps)
 	if err != nil {
 		return fmt.Errorf("raft state: %w", err)
 	}
@@ -87,11 +101,25 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return err
 	}
+	if n.tls, err = loadNodeTLS(n.cfg.DataDir); err != nil {
+		return err
+	}
+	var joining *joinSession
 	switch {
 	case !existing && n.fileUnsynced():
 		return fmt.Errorf("the data file in %s was left unsynced by an unclean stop and there is no Raft state to rebuild it from; restore from a backup", n.cfg.DataDir)
 	case !existing && len(n.cfg.Join) > 0:
-		return errors.New("join: this build runs single-node clusters only; joining an existing cluster is not available yet (start without --join)")
+		ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+		joining, err = beginJoin(ctx, n.cfg.Join, n.cfg.JoinToken, n.nodeID, advertise)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := saveNodeTLS(n.cfg.DataDir, joining.tls.caPEM, certPEM(joining.tls), joining.keyPEM); err != nil {
+			joining.conn.Close()
+			return fmt.Errorf("saving the node certificate: %w", err)
+		}
+		n.tls = joining.tls
 	case !existing:
 		if applied > 0 {
 			// A data file without a Raft log (a restored or seeded file):
@@ -115,45 +143,134 @@ func (n *Node) startRaft() error {
 			return err
 		}
 	}
+	if n.tls == nil {
+		// A bootstrapping node (or one from before clusters existed, which
+		// is alone in its cluster) makes its own certificate.
+		if err := n.makeOwnCertificate(); err != nil {
+			return err
+		}
+	}
 
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, snaps, n.transport)
+	n.cluster = newClusterListener(tls.NewListener(tcpLn, n.tls.serverConfig()), n.log)
+	n.rpc = newRPCClient(n.tls)
+	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  &raftStream{chanListener: chanListener{n.cluster, n.cluster.raft}, tls: n.tls},
+		MaxPool: 3, Timeout: 10 * time.Second, Logger: raftLogger(n.log),
+	})
+	n.rpcServer = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	go n.rpcServer.Serve(chanListener{n.cluster, n.cluster.rpc})
+	go n.acceptJoins()
+
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, n.snaps, n.transport)
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)
 	}
-	if !existing {
+	switch {
+	case joining != nil:
+		if err := joining.finish(); err != nil {
+			return err
+		}
+		n.log.Info("joined the cluster", "via", joining.member)
+	case !existing:
 		boot := raft.Configuration{Servers: []raft.Server{{
-			Suffrage: raft.Voter, ID: raft.ServerID(n.nodeID), Address: n.transport.LocalAddr(),
+			Suffrage: raft.Voter, ID: raft.ServerID(n.nodeID), Address: raft.ServerAddress(advertise),
 		}}}
 		if err := n.raft.BootstrapCluster(boot).Error(); err != nil {
 			return fmt.Errorf("bootstrap: %w", err)
 		}
 		n.log.Info("bootstrapped a new single-node cluster", "node_id", n.nodeID)
+	default:
+		n.addrChanged = n.addressChanged(advertise)
 	}
-	if err := n.enterUnsyncedMode(); err != nil {
-		return err
-	}
-	return n.tuneTimeouts()
+	return n.enterUnsyncedMode()
 }
 
-// tuneTimeouts switches to the LAN timeouts unless this node is its
-// cluster's only voter.
-func (n *Node) tuneTimeouts() error {
+// addressChanged reports whether the cluster knows this node at another
+// address than the one it listens on now.
+func (n *Node) addressChanged(advertise string) bool {
 	f := n.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		return fmt.Errorf("raft configuration: %w", err)
+	if f.Error() != nil {
+		return false
 	}
-	voters := 0
 	for _, s := range f.Configuration().Servers {
-		if s.Suffrage == raft.Voter {
-			voters++
+		if s.ID == raft.ServerID(n.nodeID) {
+			return string(s.Address) != advertise
 		}
 	}
-	if voters <= 1 {
-		return nil
+	return false
+}
+
+// announceAddress tells the cluster this node's new address. The leader
+// cannot reach it at the old one, so it asks the other members, who pass it
+// to the leader; it retries until one succeeds.
+func (n *Node) announceAddress(ctx context.Context) {
+	body, _ := json.Marshal(addVoterRequest{ID: n.nodeID, Addr: n.RaftAddr()})
+	for {
+		for _, s := range n.raft.GetConfiguration().Configuration().Servers {
+			if s.ID == raft.ServerID(n.nodeID) {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := n.callMember(cctx, string(s.Address), rpcAddVoter, body)
+			cancel()
+			if err == nil {
+				n.log.Info("announced this node's new address to the cluster", "raft_addr", n.RaftAddr(), "via", s.ID)
+				return
+			}
+			n.log.Warn("announcing this node's new address failed; will retry", "via", s.ID, "err", err.Error())
+		}
+		if sleepCtx(ctx, 500*time.Millisecond) != nil {
+			return
+		}
 	}
-	c := n.raft.ReloadableConfig()
-	c.HeartbeatTimeout, c.ElectionTimeout = lanTimeout, lanTimeout
-	return n.raft.ReloadConfig(c)
+}
+
+// makeOwnCertificate gives a node without one a certificate: from the
+// cluster CA in the replicated state if there is one (a node started on a
+// restored data file), else from a new CA that this node will propose as
+// the cluster's.
+func (n *Node) makeOwnCertificate() error {
+	var sec store.ClusterSecrets
+	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
+	var ca *clusterCA
+	var err error
+	if len(sec.CACert) > 0 {
+		ca, err = parseClusterCA(sec.CACert, sec.CAKey)
+	} else {
+		ca, err = newClusterCA()
+		n.localCA = ca
+	}
+	if err != nil {
+		return err
+	}
+	key, keyPEM, err := newNodeKey()
+	if err != nil {
+		return err
+	}
+	cert, err := ca.issue(n.nodeID, &key.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := saveNodeTLS(n.cfg.DataDir, ca.certPEM, cert, keyPEM); err != nil {
+		return fmt.Errorf("saving the node certificate: %w", err)
+	}
+	n.tls, err = makeNodeTLS(ca.certPEM, cert, keyPEM)
+	return err
+}
+
+func certPEM(t *nodeTLS) []byte { return pemBlock("CERTIFICATE", t.cert.Certificate[0]) }
+
+// acceptJoins serves join handshakes until the listener closes.
+func (n *Node) acceptJoins() {
+	for {
+		select {
+		case conn := <-n.cluster.join:
+			go n.serveJoin(conn)
+		case <-n.cluster.closed:
+			return
+		}
+	}
 }
 
 func (n *Node) appliedIndex() (uint64, error) {
@@ -182,14 +299,8 @@ func (n *Node) watchLeadership(ctx context.Context) {
 				n.reads.Open()
 			}
 		}
-		if n.raft.State() == raft.Leader && n.sessionKeyMissing() {
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if _, err := n.Propose(pctx, &raftfsm.InitSecrets{SessionKey: newSessionKey()}); err != nil {
-				n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
-			} else {
-				n.log.Info("initialised cluster secrets")
-			}
-			cancel()
+		if n.raft.State() == raft.Leader && n.secretsMissing() {
+			n.initSecrets(ctx)
 		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {
 			n.takeFirstSnapshot()
@@ -224,29 +335,86 @@ func (n *Node) takeFirstSnapshot() {
 	}
 }
 
+// secretsMissing reports whether a cluster secret is still unset.
+func (n *Node) secretsMissing() bool {
+	var sec store.ClusterSecrets
+	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
+	return sec.SessionKey == nil || sec.CACert == nil || sec.JoinToken == nil
+}
+
+// initSecrets proposes the missing cluster secrets: a session key, the CA
+// this node made at bootstrap, and the join token (the configured one, or a
+// random one). The state machine keeps each secret's first value.
+func (n *Node) initSecrets(ctx context.Context) {
+	sec := raftfsm.InitSecrets{SessionKey: newSessionKey(), JoinToken: []byte(n.cfg.JoinToken)}
+	if n.cfg.JoinToken == "" {
+		sec.JoinToken = []byte(hex.EncodeToString(newSessionKey()))
+	}
+	if n.localCA != nil {
+		sec.CACert, sec.CAKey = n.localCA.certPEM, n.localCA.keyPEM
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := n.Propose(pctx, &sec); err != nil {
+		n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
+		return
+	}
+	n.log.Info("initialised cluster secrets")
+}
+
 func (n *Node) sessionKeyMissing() bool {
 	missing := true
 	n.store.View(func(r *store.ReadTx) error { missing = r.SessionKey() == nil; return nil })
 	return missing
 }
 
-// ReadStore returns the local store for a read. A leader applies every
-// write before acknowledging it, and its read gate holds reads until the
-// entries committed before its term are applied, so its store is current.
-// A node without a leader refuses rather than serve data it cannot vouch
-// for. (Read-index reads on followers arrive with clustering.)
+// ReadStore returns the local store once it reflects every write
+// acknowledged before the call. A leader applies every write before
+// acknowledging it, and its read gate holds reads until the entries
+// committed before its term are applied; it relies on its lease. A follower
+// asks the leader for a read index. While there is no leader, reads wait
+// (bounded by ctx) rather than serve data nobody can vouch for.
 func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
-	r := n.raft
-	if r.State() != raft.Leader {
-		if _, id := r.LeaderWithID(); id == "" {
-			return nil, fmt.Errorf("%w: no leader", ErrUnavailable)
-		}
-		return n.store, nil
+	if n.raft.State() != raft.Leader {
+		return n.readOnFollower(ctx)
 	}
 	if err := n.reads.Wait(ctx); err != nil {
 		return nil, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
 	}
 	return n.store, nil
+}
+
+// readOnFollower makes a follower's read see every write acknowledged
+// before the read arrived: it asks the leader for its commit index (the
+// leader confirms it still leads) and waits until it has applied that far.
+func (n *Node) readOnFollower(ctx context.Context) (*store.Store, error) {
+	data, err := n.callLeader(ctx, rpcReadIdx, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	index, err := strconv.ParseUint(string(data), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read index from the leader: %w", ErrUnavailable, err)
+	}
+	for n.fsm.AppliedIndex() < index {
+		if err := sleepCtx(ctx, 500*time.Microsecond); err != nil {
+			return nil, fmt.Errorf("%w: catching up to the leader's index %d", err, index)
+		}
+	}
+	return n.store, nil
+}
+
+// Members maps each member's id to its internode address.
+func (n *Node) Members() map[string]string {
+	out := map[string]string{}
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return out
+	}
+	for _, s := range f.Configuration().Servers {
+		out[string(s.ID)] = string(s.Address)
+	}
+	return out
 }
 
 // Status reports the node's role and progress for /readyz.

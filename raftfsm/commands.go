@@ -81,10 +81,11 @@ type FlagMessage struct {
 	Flagged   bool
 }
 
-// InitSecrets sets cluster-wide secrets the first time; later proposals are
-// no-ops, so racing proposers agree on the first one.
+// InitSecrets sets cluster-wide secrets: each one the first time it is
+// proposed; later proposals leave a set secret alone, so racing proposers
+// agree on the first.
 type InitSecrets struct {
-	SessionKey []byte
+	SessionKey, CACert, CAKey, JoinToken []byte
 }
 
 // Batch carries several encoded commands in one log entry: the node's group
@@ -138,8 +139,15 @@ func (c *FlagMessage) encode(e *encoder) {
 	e.bool(c.Flagged)
 }
 func (c *FlagMessage) decode(d *decoder) { c.MessageID, c.Flagged = d.uvarint(), d.bool() }
-func (c *InitSecrets) encode(e *encoder) { e.bytes(c.SessionKey) }
-func (c *InitSecrets) decode(d *decoder) { c.SessionKey = d.bytes() }
+func (c *InitSecrets) encode(e *encoder) {
+	e.bytes(c.SessionKey)
+	e.bytes(c.CACert)
+	e.bytes(c.CAKey)
+	e.bytes(c.JoinToken)
+}
+func (c *InitSecrets) decode(d *decoder) {
+	c.SessionKey, c.CACert, c.CAKey, c.JoinToken = d.bytes(), d.bytes(), d.bytes(), d.bytes()
+}
 func (c *Batch) encode(e *encoder) {
 	e.uvarint(uint64(len(c.Entries)))
 	for _, b := range c.Entries {
@@ -269,6 +277,9 @@ func (d *decoder) bytes() []byte {
 	if d.err != nil || n > uint64(len(d.buf)) {
 		d.fail()
 		return nil
+	}
+	if n == 0 {
+		return nil // an absent field decodes as it was encoded: nil
 	}
 	b := d.buf[:n:n]
 	d.buf = d.buf[n:]

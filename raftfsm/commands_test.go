@@ -2,10 +2,12 @@ package raftfsm_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
 	"minitwit/raftfsm"
+	"minitwit/store"
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -62,4 +64,31 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip of %+v: %+v, %v", c, again, err)
 		}
 	})
+}
+
+func TestResultRoundTripKeepsTheRefusal(t *testing.T) {
+	t.Parallel()
+	for _, want := range []error{store.ErrUnknownUser, store.ErrNameTaken, store.ErrFollowSelf,
+		store.ErrUnknownMessage, fmt.Errorf("%w: message too long", store.ErrInvalid), raftfsm.ErrMalformed, nil} {
+		b, err := raftfsm.EncodeResult(raftfsm.Result{ID: 7, Err: want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := raftfsm.DecodeResult(b)
+		if err != nil || got.ID != 7 {
+			t.Fatalf("%v: %+v %v", want, got, err)
+		}
+		if want == nil {
+			if got.Err != nil {
+				t.Errorf("nil error became %v", got.Err)
+			}
+			continue
+		}
+		if !errors.Is(got.Err, errors.Unwrap(want)) && !errors.Is(got.Err, want) || got.Err.Error() != want.Error() {
+			t.Errorf("round trip of %v gave %v", want, got.Err)
+		}
+	}
+	if _, err := raftfsm.EncodeResult(raftfsm.Result{Err: errors.New("disk on fire")}); err == nil {
+		t.Error("a failure that is not a refusal must not be encoded as one")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
@@ -25,11 +26,26 @@ type Result struct {
 // FSM applies committed log entries to a store. It implements
 // raft.BatchingFSM.
 type FSM struct {
-	store *store.Store
+	store   *store.Store
+	applied atomic.Uint64 // the last index applied to the store, for readers
 }
 
 // New returns an FSM over s.
-func New(s *store.Store) *FSM { return &FSM{store: s} }
+func New(s *store.Store) *FSM {
+	f := &FSM{store: s}
+	f.loadApplied()
+	return f
+}
+
+func (f *FSM) loadApplied() {
+	f.store.View(func(r *store.ReadTx) error { f.applied.Store(r.AppliedIndex()); return nil })
+}
+
+// AppliedIndex is the index of the last log entry whose effects are in the
+// store. Unlike Raft's own applied index it only moves once the store has
+// committed the entry, and it skips entries the FSM never sees (no-ops), so
+// the same entries bring every node's FSM to the same value: a read index.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
 
@@ -71,6 +87,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	})
 	if err != nil {
 		panic(fmt.Sprintf("raftfsm: cannot apply log entries %d..%d: %v", logs[0].Index, logs[len(logs)-1].Index, err))
+	}
+	if last := logs[len(logs)-1].Index; last > f.applied.Load() {
+		f.applied.Store(last)
 	}
 	return results
 }
@@ -152,7 +171,7 @@ func Execute(w *store.WriteTx, cmd Command) Result {
 	case *FlagMessage:
 		res.Err = w.SetFlag(c.MessageID, c.Flagged)
 	case *InitSecrets:
-		_, res.Err = w.InitSessionKey(c.SessionKey)
+		res.Err = w.InitSecrets(store.ClusterSecrets{SessionKey: c.SessionKey, CACert: c.CACert, CAKey: c.CAKey, JoinToken: c.JoinToken})
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}
@@ -224,5 +243,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if v := binary.BigEndian.Uint32(hdr[8:]); v > SnapshotVersion {
 		return fmt.Errorf("restore: snapshot format %d is newer than this binary reads (%d); upgrade this node", v, SnapshotVersion)
 	}
-	return f.store.ReplaceWith(br)
+	if err := f.store.ReplaceWith(br); err != nil {
+		return err
+	}
+	f.loadApplied()
+	return nil
 }

@@ -133,6 +133,17 @@ func (r *ReadTx) SessionKey() []byte {
 	return nil
 }
 
+// Secrets returns the cluster secrets stored so far (copies).
+func (r *ReadTx) Secrets() ClusterSecrets {
+	get := func(k []byte) []byte {
+		if v := r.meta.Get(k); v != nil {
+			return bytes.Clone(v)
+		}
+		return nil
+	}
+	return ClusterSecrets{SessionKey: get(metaSessionKey), CACert: get(metaCACert), CAKey: get(metaCAKey), JoinToken: get(metaJoinToken)}
+}
+
 // AppliedIndex is the Raft index of the last log entry applied to this file.
 func (r *ReadTx) AppliedIndex() uint64 { return readU64(r.meta.Get(metaApplied)) }
 

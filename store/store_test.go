@@ -120,7 +120,8 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"follow self", func(w *store.WriteTx) error { return w.Follow("a", "a") }, store.ErrFollowSelf},
 		{"unfollow unknown", func(w *store.WriteTx) error { return w.Unfollow("a", "nobody") }, store.ErrUnknownUser},
 		{"flag unknown", func(w *store.WriteTx) error { return w.SetFlag(99, true) }, store.ErrUnknownMessage},
-		{"short session key", func(w *store.WriteTx) error { _, err := w.InitSessionKey([]byte("short")); return err }, store.ErrInvalid},
+		{"short session key", func(w *store.WriteTx) error { return w.InitSecrets(store.ClusterSecrets{SessionKey: []byte("short")}) }, store.ErrInvalid},
+		{"CA cert without key", func(w *store.WriteTx) error { return w.InitSecrets(store.ClusterSecrets{CACert: []byte("cert")}) }, store.ErrInvalid},
 	}
 	for _, c := range cases {
 		err := s.Update(func(w *store.WriteTx) error {
@@ -182,11 +183,12 @@ func TestLatestAndSessionKey(t *testing.T) {
 		if err := w.SetLatest(-5); err != nil {
 			return err
 		}
-		if set, err := w.InitSessionKey(key1); !set || err != nil {
-			return fmt.Errorf("first key: %v %v", set, err)
+		if err := w.InitSecrets(store.ClusterSecrets{SessionKey: key1}); err != nil {
+			return fmt.Errorf("first key: %v", err)
 		}
-		if set, err := w.InitSessionKey(key2); set || err != nil {
-			return fmt.Errorf("second key must be ignored: %v %v", set, err)
+		// A later proposal sets only what is missing.
+		if err := w.InitSecrets(store.ClusterSecrets{SessionKey: key2, JoinToken: []byte("token")}); err != nil {
+			return fmt.Errorf("second proposal: %v", err)
 		}
 		return nil
 	})
@@ -196,6 +198,9 @@ func TestLatestAndSessionKey(t *testing.T) {
 		}
 		if k := r.SessionKey(); k[0] != 1 {
 			t.Error("the first session key must win")
+		}
+		if sec := r.Secrets(); string(sec.JoinToken) != "token" || sec.CACert != nil {
+			t.Errorf("secrets %+v: a missing secret is set by a later proposal", sec)
 		}
 		return nil
 	})

@@ -183,17 +183,35 @@ func (w *WriteTx) SetLatest(latest int64) error {
 	return w.meta.Put(metaLatest, u64(uint64(latest)))
 }
 
-// InitSessionKey sets the session-signing key unless one is already set
-// (the first proposal wins, so concurrent leaders agree); it reports whether
-// it set it.
-func (w *WriteTx) InitSessionKey(key []byte) (bool, error) {
-	if w.meta.Get(metaSessionKey) != nil {
-		return false, nil
+// ClusterSecrets are set once per cluster: each field is stored unless it
+// is already set (the first proposal wins, so racing leaders agree), and an
+// empty field is left alone.
+type ClusterSecrets struct {
+	SessionKey []byte // signs browser sessions on every node
+	CACert     []byte // PEM: the internode certificate authority
+	CAKey      []byte // PEM: its key, so any member can admit a joining node
+	JoinToken  []byte // what a joining node must prove it knows
+}
+
+// InitSecrets stores the secrets that are not set yet.
+func (w *WriteTx) InitSecrets(s ClusterSecrets) error {
+	if len(s.SessionKey) != 0 && len(s.SessionKey) < 32 {
+		return fmt.Errorf("%w: session key shorter than 32 bytes", ErrInvalid)
 	}
-	if len(key) < 32 {
-		return false, fmt.Errorf("%w: session key shorter than 32 bytes", ErrInvalid)
+	if (len(s.CACert) == 0) != (len(s.CAKey) == 0) {
+		return fmt.Errorf("%w: the CA certificate and key come together", ErrInvalid)
 	}
-	return true, w.meta.Put(metaSessionKey, key)
+	for _, kv := range []struct{ key, value []byte }{
+		{metaSessionKey, s.SessionKey}, {metaCACert, s.CACert}, {metaCAKey, s.CAKey}, {metaJoinToken, s.JoinToken},
+	} {
+		if len(kv.value) == 0 || w.meta.Get(kv.key) != nil {
+			continue
+		}
+		if err := w.meta.Put(kv.key, kv.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetAppliedIndex records the Raft index this transaction brings the file to.

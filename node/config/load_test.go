@@ -130,12 +130,12 @@ func TestLoadPrecedence(t *testing.T) {
 		},
 		{
 			"comma list from env",
-			loadCase{env: map[string]string{"MINITWIT_JOIN": "127.0.0.1:9001, 127.0.0.1:9002,"}},
+			loadCase{env: map[string]string{"MINITWIT_JOIN": "127.0.0.1:9001, 127.0.0.1:9002,", "MINITWIT_JOIN_TOKEN": "0123456789abcdef-token"}},
 			func(c Config) any { return c.Join }, []string{"127.0.0.1:9001", "127.0.0.1:9002"},
 		},
 		{
 			"comma list from flag beats env",
-			loadCase{env: map[string]string{"MINITWIT_JOIN": "127.0.0.1:9001"}, flags: map[string]string{"join": "127.0.0.1:9003,localhost:9004"}},
+			loadCase{env: map[string]string{"MINITWIT_JOIN": "127.0.0.1:9001", "MINITWIT_JOIN_TOKEN": "0123456789abcdef-token"}, flags: map[string]string{"join": "127.0.0.1:9003,localhost:9004"}},
 			func(c Config) any { return c.Join }, []string{"127.0.0.1:9003", "localhost:9004"},
 		},
 		{
@@ -209,6 +209,14 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		if s.Flag != "" {
 			routes = append(routes, loadCase{flags: map[string]string{s.Flag: v.raw}})
 		}
+		if s.Key == "join" { // joining needs a token as well
+			for i := range routes {
+				if routes[i].env == nil {
+					routes[i].env = map[string]string{}
+				}
+				routes[i].env["MINITWIT_JOIN_TOKEN"] = "0123456789abcdef-token"
+			}
+		}
 		for _, lc := range routes {
 			cfg, _, _, err := lc.load(t)
 			if err != nil {
@@ -251,9 +259,9 @@ func TestLoadErrorsNameKeyAndSource(t *testing.T) {
 			"api.max_no", `config: MINITWIT_API_MAX_NO: "lots" is not a whole number`,
 		},
 		{
-			"raft_addr not loopback",
+			"raft_addr on all interfaces",
 			loadCase{flags: map[string]string{"raft-addr": "0.0.0.0:8081"}},
-			"raft_addr", `config: --raft-addr: host "0.0.0.0" is not loopback`,
+			"raft_addr", `config: --raft-addr: host "0.0.0.0" is not an address other nodes can reach`,
 		},
 		{
 			"unknown flag",

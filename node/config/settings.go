@@ -34,7 +34,7 @@ func Settings() []Setting {
 		{Key: "data_dir", Flag: "data-dir", Env: "MINITWIT_DATA_DIR", Usage: "`dir`ectory holding everything this node stores"},
 		{Key: "http_addr", Flag: "http-addr", Env: "MINITWIT_HTTP_ADDR", Usage: "public listener `host:port` (empty host: all interfaces)"},
 		{Key: "node_id", Flag: "node-id", Env: "MINITWIT_NODE_ID", Usage: "stable `name` of this node (default: host name)"},
-		{Key: "raft_addr", Flag: "raft-addr", Env: "MINITWIT_RAFT_ADDR", Usage: "loopback `host:port` for Raft and internal traffic"},
+		{Key: "raft_addr", Flag: "raft-addr", Env: "MINITWIT_RAFT_ADDR", Usage: "`host:port` other nodes reach this node's Raft and cluster traffic at (mutual TLS)"},
 		{Key: "join", Flag: "join", Env: "MINITWIT_JOIN", Usage: "comma-separated raft_addr `list` of existing members to join"},
 		{Key: "join_token", Flag: "join-token", Env: "MINITWIT_JOIN_TOKEN", Usage: "cluster shared `secret` (prefer the environment or join_token_file)"},
 		{Key: "simulator.username", Env: "MINITWIT_SIM_USERNAME", Usage: "simulator API user name"},

@@ -39,6 +39,12 @@ func (c *Config) validate(source func(key string) string) error {
 		{"raft_addr", func() error { return checkRaftAddr(c.RaftAddr) }},
 		{"join", func() error { return checkJoin(c.Join) }},
 		{"join_token", func() error { return checkJoinToken(c.JoinToken) }},
+		{"join_token", func() error {
+			if len(c.Join) > 0 && c.JoinToken == "" {
+				return fmt.Errorf("joining a cluster (join is set) needs the cluster's join token")
+			}
+			return nil
+		}},
 		{"trusted_proxies", func() (err error) { proxies, err = parsePrefixes(c.TrustedProxyIPs); return err }},
 		{"simulator.username", func() error { return checkUsername(c.Simulator.Username) }},
 		{"simulator.accepted_ips", func() (err error) { accepted, err = parseAcceptedIPs(c.Simulator.AcceptedIPs); return err }},
@@ -118,18 +124,17 @@ func checkNodeID(id string) error {
 	return nil
 }
 
-// checkRaftAddr keeps Raft on loopback until internode traffic is
-// authenticated and encrypted: until then, whoever can reach the port can
-// append entries to the replicated log.
+// checkRaftAddr: the address is advertised to the other nodes, so it must
+// name this node, not "any interface".
 func checkRaftAddr(addr string) error {
 	if err := checkHostPort(addr, false); err != nil {
 		return err
 	}
 	host, _, _ := net.SplitHostPort(addr)
-	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() || strings.EqualFold(host, "localhost") {
-		return nil
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		return fmt.Errorf("host %q is not an address other nodes can reach; give this node's own IP or name (it is advertised to the cluster)", host)
 	}
-	return fmt.Errorf("host %q is not loopback (use 127.0.0.1, ::1 or localhost): internode traffic is not yet authenticated or encrypted, so a raft_addr reachable from other machines would let anyone inject log entries", host)
+	return nil
 }
 
 func checkJoin(addrs []string) error {

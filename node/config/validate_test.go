@@ -30,9 +30,9 @@ func TestValidateRejects(t *testing.T) {
 		{"raft_addr without port", func(c *Config) { c.RaftAddr = "127.0.0.1" }, "raft_addr", "is not host:port"},
 		{"raft_addr port too big", func(c *Config) { c.RaftAddr = "127.0.0.1:70000" }, "raft_addr", "0 to 65535"},
 		{"raft_addr without host", func(c *Config) { c.RaftAddr = ":8081" }, "raft_addr", "has no host"},
-		{"raft_addr all interfaces", func(c *Config) { c.RaftAddr = "0.0.0.0:8081" }, "raft_addr", "not yet authenticated or encrypted"},
-		{"raft_addr private IP", func(c *Config) { c.RaftAddr = "10.0.0.5:8081" }, "raft_addr", "inject log entries"},
-		{"raft_addr host name", func(c *Config) { c.RaftAddr = "node2.example.com:8081" }, "raft_addr", "not loopback"},
+		{"raft_addr all interfaces", func(c *Config) { c.RaftAddr = "0.0.0.0:8081" }, "raft_addr", "not an address other nodes can reach"},
+		{"raft_addr all IPv6 interfaces", func(c *Config) { c.RaftAddr = "[::]:8081" }, "raft_addr", "not an address other nodes can reach"},
+		{"join without join_token", func(c *Config) { c.Join = []string{"127.0.0.1:8081"} }, "join_token", "needs the cluster's join token"},
 		{"join without port", func(c *Config) { c.Join = []string{"127.0.0.1:8081", "node2"} }, "join", `"node2" is not host:port`},
 		{"join without host", func(c *Config) { c.Join = []string{":8081"} }, "join", "has no host"},
 		{"join empty entry", func(c *Config) { c.Join = []string{""} }, "join", "is not host:port"},
@@ -96,7 +96,12 @@ func TestValidateAccepts(t *testing.T) {
 		{"raft_addr localhost", func(c *Config) { c.RaftAddr = "LocalHost:0" }},
 		{"raft_addr IPv6 loopback", func(c *Config) { c.RaftAddr = "[::1]:8081" }},
 		{"raft_addr other loopback", func(c *Config) { c.RaftAddr = "127.0.0.2:65535" }},
-		{"join list", func(c *Config) { c.Join = []string{"127.0.0.1:9001", "node2.example.com:8081", "[fd00::2]:8081"} }},
+		{"raft_addr private IP", func(c *Config) { c.RaftAddr = "10.0.0.5:8081" }},
+		{"raft_addr host name", func(c *Config) { c.RaftAddr = "node2.example.com:8081" }},
+		{"join list", func(c *Config) {
+			c.Join = []string{"127.0.0.1:9001", "node2.example.com:8081", "[fd00::2]:8081"}
+			c.JoinToken = "0123456789abcdef"
+		}},
 		{"join_token 16 characters", func(c *Config) { c.JoinToken = "0123456789abcdef" }},
 		{"node_id all classes", func(c *Config) { c.NodeID = "Node_1.eu-west" }},
 		{"node_id 64 characters", func(c *Config) { c.NodeID = strings.Repeat("n", 64) }},

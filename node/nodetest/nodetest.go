@@ -4,6 +4,7 @@ package nodetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -98,4 +99,24 @@ func SharedData(t testing.TB, name string) string {
 		t.Skipf("skipping: %s is absent (it lives in ../shared/data next to the repository)", path)
 	}
 	return path
+}
+
+// ClusterToken is the join token of clusters started by StartCluster.
+const ClusterToken = "nodetest-join-token-0123456789"
+
+// StartCluster starts size nodes on loopback: the first bootstraps, the
+// others join it. It returns them once every node is ready.
+func StartCluster(t testing.TB, size int) []*node.Node {
+	t.Helper()
+	nodes := make([]*node.Node, 0, size)
+	for i := 0; i < size; i++ {
+		cfg := Config(t.TempDir())
+		cfg.NodeID = fmt.Sprintf("node%d", i+1)
+		cfg.JoinToken = ClusterToken
+		if i > 0 {
+			cfg.Join = []string{nodes[0].RaftAddr()}
+		}
+		nodes = append(nodes, Start(t, cfg))
+	}
+	return nodes
 }

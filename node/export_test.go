@@ -1,0 +1,25 @@
+package node
+
+import "minitwit/node/config"
+
+// CrashForTest stops a node the way a crash would, as far as the rest of
+// the cluster can tell: no leadership transfer, no draining, no final sync.
+func (n *Node) CrashForTest() {
+	n.closeOnce.Do(func() {
+		n.httpSrv.Close()
+		n.cluster.Close()
+		close(n.closing)
+		n.stop()
+		n.raft.Shutdown().Error()
+		n.bg.Wait()
+		n.transport.Close()
+		n.logStore.Close()
+		n.store.Close() // the unsynced marker stays: the next start rebuilds
+	})
+}
+
+// DataDirForTest is the node's data dir.
+func (n *Node) DataDirForTest() string { return n.cfg.DataDir }
+
+// ConfigForTest is the configuration the node was started with.
+func (n *Node) ConfigForTest() config.Config { return n.cfg }

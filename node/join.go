@@ -1,0 +1,280 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"minitwit/store"
+)
+
+// Joining. A new node holds no certificate yet, so it proves the cluster's
+// join token instead, bound to this very TLS session (keying material
+// exported from the handshake), so a proof cannot be replayed or relayed:
+//
+//  1. joiner → member: its id, its raft address, a fresh public key, and
+//     HMAC(token, "client" ‖ session ‖ id ‖ addr ‖ key).
+//  2. member → joiner: HMAC(token, "server" ‖ session ‖ cert), the cluster
+//     CA and a certificate for the joiner's key. Each side checks the
+//     other's proof; a wrong token is refused with a clear error on both.
+//  3. The joiner starts its Raft listener with the new certificate and says
+//     "ready"; the member has the leader add it as a voter (which needs the
+//     joiner up: with two voters both must acknowledge) and reports back.
+const (
+	joinLabel   = "minitwit join v1"
+	joinTimeout = 60 * time.Second
+)
+
+type joinHello struct {
+	NodeID    string `json:"node_id"`
+	RaftAddr  string `json:"raft_addr"`
+	PublicKey []byte `json:"public_key"` // PKIX DER
+	Proof     []byte `json:"proof"`
+}
+
+type joinWelcome struct {
+	Error    string `json:"error,omitempty"`
+	Proof    []byte `json:"proof,omitempty"`
+	CACert   []byte `json:"ca_cert,omitempty"`
+	NodeCert []byte `json:"node_cert,omitempty"`
+}
+
+type joinReady struct {
+	Ready bool `json:"ready"`
+}
+
+type joinDone struct {
+	Error string `json:"error,omitempty"`
+}
+
+func joinMAC(token string, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, []byte(token))
+	for _, p := range parts {
+		fmt.Fprintf(m, "%d:", len(p))
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+func exportedSession(c *tls.Conn) ([]byte, error) {
+	cs := c.ConnectionState()
+	return cs.ExportKeyingMaterial(joinLabel, nil, 32)
+}
+
+// joinSession is a joiner's open handshake between steps 2 and 3.
+type joinSession struct {
+	conn   *tls.Conn
+	rd     *bufio.Reader
+	member string
+	tls    *nodeTLS
+	keyPEM []byte
+}
+
+// beginJoin runs steps 1-2 against the first member that answers.
+func beginJoin(ctx context.Context, members []string, token, nodeID, raftAddr string) (*joinSession, error) {
+	if token == "" {
+		return nil, errors.New("join: a join token is needed (--join-token or MINITWIT_JOIN_TOKEN)")
+	}
+	var errs []error
+	for _, m := range members {
+		s, err := tryJoin(ctx, m, token, nodeID, raftAddr)
+		if err == nil {
+			return s, nil
+		}
+		var refused *joinRefusedError
+		if errors.As(err, &refused) {
+			return nil, err // a member said no: asking the next one would not change that
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", m, err))
+	}
+	return nil, fmt.Errorf("join: no member answered: %w", errors.Join(errs...))
+}
+
+// joinRefusedError is a member's explicit refusal.
+type joinRefusedError struct{ member, reason string }
+
+func (e *joinRefusedError) Error() string {
+	return fmt.Sprintf("join: %s refused: %s", e.member, e.reason)
+}
+
+func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*joinSession, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	// The member's certificate cannot be checked yet (we have no CA); its
+	// proof of the token in step 2 is what authenticates it.
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: handshakeTimeout},
+		Config: &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}}
+	raw, err := d.DialContext(ctx, "tcp", member)
+	if err != nil {
+		return nil, err
+	}
+	conn := raw.(*tls.Conn)
+	ok := false
+	defer func() {
+		if !ok {
+			conn.Close()
+		}
+	}()
+	conn.SetDeadline(time.Now().Add(joinTimeout))
+	if _, err := conn.Write([]byte{prefaceJoin}); err != nil {
+		return nil, err
+	}
+	session, err := exportedSession(conn)
+	if err != nil {
+		return nil, err
+	}
+	key, keyPEM, err := newNodeKey()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	hello := joinHello{NodeID: nodeID, RaftAddr: raftAddr, PublicKey: pub,
+		Proof: joinMAC(token, []byte("client"), session, []byte(nodeID), []byte(raftAddr), pub)}
+	if err := json.NewEncoder(conn).Encode(hello); err != nil {
+		return nil, err
+	}
+	rd := bufio.NewReader(conn)
+	var welcome joinWelcome
+	if err := json.NewDecoder(rd).Decode(&welcome); err != nil {
+		return nil, fmt.Errorf("reading the member's answer: %w", err)
+	}
+	if welcome.Error != "" {
+		return nil, &joinRefusedError{member, welcome.Error}
+	}
+	if !hmac.Equal(welcome.Proof, joinMAC(token, []byte("server"), session, welcome.NodeCert)) {
+		return nil, &joinRefusedError{member, "it could not prove it knows the join token (a different cluster, or someone in between)"}
+	}
+	t, err := makeNodeTLS(welcome.CACert, welcome.NodeCert, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return &joinSession{conn: conn, rd: rd, member: member, tls: t, keyPEM: keyPEM}, nil
+}
+
+// finish runs step 3 once this node's Raft is listening.
+func (s *joinSession) finish() error {
+	defer s.conn.Close()
+	if err := json.NewEncoder(s.conn).Encode(joinReady{Ready: true}); err != nil {
+		return fmt.Errorf("join: %s: %w", s.member, err)
+	}
+	var done joinDone
+	if err := json.NewDecoder(s.rd).Decode(&done); err != nil {
+		return fmt.Errorf("join: %s: waiting to be added: %w", s.member, err)
+	}
+	if done.Error != "" {
+		return &joinRefusedError{s.member, done.Error}
+	}
+	return nil
+}
+
+// serveJoin is the member's side of a join handshake.
+func (n *Node) serveJoin(conn *tls.Conn) {
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(joinTimeout))
+	peer := conn.RemoteAddr().String()
+	session, err := exportedSession(conn)
+	if err != nil {
+		return
+	}
+	rd := bufio.NewReader(conn)
+	var hello joinHello
+	if err := json.NewDecoder(rd).Decode(&hello); err != nil {
+		return // not speaking the protocol: no answer
+	}
+	refuse := func(reason string, attrs ...any) {
+		n.log.Warn("join refused", append([]any{"peer", peer, "node_id", hello.NodeID, "reason", reason}, attrs...)...)
+		json.NewEncoder(conn).Encode(joinWelcome{Error: reason})
+	}
+	var sec store.ClusterSecrets
+	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
+	if len(sec.JoinToken) == 0 || len(sec.CAKey) == 0 {
+		refuse("this cluster is not initialised yet; retry in a moment")
+		return
+	}
+	token := string(sec.JoinToken)
+	want := joinMAC(token, []byte("client"), session, []byte(hello.NodeID), []byte(hello.RaftAddr), hello.PublicKey)
+	if !hmac.Equal(hello.Proof, want) {
+		n.metrics.APIRefused("join_token")
+		refuse("wrong join token")
+		return
+	}
+	if err := validNodeID(hello.NodeID); err != nil {
+		refuse(err.Error())
+		return
+	}
+	if _, _, err := net.SplitHostPort(hello.RaftAddr); err != nil {
+		refuse("raft_addr is not host:port")
+		return
+	}
+	pubAny, err := x509.ParsePKIXPublicKey(hello.PublicKey)
+	pub, isEC := pubAny.(*ecdsa.PublicKey)
+	if err != nil || !isEC {
+		refuse("the public key is not an ECDSA key")
+		return
+	}
+	ca, err := parseClusterCA(sec.CACert, sec.CAKey)
+	if err != nil {
+		refuse("the cluster CA is unusable", "err", err.Error())
+		return
+	}
+	cert, err := ca.issue(hello.NodeID, pub)
+	if err != nil {
+		refuse("issuing a certificate failed", "err", err.Error())
+		return
+	}
+	welcome := joinWelcome{Proof: joinMAC(token, []byte("server"), session, cert), CACert: sec.CACert, NodeCert: cert}
+	if err := json.NewEncoder(conn).Encode(welcome); err != nil {
+		return
+	}
+	var ready joinReady
+	if err := json.NewDecoder(rd).Decode(&ready); err != nil || !ready.Ready {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	done := joinDone{}
+	if err := n.addVoter(ctx, hello.NodeID, hello.RaftAddr); err != nil {
+		done.Error = "adding the node as a voter failed: " + err.Error()
+	} else {
+		n.log.Info("node joined", "node_id", hello.NodeID, "raft_addr", hello.RaftAddr)
+	}
+	json.NewEncoder(conn).Encode(done)
+}
+
+// addVoter has the leader add (or re-address) a voter, from any member.
+func (n *Node) addVoter(ctx context.Context, id, addr string) error {
+	err := n.addVoterHere(id, addr)
+	if !errors.Is(err, errNotLeaderHere) {
+		return err
+	}
+	body, _ := json.Marshal(addVoterRequest{ID: id, Addr: addr})
+	_, err = n.callLeader(ctx, rpcAddVoter, body, true)
+	return err
+}
+
+// validNodeID applies config's rule for node ids to one that arrives over
+// the wire.
+func validNodeID(id string) error {
+	if len(id) == 0 || len(id) > 64 {
+		return errors.New("node id must be 1 to 64 characters")
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("node id %q may only use letters, digits, '.', '_' and '-'", id)
+		}
+	}
+	return nil
+}

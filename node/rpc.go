@@ -1,0 +1,280 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"minitwit/raftfsm"
+)
+
+// The cluster RPC: HTTP/1.1 over the mutually authenticated internode port
+// (transport.go). Only members reach it. It carries what a follower needs
+// from the leader: forwarded proposals, read indexes and membership changes.
+const (
+	rpcPropose  = "/propose"
+	rpcReadIdx  = "/read-index"
+	rpcAddVoter = "/add-voter"
+	rpcRemove   = "/remove"
+	rpcStatus   = "/status"
+
+	// statusNotLeader tells the caller to find the leader again and retry;
+	// nothing was done.
+	statusNotLeader = http.StatusMisdirectedRequest
+	maxRPCBody      = 4 << 20
+)
+
+// errNotLeaderHere means the request reached a node that is not (or no
+// longer) the leader; nothing was done, so it may be sent again.
+var errNotLeaderHere = errors.New("not the leader")
+
+func (n *Node) rpcHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+rpcPropose, n.rpcServePropose)
+	mux.HandleFunc("POST "+rpcReadIdx, n.rpcServeReadIndex)
+	mux.HandleFunc("POST "+rpcAddVoter, n.rpcServeAddVoter)
+	mux.HandleFunc("POST "+rpcRemove, n.rpcServeRemove)
+	mux.HandleFunc("GET "+rpcStatus, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(n.Status())
+	})
+	return mux
+}
+
+func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRPCBody))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	cmd, err := raftfsm.Decode(data)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := n.proposeHere(r.Context(), cmd)
+	switch {
+	case errors.Is(err, errNotLeaderHere):
+		http.Error(w, err.Error(), statusNotLeader)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	b, err := raftfsm.EncodeResult(res)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write(b)
+}
+
+// rpcServeReadIndex answers a follower's read. Every acknowledged write is
+// applied on the leader before it is acknowledged, and the leader's read
+// gate covers writes from earlier terms, so the leader's FSM index covers
+// them all; the leader confirms it still leads (a round of heartbeats to a
+// quorum) and returns it, and the follower waits until its own FSM has
+// applied that far.
+func (n *Node) rpcServeReadIndex(w http.ResponseWriter, r *http.Request) {
+	if n.raft.State() != raft.Leader {
+		http.Error(w, errNotLeaderHere.Error(), statusNotLeader)
+		return
+	}
+	if err := n.reads.Wait(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	index := n.fsm.AppliedIndex()
+	if err := n.raft.VerifyLeader().Error(); err != nil {
+		http.Error(w, err.Error(), statusNotLeader)
+		return
+	}
+	w.Write([]byte(strconv.FormatUint(index, 10)))
+}
+
+type addVoterRequest struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+}
+
+func (n *Node) rpcServeAddVoter(w http.ResponseWriter, r *http.Request) {
+	var req addVoterRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	err := n.addVoter(r.Context(), req.ID, req.Addr)
+	switch {
+	case errors.Is(err, errNotLeaderHere):
+		http.Error(w, err.Error(), statusNotLeader)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	}
+}
+
+func (n *Node) rpcServeRemove(w http.ResponseWriter, r *http.Request) {
+	var req addVoterRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	err := n.removeHere(req.ID)
+	switch {
+	case errors.Is(err, errNotLeaderHere):
+		http.Error(w, err.Error(), statusNotLeader)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	}
+}
+
+func (n *Node) removeHere(id string) error {
+	if n.raft.State() != raft.Leader {
+		return errNotLeaderHere
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 30*time.Second).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return errNotLeaderHere
+		}
+		return err
+	}
+	n.log.Info("member removed", "member", id)
+	return nil
+}
+
+// RemoveMember removes a node from the cluster (through the leader).
+func (n *Node) RemoveMember(ctx context.Context, id string) error {
+	err := n.removeHere(id)
+	if !errors.Is(err, errNotLeaderHere) {
+		return err
+	}
+	body, _ := json.Marshal(addVoterRequest{ID: id})
+	_, err = n.callLeader(ctx, rpcRemove, body, true)
+	return err
+}
+
+// callMember sends an RPC to one member at addr.
+func (n *Node) callMember(ctx context.Context, addr, path string, body []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	resp, err := n.rpc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("%s answered %d: %s", addr, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// addVoterHere adds (or re-addresses) a voter; only the leader can.
+func (n *Node) addVoterHere(id, addr string) error {
+	if n.raft.State() != raft.Leader {
+		return errNotLeaderHere
+	}
+	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return errNotLeaderHere
+		}
+		return err
+	}
+	n.log.Info("voter added", "voter", id, "addr", addr)
+	return nil
+}
+
+// newRPCClient dials members over the internode port with this node's
+// certificate; connections are kept alive, so a forwarded write costs one
+// round trip on an open connection.
+func newRPCClient(t *nodeTLS) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return dialCluster(ctx, t, addr, prefaceRPC)
+		},
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     time.Minute,
+	}}
+}
+
+// callLeader sends an RPC to the current leader, waiting (bounded by ctx)
+// while there is none, and following the leader when it moves. A request
+// that may have reached a leader that then failed is retried only if it is
+// idempotent: a forwarded write could have been applied, and sending it
+// again would apply it twice.
+func (n *Node) callLeader(ctx context.Context, path string, body []byte, idempotent bool) ([]byte, error) {
+	for {
+		addr, err := n.waitForLeader(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+		resp, err := n.rpc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+			}
+			if !idempotent && !isDialError(err) {
+				return nil, fmt.Errorf("%w: the leader failed during the request (it may have been applied): %w", ErrUnavailable, err)
+			}
+			// The leader may be gone; look again after a beat.
+			if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: reading the leader's answer: %w", ErrUnavailable, err)
+		case resp.StatusCode == statusNotLeader:
+			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+				return nil, err
+			}
+			continue
+		case resp.StatusCode != http.StatusOK:
+			return nil, fmt.Errorf("%w: leader %s answered %d: %s", ErrUnavailable, addr, resp.StatusCode, bytes.TrimSpace(data))
+		}
+		return data, nil
+	}
+}
+
+// waitForLeader returns the leader's internode address, waiting while an
+// election runs.
+func (n *Node) waitForLeader(ctx context.Context) (string, error) {
+	for {
+		if addr, id := n.raft.LeaderWithID(); id != "" && addr != "" {
+			return string(addr), nil
+		}
+		if n.raft.State() == raft.Shutdown {
+			return "", fmt.Errorf("%w: shutting down", ErrUnavailable)
+		}
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+			return "", err
+		}
+	}
+}
+
+// isDialError reports a failure to connect: nothing was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}

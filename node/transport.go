@@ -1,0 +1,172 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// One internode port (raft_addr) carries Raft, the cluster RPC and the join
+// handshake. Every connection is TLS 1.3; after the handshake the client
+// sends one byte saying what it wants. Raft and RPC connections must carry
+// a certificate from the cluster CA, or they are closed without a word;
+// only the join handshake accepts a peer without one, and it answers only
+// a peer that proves the join token (join.go).
+const (
+	prefaceRaft byte = 'R'
+	prefaceRPC  byte = 'C'
+	prefaceJoin byte = 'J'
+
+	handshakeTimeout = 5 * time.Second
+)
+
+// clusterListener accepts on raft_addr and sorts connections by preface.
+type clusterListener struct {
+	ln   net.Listener // TLS
+	log  *slog.Logger
+	raft chan net.Conn
+	rpc  chan net.Conn
+	join chan *tls.Conn
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// newClusterListener starts sorting connections accepted on ln, a TLS
+// listener with the node's server configuration.
+func newClusterListener(ln net.Listener, log *slog.Logger) *clusterListener {
+	l := &clusterListener{
+		ln: ln, log: log,
+		raft: make(chan net.Conn), rpc: make(chan net.Conn), join: make(chan *tls.Conn),
+		closed: make(chan struct{}),
+	}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *clusterListener) acceptLoop() {
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			select {
+			case <-l.closed:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			l.log.Warn("cluster listener stopped", "err", err.Error())
+			return
+		}
+		go l.sort(conn.(*tls.Conn))
+	}
+}
+
+// sort completes the handshake, reads the preface and hands the connection
+// on; anything unexpected is closed.
+func (l *clusterListener) sort(conn *tls.Conn) {
+	conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	var preface [1]byte
+	if err := conn.Handshake(); err != nil {
+		conn.Close()
+		return
+	}
+	if _, err := conn.Read(preface[:]); err != nil {
+		conn.Close()
+		return
+	}
+	conn.SetDeadline(time.Time{})
+	authenticated := hasClusterCert(conn.ConnectionState())
+	var dest chan net.Conn
+	switch {
+	case preface[0] == prefaceRaft && authenticated:
+		dest = l.raft
+	case preface[0] == prefaceRPC && authenticated:
+		dest = l.rpc
+	case preface[0] == prefaceJoin:
+		select {
+		case l.join <- conn:
+		case <-l.closed:
+			conn.Close()
+		}
+		return
+	default:
+		l.log.Warn("refused an internode connection without a cluster certificate",
+			"peer", conn.RemoteAddr().String(), "preface", string(preface[:]))
+		conn.Close()
+		return
+	}
+	select {
+	case dest <- conn:
+	case <-l.closed:
+		conn.Close()
+	}
+}
+
+func (l *clusterListener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.closed)
+		err = l.ln.Close()
+	})
+	return err
+}
+
+func (l *clusterListener) Addr() net.Addr { return l.ln.Addr() }
+
+// chanListener is a net.Listener fed from a channel of sorted connections.
+type chanListener struct {
+	l  *clusterListener
+	ch chan net.Conn
+}
+
+func (c chanListener) Accept() (net.Conn, error) {
+	select {
+	case conn := <-c.ch:
+		return conn, nil
+	case <-c.l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (c chanListener) Close() error   { return c.l.Close() }
+func (c chanListener) Addr() net.Addr { return c.l.Addr() }
+
+// dialCluster opens an authenticated connection to a member and sends the
+// preface.
+func dialCluster(ctx context.Context, t *nodeTLS, addr string, preface byte) (*tls.Conn, error) {
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: handshakeTimeout}, Config: t.clientConfig()}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := conn.(*tls.Conn)
+	if _, err := tc.Write([]byte{preface}); err != nil {
+		tc.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// raftStream is hashicorp/raft's StreamLayer over the cluster listener.
+type raftStream struct {
+	chanListener
+	tls *nodeTLS
+}
+
+var _ raft.StreamLayer = (*raftStream)(nil)
+
+func (s *raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return dialCluster(ctx, s.tls, string(addr), prefaceRaft)
+}
