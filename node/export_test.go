@@ -23,3 +23,6 @@ func (n *Node) DataDirForTest() string { return n.cfg.DataDir }
 
 // ConfigForTest is the configuration the node was started with.
 func (n *Node) ConfigForTest() config.Config { return n.cfg }
+
+// RaftStatsForTest exposes hashicorp/raft's stats (last_snapshot_index, ...).
+func (n *Node) RaftStatsForTest() map[string]string { return n.raft.Stats() }

@@ -55,6 +55,9 @@ func (n *Node) raftConfig() *raft.Config {
 	// restoring the last snapshot at start would only rewrite the file with
 	// older data and replay the log on top; the FSM skips replayed entries.
 	c.NoSnapshotRestoreOnStart = true
+	c.SnapshotThreshold = n.cfg.Raft.SnapshotThreshold
+	c.TrailingLogs = n.cfg.Raft.TrailingLogs
+	c.SnapshotInterval = time.Duration(n.cfg.Raft.SnapshotInterval)
 	return c
 }
 

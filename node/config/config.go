@@ -35,11 +35,13 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DefaultSimulatorPassword is the course simulator's password, used when none
@@ -69,6 +71,7 @@ type Config struct {
 
 	Simulator SimulatorConfig `toml:"simulator"`
 	API       APIConfig       `toml:"api"`
+	Raft      RaftConfig      `toml:"raft"`
 	Log       LogConfig       `toml:"log"`
 	Metrics   MetricsConfig   `toml:"metrics"`
 
@@ -84,6 +87,33 @@ type SimulatorConfig struct {
 	PasswordFile string   `toml:"password_file"`
 	AcceptedIPs  []string `toml:"accepted_ips"`
 }
+
+// RaftConfig tunes log compaction. A snapshot is taken once this many
+// entries were applied since the last one, and that many entries are kept
+// behind it, so a follower that fell a little behind catches up from the
+// log instead of receiving a whole snapshot.
+type RaftConfig struct {
+	SnapshotThreshold uint64 `toml:"snapshot_threshold"`
+	TrailingLogs      uint64 `toml:"trailing_logs"`
+	// SnapshotInterval is how often the threshold is checked.
+	SnapshotInterval Duration `toml:"snapshot_interval"`
+}
+
+// Duration is a time.Duration written as in Go ("30s", "2m").
+type Duration time.Duration
+
+// UnmarshalText parses a duration string from the TOML file.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like \"30s\" or \"2m\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration back in the same form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // APIConfig bounds what one API request may ask for.
 type APIConfig struct {
@@ -119,7 +149,8 @@ func Default() Config {
 			MaxNo:        1000,
 			MaxBodyBytes: 64 << 10,
 		},
-		Log: LogConfig{Level: "info"},
+		Raft: RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
+		Log:  LogConfig{Level: "info"},
 	}
 }
 

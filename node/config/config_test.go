@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // validConfig is Default with a fixed node_id, so tests do not depend on the
@@ -36,6 +37,7 @@ func TestDefaultIsValid(t *testing.T) {
 		DataDir: "./minitwit-data", HTTPAddr: "127.0.0.1:8080", NodeID: c.NodeID, RaftAddr: "127.0.0.1:8081",
 		Simulator: SimulatorConfig{Username: "simulator", AcceptedIPs: []string{"*"}},
 		API:       APIConfig{MaxNo: 1000, MaxBodyBytes: 65536},
+		Raft:      RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
 		Log:       LogConfig{Level: "info"},
 	}
 	if !sameConfig(c, want) {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -50,6 +51,14 @@ func (c *Config) validate(source func(key string) string) error {
 		{"simulator.accepted_ips", func() (err error) { accepted, err = parseAcceptedIPs(c.Simulator.AcceptedIPs); return err }},
 		{"api.max_no", func() error { return inRange(int64(c.API.MaxNo), 1, maxAPIMaxNo) }},
 		{"api.max_body_bytes", func() error { return inRange(c.API.MaxBodyBytes, minAPIMaxBodyBytes, maxAPIMaxBodyBytes) }},
+		{"raft.snapshot_threshold", func() error { return inRange(int64(c.Raft.SnapshotThreshold), 16, 10_000_000) }},
+		{"raft.trailing_logs", func() error { return inRange(int64(c.Raft.TrailingLogs), 0, 10_000_000) }},
+		{"raft.snapshot_interval", func() error {
+			if d := time.Duration(c.Raft.SnapshotInterval); d < 100*time.Millisecond || d > time.Hour {
+				return fmt.Errorf("must be from 100ms to 1h (is %s)", d)
+			}
+			return nil
+		}},
 		{"log.level", func() error { return checkLevel(c.Log.Level) }},
 	}
 	for _, ch := range checks {

@@ -37,6 +37,8 @@ func TestValidateRejects(t *testing.T) {
 		{"join without host", func(c *Config) { c.Join = []string{":8081"} }, "join", "has no host"},
 		{"join empty entry", func(c *Config) { c.Join = []string{""} }, "join", "is not host:port"},
 		{"short join_token", func(c *Config) { c.JoinToken = "tooshort-secret" }, "join_token", "at least 16"},
+		{"tiny snapshot threshold", func(c *Config) { c.Raft.SnapshotThreshold = 3 }, "raft.snapshot_threshold", "at least 16"},
+		{"huge trailing logs", func(c *Config) { c.Raft.TrailingLogs = 1 << 40 }, "raft.trailing_logs", "at most"},
 		{"empty simulator.username", func(c *Config) { c.Simulator.Username = "" }, "simulator.username", "must not be empty"},
 		{"simulator.username with colon", func(c *Config) { c.Simulator.Username = "sim:ulator" }, "simulator.username", "':'"},
 		{"empty accepted_ips", func(c *Config) { c.Simulator.AcceptedIPs = []string{} }, "simulator.accepted_ips", "must not be empty"},
