@@ -129,7 +129,7 @@ func TestClusterSurvivesLeaderCrashAndTheNodeRejoins(t *testing.T) {
 	nodes := nodetest.StartCluster(t, 3)
 	register(t, nodes[0], "before")
 	leader, rest := leaderOf(t, nodes)
-	dir, cfg := leader.DataDirForTest(), leader.ConfigForTest()
+	dir, cfg := leader.DataDir(), leader.ConfigForTest()
 	leader.CrashForTest()
 
 	// Writes through a survivor wait for the election and succeed.

@@ -18,9 +18,6 @@ func (n *Node) CrashForTest() {
 	})
 }
 
-// DataDirForTest is the node's data dir.
-func (n *Node) DataDirForTest() string { return n.cfg.DataDir }
-
 // ConfigForTest is the configuration the node was started with.
 func (n *Node) ConfigForTest() config.Config { return n.cfg }
 

@@ -223,6 +223,9 @@ func (n *Node) Served() <-chan error { return n.served }
 // HTTPAddr is the address the public listener is bound to.
 func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
 
+// DataDir is where the node keeps everything.
+func (n *Node) DataDir() string { return n.cfg.DataDir }
+
 // RaftAddr is the internode address other members reach this node at.
 func (n *Node) RaftAddr() string { return n.cluster.Addr().String() }
 

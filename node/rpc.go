@@ -46,6 +46,7 @@ func (n *Node) rpcHandler() http.Handler {
 	mux.HandleFunc("GET "+rpcStatus, func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(n.Status())
 	})
+	n.adminRoutes(mux)
 	return mux
 }
 

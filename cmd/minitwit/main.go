@@ -30,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run a node: web UI, simulator API (/api), health endpoints", runServe},
 		{"simulate", "replay the course simulator's scenario against any MiniTwit", runSimulate},
+		{"cluster", "status, remove, transfer, token: administer a node's cluster", runCluster},
 		{"version", "print version, commit, build date and Go version", runVersion},
 	}
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/config"
+)
+
+const clusterUsage = `Usage: minitwit cluster [flags] <command>
+
+Administers the cluster a local node belongs to, over the internode port,
+with that node's certificate (so it needs read access to the node's data
+dir). It reads the same configuration as serve (--config, MINITWIT_* env).
+
+Commands:
+  status          every member: id, address, role, applied index
+  remove ID       take member ID out of the cluster
+  transfer [ID]   hand leadership to ID (or to the most up-to-date member)
+  token           print the cluster's join token
+
+Flags:
+`
+
+func runCluster(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, clusterUsage); fs.PrintDefaults() }
+	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
+	dataDir := fs.String("data-dir", "", "the local node's data `dir` (its certificate authenticates this command)")
+	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the local node's raft_addr)")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return exitFromParse(err)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	set := map[string]string{}
+	if *cfgFile != "" {
+		set["config"] = *cfgFile
+	}
+	if *dataDir != "" {
+		set["data-dir"] = *dataDir
+	}
+	cfg, _, err := config.Load(set, os.Environ())
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit cluster:", err)
+		return 2
+	}
+	if *addr == "" {
+		*addr = cfg.RaftAddr
+	}
+	client, err := node.NewClusterClient(cfg.DataDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit cluster:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	switch {
+	case cmd == "status" && len(rest) == 0:
+		err = clusterStatus(ctx, client, *addr, stdout)
+	case cmd == "remove" && len(rest) == 1:
+		if err = client.Remove(ctx, *addr, rest[0]); err == nil {
+			fmt.Fprintf(stdout, "removed %s\n", rest[0])
+		}
+	case cmd == "transfer" && len(rest) <= 1:
+		to := ""
+		if len(rest) == 1 {
+			to = rest[0]
+		}
+		var leader string
+		if leader, err = client.Transfer(ctx, *addr, to); err == nil {
+			fmt.Fprintf(stdout, "leader is now %s\n", leader)
+		}
+	case cmd == "token" && len(rest) == 0:
+		var token string
+		if token, err = client.Token(ctx, *addr); err == nil {
+			fmt.Fprintln(stdout, token)
+		}
+	default:
+		fmt.Fprintf(stderr, "minitwit cluster: unknown command or wrong arguments: %q\n\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "minitwit cluster %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+// clusterStatus prints every member as the member itself reports.
+func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io.Writer) error {
+	rep, err := c.Members(ctx, addr)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tVOTER\tROLE\tAPPLIED\tCOMMIT\tREADY")
+	for _, m := range rep.Members {
+		role, applied, commit, ready := "unreachable", "-", "-", "-"
+		if mr, err := c.Members(ctx, m.Address); err == nil {
+			role = mr.Self.Role
+			applied, commit = fmt.Sprint(mr.Self.AppliedIndex), fmt.Sprint(mr.Self.CommitIndex)
+			ready = fmt.Sprint(mr.Ready)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", m.ID, m.Address, m.Voter, role, applied, commit, ready)
+	}
+	return tw.Flush()
+}
