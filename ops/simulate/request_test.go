@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -233,5 +234,27 @@ func waitFor(r *http.Request) {
 	select {
 	case <-r.Context().Done():
 	case <-time.After(10 * time.Second):
+	}
+}
+
+func TestRunSpreadsOverSeveralBaseURLs(t *testing.T) {
+	t.Parallel()
+	var hits [2]atomic.Int64
+	var servers [2]*httptest.Server
+	for i := range servers {
+		servers[i] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[i].Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		defer servers[i].Close()
+	}
+	actions := []Action{{ID: 1, Command: CmdTweet, User: "a", Arg: "x"}, {ID: 2, Command: CmdTweet, User: "a", Arg: "y"},
+		{ID: 3, Command: CmdTweet, User: "a", Arg: "z"}, {ID: 4, Command: CmdTweet, User: "a", Arg: "w"}}
+	s, err := Run(context.Background(), actions, Options{BaseURL: servers[0].URL + ", " + servers[1].URL, Timeout: 5 * time.Second})
+	if err != nil || s.Errors != 0 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if hits[0].Load() != 2 || hits[1].Load() != 2 {
+		t.Fatalf("requests per URL: %d and %d, want 2 and 2", hits[0].Load(), hits[1].Load())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,8 @@ const (
 // Options configures a run. The zero value of every field but BaseURL is a
 // usable default.
 type Options struct {
-	// BaseURL is the API base, e.g. http://127.0.0.1:8080/api; it is also the
+	// BaseURL is the API base, e.g. http://127.0.0.1:8080/api, or several
+	// separated by commas (the nodes of a cluster), used in turn; it is also the
 	// host field of the error lines, as given.
 	BaseURL string
 	// Concurrency is the number of workers; below 1 means 1.
@@ -88,7 +90,8 @@ func Run(ctx context.Context, actions []Action, opt Options) (Summary, error) {
 
 // runner holds the state of one run.
 type runner struct {
-	ep      endpoint
+	eps     []endpoint    // one per base URL; requests go round-robin
+	next    atomic.Uint64 // the round-robin position
 	host    string
 	client  *http.Client
 	timeout time.Duration
@@ -111,9 +114,13 @@ func newRunner(actions []Action, opt Options) (*runner, error) {
 	if pass == "" {
 		pass = DefaultPassword
 	}
-	ep, err := newEndpoint(opt.BaseURL, user, pass)
-	if err != nil {
-		return nil, err
+	var eps []endpoint
+	for _, base := range strings.Split(opt.BaseURL, ",") {
+		ep, err := newEndpoint(strings.TrimSpace(base), user, pass)
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
 	}
 	if opt.Limit < 0 {
 		return nil, fmt.Errorf("limit %d is negative", opt.Limit)
@@ -122,7 +129,7 @@ func newRunner(actions []Action, opt Options) (*runner, error) {
 		return nil, fmt.Errorf("timeout %s is negative", opt.Timeout)
 	}
 	r := &runner{
-		ep:      ep,
+		eps:     eps,
 		host:    opt.BaseURL,
 		client:  opt.Client,
 		timeout: opt.Timeout,
@@ -252,7 +259,7 @@ func (r *runner) send(ctx context.Context, a Action) (result, string) {
 		GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
 	})
 	res := result{command: a.Command}
-	req, err := r.ep.request(ctx, a)
+	req, err := r.eps[(r.next.Add(1)-1)%uint64(len(r.eps))].request(ctx, a)
 	if err != nil {
 		// Checked before the run started; cannot happen.
 		res.kind = KindOther
