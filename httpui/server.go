@@ -24,8 +24,11 @@ type Proposer interface {
 
 // Reader returns the local store once it reflects every write acknowledged
 // before the call, so a client reads its own writes on any node.
+// LocalStore returns it at once, possibly behind the leader: only for facts
+// that, once true, stay true (a user exists).
 type Reader interface {
 	ReadStore(ctx context.Context) (*store.Store, error)
+	LocalStore() *store.Store
 }
 
 // StatusReporter describes the node for /readyz.

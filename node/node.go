@@ -235,6 +235,10 @@ func (n *Node) ID() string { return n.nodeID }
 // Store is the node's local store (read side).
 func (n *Node) Store() *store.Store { return n.store }
 
+// LocalStore is the local store without waiting for the leader: it may lag
+// behind writes made through other nodes.
+func (n *Node) LocalStore() *store.Store { return n.store }
+
 // WaitReady blocks until the node reports ready or ctx ends.
 func (n *Node) WaitReady(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
