@@ -57,3 +57,62 @@ simulate: build
 
 clean:
 	rm -rf bin
+
+# cluster: a 3-node local cluster in the background (HTTP 8091-8093, Raft
+# 8191-8193), data and logs in ./cluster-data. The same command lines start
+# it again after cluster-stop (nodes with state ignore --join); the join
+# token is made once into ./cluster-data/token.
+CLUSTER_DIR ?= cluster-data
+.PHONY: cluster cluster-stop
+cluster: build
+	@command -v curl >/dev/null 2>&1 || { echo "make cluster: curl is needed to wait for /readyz"; exit 1; }
+	@mkdir -p $(CLUSTER_DIR)
+	@if [ ! -s $(CLUSTER_DIR)/token ]; then \
+	  (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > $(CLUSTER_DIR)/token); \
+	fi
+	@token=$$(cat $(CLUSTER_DIR)/token); \
+	fresh=yes; [ -d $(CLUSTER_DIR)/node1 ] && fresh=no; \
+	ready() { \
+	  n=0; \
+	  until curl -sf -o /dev/null http://127.0.0.1:809$$1/readyz; do \
+	    if ! kill -0 $$(cat $(CLUSTER_DIR)/node$$1.pid) 2>/dev/null; then \
+	      echo "node$$1 exited; the end of $(CLUSTER_DIR)/node$$1.log:"; tail -n 20 $(CLUSTER_DIR)/node$$1.log; exit 1; \
+	    fi; \
+	    n=$$((n + 1)); \
+	    if [ $$n -gt 60 ]; then echo "node$$1 is not ready after 60 s; see $(CLUSTER_DIR)/node$$1.log"; exit 1; fi; \
+	    sleep 1; \
+	  done; \
+	}; \
+	for i in 1 2 3; do \
+	  if [ -f $(CLUSTER_DIR)/node$$i.pid ] && kill -0 $$(cat $(CLUSTER_DIR)/node$$i.pid) 2>/dev/null; then \
+	    echo "node$$i is already running (pid $$(cat $(CLUSTER_DIR)/node$$i.pid))"; continue; \
+	  fi; \
+	  join=""; [ $$i = 1 ] || join="--join 127.0.0.1:8191"; \
+	  MINITWIT_JOIN_TOKEN=$$token nohup ./bin/minitwit serve --data-dir $(CLUSTER_DIR)/node$$i \
+	    --http-addr 127.0.0.1:809$$i --raft-addr 127.0.0.1:819$$i --node-id node$$i $$join \
+	    >> $(CLUSTER_DIR)/node$$i.log 2>&1 < /dev/null & \
+	  echo $$! > $(CLUSTER_DIR)/node$$i.pid; \
+	  if [ $$i = 1 ] && [ $$fresh = yes ]; then ready 1 || exit 1; fi; \
+	done; \
+	for i in 1 2 3; do ready $$i || exit 1; done; \
+	echo "MiniTwit cluster is up (stop it with make cluster-stop):"; \
+	for i in 1 2 3; do \
+	  echo "  node$$i  http://127.0.0.1:809$$i  API http://127.0.0.1:809$$i/api  log $(CLUSTER_DIR)/node$$i.log"; \
+	done
+
+cluster-stop:
+	@for i in 1 2 3; do \
+	  f=$(CLUSTER_DIR)/node$$i.pid; \
+	  [ -f $$f ] || continue; \
+	  pid=$$(cat $$f); \
+	  if kill -TERM $$pid 2>/dev/null; then \
+	    echo "stopping node$$i (pid $$pid)"; \
+	    n=0; \
+	    while kill -0 $$pid 2>/dev/null; do \
+	      n=$$((n + 1)); \
+	      if [ $$n -gt 60 ]; then echo "node$$i (pid $$pid) did not stop within 60 s"; exit 1; fi; \
+	      sleep 1; \
+	    done; \
+	  fi; \
+	  rm -f $$f; \
+	done

@@ -11,6 +11,7 @@ func (n *Node) CrashForTest() {
 		close(n.closing)
 		n.stop()
 		n.raft.Shutdown().Error()
+		close(n.raftDown)
 		n.bg.Wait()
 		n.transport.Close()
 		n.logStore.Close()

@@ -71,6 +71,12 @@ type Node struct {
 	proposals chan *proposal // the group commit queue
 	reads     *readGate      // holds reads until the log is applied (readgate.go)
 	closing   chan struct{}  // closed when shutdown begins
+	raftDown  chan struct{}  // closed once Raft has shut down
+
+	// applyMu orders the commit loop's appends against a leadership hand-
+	// over: once handingOver is set, nothing more is appended (propose.go).
+	applyMu     sync.Mutex
+	handingOver atomic.Bool
 
 	stop context.CancelFunc // ends background loops
 	bg   sync.WaitGroup     // background loops, waited for before storage closes
@@ -88,7 +94,7 @@ type Node struct {
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(),
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
-		reads: newReadGate()}
+		raftDown: make(chan struct{}), reads: newReadGate()}
 	defer func() {
 		if err != nil {
 			if n.stop != nil {
@@ -287,13 +293,13 @@ func (n *Node) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// closeStorage stops Raft and closes the files. The fields stay set: a
-// late reader sees Raft in its shutdown state and a closed store, both of
-// which answer with errors rather than crash.
 // handOverLeadership transfers leadership before a planned stop, so the
 // cluster has a leader again within moments instead of waiting out an
-// election timeout; proposals arriving meanwhile are retried on the new
-// leader (nothing was appended for them).
+// election timeout. It first stops appending (new proposals are answered
+// "not the leader" and go to the next leader; nothing was appended for
+// them) and waits until every appended entry is applied and answered: an
+// entry still in flight when leadership moves would be answered "leadership
+// lost", an unknown outcome its client sees as a failure.
 func (n *Node) handOverLeadership() {
 	if n.raft == nil || n.raft.State() != raft.Leader {
 		return
@@ -307,26 +313,53 @@ func (n *Node) handOverLeadership() {
 	if voters < 2 {
 		return
 	}
+	n.applyMu.Lock()
+	n.handingOver.Store(true)
+	n.applyMu.Unlock()
+	if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+		n.log.Warn("draining writes before the leadership transfer failed", "err", err.Error())
+	}
 	if err := n.raft.LeadershipTransfer().Error(); err != nil {
 		n.log.Warn("leadership transfer before stopping failed", "err", err.Error())
 		return
 	}
-	_, leader := n.raft.LeaderWithID()
+	// Followers learn of the new leader from its first heartbeat; until
+	// then they may still forward here, and get "not the leader" back
+	// while this node keeps answering.
+	deadline := time.Now().Add(2 * heartbeatTimeout)
+	leader := raft.ServerID("")
+	for time.Now().Before(deadline) {
+		if _, id := n.raft.LeaderWithID(); id != "" && string(id) != n.nodeID {
+			leader = id
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	n.log.Info("leadership transferred before stopping", "to", string(leader))
+	time.Sleep(time.Until(deadline))
 }
 
+// closeStorage stops the cluster RPC (letting calls in progress finish),
+// stops Raft and closes the files. The fields stay set: a late reader sees
+// Raft in its shutdown state and a closed store, both of which answer with
+// errors rather than crash.
 func (n *Node) closeStorage() error {
 	var errs []error
+	if n.rpcServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if n.rpcServer.Shutdown(ctx) != nil {
+			n.rpcServer.Close()
+		}
+		cancel()
+	}
 	if n.raft != nil {
 		if err := n.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
 		}
 	}
+	close(n.raftDown)
 	if n.transport != nil {
 		n.transport.Close()
-	}
-	if n.rpcServer != nil {
-		n.rpcServer.Close()
 	}
 	if n.cluster != nil {
 		n.cluster.Close()

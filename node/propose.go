@@ -47,13 +47,16 @@ type proposalResult struct {
 // a success.
 func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
 	for {
-		if n.raft.State() == raft.Leader {
+		if n.raft.State() == raft.Leader && !n.handingOver.Load() {
 			res, err := n.proposeHere(ctx, cmd)
 			if errors.Is(err, errNotLeaderHere) {
 				continue // leadership moved before the entry was appended: forward it
 			}
 			return res, err
 		}
+		// Not the leader, or handing leadership over: forward. A leader
+		// handing over answers its own forward "not the leader" until the
+		// new leader is known, so the write waits for it.
 		data, err := n.callLeader(ctx, rpcPropose, raftfsm.Encode(cmd), false)
 		if err != nil {
 			return raftfsm.Result{}, err
@@ -69,7 +72,7 @@ func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result
 // proposeHere runs a proposal through this node's group commit; it fails
 // with errNotLeaderHere (nothing appended) when this node does not lead.
 func (n *Node) proposeHere(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
-	if n.raft.State() != raft.Leader {
+	if n.raft.State() != raft.Leader || n.handingOver.Load() {
 		return raftfsm.Result{}, errNotLeaderHere
 	}
 	if err := ctx.Err(); err != nil {
@@ -124,10 +127,20 @@ func (n *Node) commitLoop(ctx context.Context) {
 			}
 			data = raftfsm.Encode(b)
 		}
+		n.applyMu.Lock()
+		if n.handingOver.Load() {
+			n.applyMu.Unlock()
+			for _, p := range batch {
+				p.done <- proposalResult{err: errNotLeaderHere}
+			}
+			<-slots
+			continue
+		}
 		f := n.raft.Apply(data, 10*time.Second)
+		n.applyMu.Unlock()
 		n.bg.Go(func() {
 			defer func() { <-slots }()
-			deliver(batch, f)
+			n.deliver(batch, f)
 		})
 	}
 }
@@ -149,8 +162,8 @@ func (n *Node) gather(first *proposal) []*proposal {
 
 // deliver waits for the entry to be applied and hands each proposal its
 // own result.
-func deliver(batch []*proposal, f raft.ApplyFuture) {
-	if err := f.Error(); err != nil {
+func (n *Node) deliver(batch []*proposal, f raft.ApplyFuture) {
+	if err := n.futureError(f); err != nil {
 		// ErrNotLeader, ErrLeadershipTransferInProgress: nothing was
 		// appended, the proposals may go to the new leader. ErrLeadershipLost means "maybe committed": never a
 		// success, never retried.
@@ -185,6 +198,25 @@ func (n *Node) failQueued() {
 			p.done <- proposalResult{err: fmt.Errorf("%w: shutting down", ErrUnavailable)}
 		default:
 			return
+		}
+	}
+}
+
+// futureError waits for an apply future. Raft does not answer futures still
+// queued when it shuts down abruptly (hashicorp/raft#498), so the wait also
+// ends when Raft is down; the outcome is then unknown, never a success.
+func (n *Node) futureError(f raft.ApplyFuture) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-n.raftDown:
+		select {
+		case err := <-done:
+			return err
+		default:
+			return raft.ErrRaftShutdown
 		}
 	}
 }

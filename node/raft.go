@@ -376,39 +376,86 @@ func (n *Node) sessionKeyMissing() bool {
 }
 
 // ReadStore returns the local store once it reflects every write
-// acknowledged before the call. A leader applies every write before
-// acknowledging it, and its read gate holds reads until the entries
-// committed before its term are applied; it relies on its lease. A follower
-// asks the leader for a read index. While there is no leader, reads wait
-// (bounded by ctx) rather than serve data nobody can vouch for.
+// acknowledged, and every write another read has already seen, before the
+// call (linearizable reads). The read index is the leader's commit index
+// when the read arrives: a leader relies on its lease and its read gate
+// (which holds reads until the entries committed before its term are
+// applied); a follower asks the leader, which confirms it still leads. The
+// node then waits until its store has applied that far: an entry can be
+// committed, and applied on a follower, before the leader has applied and
+// acknowledged it, so even the leader must wait. While there is no leader,
+// reads wait (bounded by ctx) rather than serve data nobody can vouch for.
 func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
-	if n.raft.State() != raft.Leader {
-		return n.readOnFollower(ctx)
+	var index uint64
+	if n.raft.State() == raft.Leader {
+		if err := n.reads.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
+		}
+		index = n.raft.CommitIndex()
+	} else {
+		data, err := n.callLeader(ctx, rpcReadIdx, nil, true)
+		if err != nil {
+			return nil, err
+		}
+		if index, err = strconv.ParseUint(string(data), 10, 64); err != nil {
+			return nil, fmt.Errorf("%w: read index from the leader: %w", ErrUnavailable, err)
+		}
 	}
-	if err := n.reads.Wait(ctx); err != nil {
-		return nil, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
+	if err := n.waitApplied(ctx, index); err != nil {
+		return nil, err
 	}
 	return n.store, nil
 }
 
-// readOnFollower makes a follower's read see every write acknowledged
-// before the read arrived: it asks the leader for its commit index (the
-// leader confirms it still leads) and waits until it has applied that far.
-func (n *Node) readOnFollower(ctx context.Context) (*store.Store, error) {
-	data, err := n.callLeader(ctx, rpcReadIdx, nil, true)
-	if err != nil {
-		return nil, err
-	}
-	index, err := strconv.ParseUint(string(data), 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("%w: read index from the leader: %w", ErrUnavailable, err)
-	}
-	for n.fsm.AppliedIndex() < index {
-		if err := sleepCtx(ctx, 500*time.Microsecond); err != nil {
-			return nil, fmt.Errorf("%w: catching up to the leader's index %d", err, index)
+// waitApplied returns once this node's store holds every log entry up to
+// index. The FSM's index only moves on entries it sees, so once Raft has
+// handed the FSM everything up to index, the wait is for the last entry at
+// or below index that the FSM sees (usually index itself).
+func (n *Node) waitApplied(ctx context.Context, index uint64) error {
+	var poll *time.Timer
+	resolved := false
+	for {
+		advanced := n.fsm.Advanced()
+		applied := n.fsm.AppliedIndex()
+		if applied >= index {
+			return nil
+		}
+		if !resolved && n.raft.AppliedIndex() >= index {
+			index, resolved = n.lastFSMEntry(applied, index), true
+			continue
+		}
+		// Raft's own applied index moves without a signal: look again
+		// after a millisecond even if the FSM stays quiet.
+		if poll == nil {
+			poll = time.NewTimer(time.Millisecond)
+			defer poll.Stop()
+		} else {
+			poll.Reset(time.Millisecond)
+		}
+		select {
+		case <-advanced:
+		case <-poll.C:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: catching up to read index %d: %w", ErrUnavailable, index, ctx.Err())
 		}
 	}
-	return n.store, nil
+}
+
+// lastFSMEntry is the highest index in (after, upTo] of an entry the FSM
+// sees (a command or a configuration change), or after if there is none.
+// An entry no longer in the log was compacted into a snapshot, which means
+// it is already in the store.
+func (n *Node) lastFSMEntry(after, upTo uint64) uint64 {
+	for i := upTo; i > after; i-- {
+		var l raft.Log
+		if err := n.logStore.GetLog(i, &l); err != nil {
+			return after
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return i
+		}
+	}
+	return after
 }
 
 // Members maps each member's id to its internode address.

@@ -78,12 +78,11 @@ func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// rpcServeReadIndex answers a follower's read. Every acknowledged write is
-// applied on the leader before it is acknowledged, and the leader's read
-// gate covers writes from earlier terms, so the leader's FSM index covers
-// them all; the leader confirms it still leads (a round of heartbeats to a
-// quorum) and returns it, and the follower waits until its own FSM has
-// applied that far.
+// rpcServeReadIndex answers a follower's read with the leader's commit
+// index, taken when the request arrives and vouched for by a round of
+// heartbeats to a quorum (the leader still leads). The read gate first
+// makes sure the index covers writes acknowledged in earlier terms. The
+// follower then waits until it has applied that far.
 func (n *Node) rpcServeReadIndex(w http.ResponseWriter, r *http.Request) {
 	if n.raft.State() != raft.Leader {
 		http.Error(w, errNotLeaderHere.Error(), statusNotLeader)
@@ -93,7 +92,7 @@ func (n *Node) rpcServeReadIndex(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	index := n.fsm.AppliedIndex()
+	index := n.raft.CommitIndex()
 	if err := n.raft.VerifyLeader().Error(); err != nil {
 		http.Error(w, err.Error(), statusNotLeader)
 		return

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/raft"
@@ -28,6 +29,9 @@ type Result struct {
 type FSM struct {
 	store   *store.Store
 	applied atomic.Uint64 // the last index applied to the store, for readers
+
+	mu       sync.Mutex
+	advanced chan struct{} // closed when applied moves; nil until someone waits
 }
 
 // New returns an FSM over s.
@@ -39,12 +43,35 @@ func New(s *store.Store) *FSM {
 
 func (f *FSM) loadApplied() {
 	f.store.View(func(r *store.ReadTx) error { f.applied.Store(r.AppliedIndex()); return nil })
+	f.signalAdvanced()
+}
+
+// Advanced returns a channel that is closed the next time AppliedIndex
+// moves, so readers waiting for an index sleep until there is news instead
+// of polling.
+func (f *FSM) Advanced() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.advanced == nil {
+		f.advanced = make(chan struct{})
+	}
+	return f.advanced
+}
+
+func (f *FSM) signalAdvanced() {
+	f.mu.Lock()
+	if f.advanced != nil {
+		close(f.advanced)
+		f.advanced = nil
+	}
+	f.mu.Unlock()
 }
 
 // AppliedIndex is the index of the last log entry whose effects are in the
 // store. Unlike Raft's own applied index it only moves once the store has
-// committed the entry, and it skips entries the FSM never sees (no-ops), so
-// the same entries bring every node's FSM to the same value: a read index.
+// committed the entry. It skips entries Raft never hands to the FSM
+// (no-ops, barriers), so a reader waiting for an index must first map it
+// to the last entry at or below it that the FSM does see.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -90,6 +117,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	if last := logs[len(logs)-1].Index; last > f.applied.Load() {
 		f.applied.Store(last)
+		f.signalAdvanced()
 	}
 	return results
 }
