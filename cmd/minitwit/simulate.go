@@ -40,7 +40,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, simulateUsage)
 		fs.PrintDefaults()
 	}
-	baseURL := fs.String("url", "", "API base `URL`, e.g. http://127.0.0.1:8080/api (required); several, comma-separated, are used in turn")
+	baseURL := fs.String("url", "", "API base `URL`, e.g. http://127.0.0.1:8080/api (required); several, comma-separated, are used in turn, skipping one that refuses connections")
 	// Defaults from the environment are resolved after parsing so that
 	// --help does not print them: one is a password.
 	scenario := fs.String("scenario", "", "the scenario `FILE` to replay (default $MINITWIT_SCENARIO)")

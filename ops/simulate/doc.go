@@ -53,6 +53,23 @@
 // course prints Python's exception class for anything else; we print
 // RequestException, the base class of all of them.
 //
+// # Several base URLs
+//
+// Options.BaseURL may name several bases (the nodes of a cluster). Requests
+// take them in turn, the way a load balancer spreads them, with one rule a
+// load balancer has too: a connection that is refused (nothing was sent) is
+// tried on the next base at once, within the same timeout, and the refusing
+// base is left out of the rotation for a second. A connection that broke
+// after the request went out is an error like any other and is never sent
+// again, since the server may have acted on it.
+//
+// # Outages
+//
+// The summary groups failed requests into outages, which is how a node lost
+// under load shows: an outage starts when a failed request was sent and ends
+// with the answer to the first request sent after its last failure that
+// succeeded. Its duration is the failover time as a client sees it.
+//
 // # Concurrency and order
 //
 // With Concurrency 1 the actions run strictly one after another, like the

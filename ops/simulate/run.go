@@ -26,8 +26,9 @@ const (
 // usable default.
 type Options struct {
 	// BaseURL is the API base, e.g. http://127.0.0.1:8080/api, or several
-	// separated by commas (the nodes of a cluster), used in turn; it is also the
-	// host field of the error lines, as given.
+	// separated by commas (the nodes of a cluster), used in turn the way a
+	// load balancer would (see the package doc); it is also the host field of
+	// the error lines, as given.
 	BaseURL string
 	// Concurrency is the number of workers; below 1 means 1.
 	Concurrency int
@@ -76,9 +77,9 @@ func Run(ctx context.Context, actions []Action, opt Options) (Summary, error) {
 		stop = make(chan struct{})
 		progressDone.Go(func() { progressLoop(r.out, &r.counters, len(actions), stop) })
 	}
-	start := time.Now()
+	r.start = time.Now()
 	r.replay(ctx, actions)
-	elapsed := time.Since(start)
+	elapsed := time.Since(r.start)
 	if stop != nil {
 		close(stop)
 		progressDone.Wait()
@@ -90,8 +91,10 @@ func Run(ctx context.Context, actions []Action, opt Options) (Summary, error) {
 
 // runner holds the state of one run.
 type runner struct {
-	eps     []endpoint    // one per base URL; requests go round-robin
-	next    atomic.Uint64 // the round-robin position
+	eps     []endpoint     // one per base URL; requests go round-robin
+	down    []atomic.Int64 // per endpoint: refusing connections until this time (UnixNano)
+	next    atomic.Uint64  // the round-robin position
+	start   time.Time      // when the replay began; results are timed from it
 	host    string
 	client  *http.Client
 	timeout time.Duration
@@ -130,6 +133,7 @@ func newRunner(actions []Action, opt Options) (*runner, error) {
 	}
 	r := &runner{
 		eps:     eps,
+		down:    make([]atomic.Int64, len(eps)),
 		host:    opt.BaseURL,
 		client:  opt.Client,
 		timeout: opt.Timeout,
@@ -245,9 +249,61 @@ func (r *runner) do(ctx context.Context, a Action) {
 
 // send performs the request of a and reports its outcome; for a transport
 // error, also the name the course's error line gives it.
-func (r *runner) send(ctx context.Context, a Action) (result, string) {
+func (r *runner) send(ctx context.Context, a Action) (res result, name string) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	res.command = a.Command
+	start := time.Now()
+	defer func() {
+		res.latency = time.Since(start)
+		res.began, res.ended = start.Sub(r.start), time.Since(r.start)
+	}()
+	first := r.next.Add(1) - 1
+	var err error
+	var connected bool
+	for try := range r.eps {
+		ep := r.pick(first+uint64(try), try == len(r.eps)-1)
+		if ep < 0 {
+			continue
+		}
+		var resp *http.Response
+		resp, connected, err = r.attempt(ctx, ep, a)
+		if err == nil {
+			res.status = resp.StatusCode
+			if !accepted(a.Command, resp.StatusCode) {
+				res.kind = KindStatus
+			}
+			return res, ""
+		}
+		if connected || !isConnectionError(err) || ctx.Err() != nil {
+			break
+		}
+		// Refused before anything was sent: this node is down. Like a load
+		// balancer, leave it out for a while and try the next one.
+		r.down[ep].Store(time.Now().Add(downFor).UnixNano())
+	}
+	res.kind, name = classify(err, connected)
+	return res, name
+}
+
+// downFor is how long an endpoint that refused a connection is left out of
+// the rotation (unless every endpoint is down).
+const downFor = time.Second
+
+// pick returns the endpoint at position i of the rotation, or -1 to skip it
+// because it refused connections recently; the last try takes it anyway.
+func (r *runner) pick(i uint64, last bool) int {
+	ep := int(i % uint64(len(r.eps)))
+	if !last && time.Now().UnixNano() < r.down[ep].Load() {
+		return -1
+	}
+	return ep
+}
+
+// attempt sends a's request to one endpoint and reads the whole answer.
+// connected tells whether a connection was established, after which the
+// request may have reached the server.
+func (r *runner) attempt(ctx context.Context, ep int, a Action) (*http.Response, bool, error) {
 	var connected atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		ConnectDone: func(_, _ string, err error) {
@@ -258,28 +314,18 @@ func (r *runner) send(ctx context.Context, a Action) (result, string) {
 		// A caller's Client may reuse connections, which never "connect".
 		GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
 	})
-	res := result{command: a.Command}
-	req, err := r.eps[(r.next.Add(1)-1)%uint64(len(r.eps))].request(ctx, a)
+	req, err := r.eps[ep].request(ctx, a)
 	if err != nil {
 		// Checked before the run started; cannot happen.
-		res.kind = KindOther
-		return res, "RequestException"
+		return nil, true, err
 	}
-	start := time.Now()
 	resp, err := r.client.Do(req)
 	if err == nil {
 		err = drain(resp.Body)
 		resp.Body.Close()
 	}
-	res.latency = time.Since(start)
 	if err != nil {
-		var name string
-		res.kind, name = classify(err, connected.Load())
-		return res, name
+		return nil, connected.Load(), err
 	}
-	res.status = resp.StatusCode
-	if !accepted(a.Command, resp.StatusCode) {
-		res.kind = KindStatus
-	}
-	return res, ""
+	return resp, true, nil
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -479,5 +480,70 @@ func TestIsTerminal(t *testing.T) {
 	}
 	if IsTerminal(f) || IsTerminal(&bytes.Buffer{}) || IsTerminal(io.Discard) {
 		t.Error("a file or a buffer taken for a terminal")
+	}
+}
+
+// TestSeveralEndpoints: a refused connection means nothing was sent, so the
+// request goes to the next endpoint and the refusing one is left out for a
+// while; a connection that broke after the request was sent is an error
+// and is not sent again (it may have reached the server).
+func TestSeveralEndpoints(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/api"
+	l.Close()
+	hangup, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hangup.Close() })
+	var hungUp atomic.Int64
+	go acceptThen(hangup, func(c net.Conn) {
+		readRequest(c)
+		hungUp.Add(1)
+		c.Close()
+	})
+	var served atomic.Int64
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(good.Close)
+
+	tweets := make([]Action, 10)
+	for i := range tweets {
+		tweets[i] = Action{ID: i + 1, Command: CmdTweet, User: "a", Arg: "x"}
+	}
+	s, err := Run(context.Background(), tweets, Options{BaseURL: refused + "," + good.URL + "/api", Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Errors != 0 || served.Load() != 10 {
+		t.Errorf("with one node refusing: %d errors, %d served by the other, want 0 and 10", s.Errors, served.Load())
+	}
+
+	served.Store(0)
+	s, err = Run(context.Background(), tweets, Options{BaseURL: good.URL + "/api," + "http://" + hangup.Addr().String(), Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Errors != 5 || s.ByKind[KindConnection] != 5 || hungUp.Load() != 5 || served.Load() != 5 {
+		t.Errorf("with one node hanging up: %d errors (%v), %d hung up, %d served; want 5 connection errors, 5 and 5",
+			s.Errors, s.ByKind, hungUp.Load(), served.Load())
+	}
+	if len(s.Outages) == 0 {
+		t.Error("no outage reported for the failed requests")
+	}
+
+	s, err = Run(context.Background(), tweets[:2], Options{BaseURL: refused + "," + refused, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Errors != 2 || s.ByKind[KindConnection] != 2 || len(s.Outages) != 1 || s.Outages[0].Recovered {
+		t.Errorf("with every node refusing: %d errors (%v), outages %+v; want 2 connection errors in one unrecovered outage",
+			s.Errors, s.ByKind, s.Outages)
 	}
 }

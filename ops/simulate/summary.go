@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -40,6 +41,24 @@ type Summary struct {
 	Throughput float64
 	// Commands holds the same counts per command (register, tweet, ...).
 	Commands map[string]Stats
+	// Outages are the stretches of the run in which requests failed, in
+	// order: one begins when a failed request was sent and lasts until a
+	// request sent after it succeeded (or the run ended). A node lost
+	// under load shows up as one outage; its Duration is the failover time.
+	Outages []Outage
+}
+
+// Outage is a stretch of failed requests.
+type Outage struct {
+	// Start is when its first failed request was sent, from the run's start.
+	Start time.Duration
+	// Duration runs from Start to the answer of the first successful
+	// request sent after the outage's last failed one.
+	Duration time.Duration
+	// Failed is how many requests failed in it.
+	Failed int
+	// Recovered is false when no request succeeded after it.
+	Recovered bool
 }
 
 // Interrupted tells whether the run stopped before every action was sent.
@@ -51,6 +70,8 @@ type result struct {
 	latency time.Duration
 	kind    ErrorKind // "" when the answer was accepted
 	status  int       // the answer's status, 0 when there was none
+	// began and ended time the request from the start of the run.
+	began, ended time.Duration
 }
 
 func summarize(results []result, actions int, elapsed time.Duration) Summary {
@@ -74,7 +95,64 @@ func summarize(results []result, actions int, elapsed time.Duration) Summary {
 	if elapsed > 0 {
 		s.Throughput = float64(s.Requests) / elapsed.Seconds()
 	}
+	s.Outages = outages(results)
 	return s
+}
+
+// outages groups failed requests into outages: a failed request extends
+// the current outage if it was sent before the outage recovered, and an
+// outage recovers with the first successful answer to a request sent at or
+// after its latest failure.
+func outages(results []result) []Outage {
+	var failed, ok []result
+	for _, r := range results {
+		if r.kind == "" {
+			ok = append(ok, r)
+		} else {
+			failed = append(failed, r)
+		}
+	}
+	byStart := func(a, b result) int { return cmp.Compare(a.began, b.began) }
+	slices.SortFunc(failed, byStart)
+	slices.SortFunc(ok, byStart)
+	// firstEnd[i] is the earliest answer among ok[i:].
+	firstEnd := make([]time.Duration, len(ok)+1)
+	firstEnd[len(ok)] = -1
+	for i := len(ok) - 1; i >= 0; i-- {
+		firstEnd[i] = ok[i].ended
+		if next := firstEnd[i+1]; next >= 0 && next < firstEnd[i] {
+			firstEnd[i] = next
+		}
+	}
+	recovery := func(from time.Duration) time.Duration {
+		i, _ := slices.BinarySearchFunc(ok, from, func(r result, t time.Duration) int { return cmp.Compare(r.began, t) })
+		return firstEnd[i]
+	}
+	var out []Outage
+	var end time.Duration // of the last outage; -1 while it has not recovered
+	for _, f := range failed {
+		if n := len(out); n > 0 && (end < 0 || f.began <= end) {
+			o := &out[n-1]
+			o.Failed++
+			end = recovery(f.began)
+			o.Recovered = end >= 0
+			if o.Recovered {
+				o.Duration = end - o.Start
+			} else {
+				o.Duration = max(o.Duration, f.ended-o.Start)
+			}
+			continue
+		}
+		end = recovery(f.began)
+		o := Outage{Start: f.began, Failed: 1, Recovered: end >= 0}
+		if o.Recovered {
+			o.Duration = end - f.began
+		} else {
+			o.Duration = f.ended - f.began
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func (st *Stats) add(r result) {
@@ -131,6 +209,9 @@ func (s Summary) String() string {
 	fmt.Fprintf(tw, "errors\t%s\n", errorLine(s.Stats))
 	fmt.Fprintf(tw, "latency\tp50 %s  p90 %s  p99 %s  max %s\n",
 		ms(s.Latency.P50), ms(s.Latency.P90), ms(s.Latency.P99), ms(s.Latency.Max))
+	if len(s.Outages) > 0 {
+		fmt.Fprintf(tw, "outages\t%s\n", outageLine(s.Outages))
+	}
 	tw.Flush()
 
 	b.WriteByte('\n')
@@ -174,6 +255,26 @@ func errorLine(st Stats) string {
 		}
 	}
 	return fmt.Sprintf("%d: %s", st.Errors, strings.Join(parts, ", "))
+}
+
+// outageLine lists outages as "at 3.2s: 412.0ms, 9 failed", the longest
+// first when there are many.
+func outageLine(os []Outage) string {
+	sorted := slices.Clone(os)
+	slices.SortStableFunc(sorted, func(a, b Outage) int { return cmp.Compare(b.Duration, a.Duration) })
+	var parts []string
+	for i, o := range sorted {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d shorter", len(sorted)-3))
+			break
+		}
+		p := fmt.Sprintf("at %s: %s, %d failed", o.Start.Round(100*time.Millisecond), ms(o.Duration), o.Failed)
+		if !o.Recovered {
+			p += ", not recovered"
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("%d (%s)", len(os), strings.Join(parts, "; "))
 }
 
 // codes writes status counts as "404:2 500:1", or "-" for none.

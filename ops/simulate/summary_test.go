@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,41 @@ func TestSummarize(t *testing.T) {
 	}
 	if len(cols) != 4 || cols[0] != cols[1] || cols[1] != cols[2] || cols[2] != cols[3] {
 		t.Errorf("per-command rows missing or not aligned: %v", cols)
+	}
+}
+
+func TestOutages(t *testing.T) {
+	t.Parallel()
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	ok := func(began, ended int) result { return result{began: ms(began), ended: ms(ended)} }
+	bad := func(began, ended int) result { return result{began: ms(began), ended: ms(ended), kind: KindTimeout} }
+	results := []result{
+		ok(0, 5),
+		// A failure ended by the success of a request sent after it.
+		bad(100, 400), ok(150, 160),
+		// Two failures, the second sent before the first recovered: one
+		// outage. It ends with the first answer (480 ms) to a request sent
+		// after the last failure, not with an earlier request's answer.
+		bad(200, 500), ok(210, 490), bad(250, 550), ok(300, 480), ok(350, 600),
+		ok(900, 905), bad(1000, 1005), ok(1006, 1010),
+		// A failure with nothing after it.
+		bad(2000, 2300),
+	}
+	got := outages(results)
+	want := []Outage{
+		{Start: ms(100), Duration: ms(60), Failed: 1, Recovered: true},
+		{Start: ms(200), Duration: ms(280), Failed: 2, Recovered: true},
+		{Start: ms(1000), Duration: ms(10), Failed: 1, Recovered: true},
+		{Start: ms(2000), Duration: ms(300), Failed: 1, Recovered: false},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("outages\n%+v\nwant\n%+v", got, want)
+	}
+	s := Summary{Outages: want}
+	if out := s.String(); !strings.Contains(out, "4 (at 2s: 300.0ms, 1 failed, not recovered; at 200ms: 280.0ms, 2 failed; at 100ms: 60.0ms, 1 failed; and 1 shorter)") {
+		t.Errorf("summary:\n%s", out)
+	}
+	if o := outages([]result{ok(0, 1), ok(2, 3)}); o != nil {
+		t.Errorf("outages without failures: %+v", o)
 	}
 }
