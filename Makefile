@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate
 SCENARIO ?= ../shared/data/minitwit_scenario.csv
 URL     ?= http://127.0.0.1:8080/api
 
-.PHONY: build run test lint bench bench-scenario simulate clean
+.PHONY: build run test lint bench bench-scenario bench-cluster simulate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/minitwit ./cmd/minitwit
@@ -50,6 +50,11 @@ bench-scenario: build
 	  fi; \
 	  kill $$pid; wait $$pid; \
 	done
+
+# bench-cluster: the scenario through a fresh 3-node cluster at concurrency
+# 1 and 16, then a leader kill -9 under load (scripts/bench-cluster.sh).
+bench-cluster: build
+	@SCENARIO=$(SCENARIO) sh scripts/bench-cluster.sh
 
 # simulate: replay the course scenario against a running node (make run).
 simulate: build

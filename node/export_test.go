@@ -1,6 +1,11 @@
 package node
 
-import "minitwit/node/config"
+import (
+	"context"
+
+	"minitwit/node/config"
+	"minitwit/raftfsm"
+)
 
 // CrashForTest stops a node the way a crash would, as far as the rest of
 // the cluster can tell: no leadership transfer, no draining, no final sync.
@@ -24,3 +29,9 @@ func (n *Node) ConfigForTest() config.Config { return n.cfg }
 
 // RaftStatsForTest exposes hashicorp/raft's stats (last_snapshot_index, ...).
 func (n *Node) RaftStatsForTest() map[string]string { return n.raft.Stats() }
+
+// ProposeForTest proposes cmd under a chosen request ID, as a first attempt
+// or as a retry of one whose outcome is unknown.
+func (n *Node) ProposeForTest(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Command, retry bool) (raftfsm.Result, error) {
+	return n.propose(ctx, id, cmd, retry)
+}

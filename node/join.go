@@ -261,7 +261,7 @@ func (n *Node) addVoter(ctx context.Context, id, addr string) error {
 		return err
 	}
 	body, _ := json.Marshal(addVoterRequest{ID: id, Addr: addr})
-	_, err = n.callLeader(ctx, rpcAddVoter, body, true)
+	_, err = n.callLeader(ctx, rpcAddVoter, body, false)
 	return err
 }
 

@@ -78,6 +78,13 @@ type Node struct {
 	applyMu     sync.Mutex
 	handingOver atomic.Bool
 
+	// Request IDs and the proposals in flight by ID, so that a retried
+	// request joins its first attempt instead of being applied twice.
+	idPrefix  [8]byte
+	idCounter atomic.Uint64
+	pendingMu sync.Mutex
+	pending   map[raftfsm.RequestID]*proposal
+
 	stop context.CancelFunc // ends background loops
 	bg   sync.WaitGroup     // background loops, waited for before storage closes
 
@@ -94,7 +101,8 @@ type Node struct {
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(),
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
-		raftDown: make(chan struct{}), reads: newReadGate()}
+		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
+	rand.Read(n.idPrefix[:])
 	defer func() {
 		if err != nil {
 			if n.stop != nil {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -30,8 +31,10 @@ const (
 )
 
 type proposal struct {
-	data []byte
-	done chan proposalResult // buffered: the loop never blocks on a caller that gave up
+	id     raftfsm.RequestID
+	data   []byte        // the encoded Tagged command
+	done   chan struct{} // closed once result is set; any number may wait
+	result proposalResult
 }
 
 type proposalResult struct {
@@ -39,29 +42,58 @@ type proposalResult struct {
 	err error
 }
 
+func (p *proposal) settle(r proposalResult) {
+	p.result = r
+	close(p.done)
+}
+
+// errOutcomeUnknown means the entry was appended but the leader lost
+// leadership (or failed) before it was known to be committed. The request
+// may be sent again with the same ID (retried); the next leader answers
+// it from its record of applied requests if it was committed.
+var errOutcomeUnknown = fmt.Errorf("%w: the leader changed while the write was in flight", ErrUnavailable)
+
 // Propose sends a command through Raft and waits until it is applied on the
 // leader: here, or, on a follower, forwarded over the cluster RPC. During an
 // election it waits for a leader (bounded by ctx). Errors other than the
 // command's own refusal (in Result.Err) wrap ErrUnavailable; after such an
 // error the write may or may not have happened, and it is never reported as
 // a success.
+//
+// Each call gets a request ID. When the leader fails while the command is
+// in flight, Propose sends it again with the same ID, marked as a retry;
+// the (new) leader first makes sure everything committed so far is applied
+// and then answers from the FSM's record of recent requests if the first
+// attempt was committed, so a write is applied once even when the leader
+// dies mid-request.
 func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
+	return n.propose(ctx, n.newRequestID(), cmd, false)
+}
+
+// propose is Propose for a given request ID; retry says an attempt with
+// this ID may already have been committed.
+func (n *Node) propose(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Command, retry bool) (raftfsm.Result, error) {
+	data := raftfsm.Encode(&raftfsm.Tagged{ID: id, Cmd: raftfsm.Encode(cmd)})
 	for {
 		if n.raft.State() == raft.Leader && !n.handingOver.Load() {
-			res, err := n.proposeHere(ctx, cmd)
-			if errors.Is(err, errNotLeaderHere) {
+			res, err := n.proposeHere(ctx, id, data, retry)
+			switch {
+			case errors.Is(err, errNotLeaderHere):
 				continue // leadership moved before the entry was appended: forward it
+			case errors.Is(err, errOutcomeUnknown):
+				retry = true
+				continue
 			}
 			return res, err
 		}
 		// Not the leader, or handing leadership over: forward. A leader
 		// handing over answers its own forward "not the leader" until the
 		// new leader is known, so the write waits for it.
-		data, err := n.callLeader(ctx, rpcPropose, raftfsm.Encode(cmd), false)
+		body, err := n.callLeader(ctx, rpcPropose, data, retry)
 		if err != nil {
 			return raftfsm.Result{}, err
 		}
-		res, err := raftfsm.DecodeResult(data)
+		res, err := raftfsm.DecodeResult(body)
 		if err != nil {
 			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
@@ -69,9 +101,21 @@ func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result
 	}
 }
 
+// newRequestID is this process's random prefix and a counter: unique
+// across the cluster and across restarts.
+func (n *Node) newRequestID() raftfsm.RequestID {
+	var id raftfsm.RequestID
+	copy(id[:8], n.idPrefix[:])
+	binary.BigEndian.PutUint64(id[8:], n.idCounter.Add(1))
+	return id
+}
+
 // proposeHere runs a proposal through this node's group commit; it fails
 // with errNotLeaderHere (nothing appended) when this node does not lead.
-func (n *Node) proposeHere(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
+// A retry (an earlier attempt may have been committed) is answered from the
+// proposal still in flight or the FSM's record when the earlier attempt
+// got that far, and proposed again only when it provably did not.
+func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byte, retry bool) (raftfsm.Result, error) {
 	if n.raft.State() != raft.Leader || n.handingOver.Load() {
 		return raftfsm.Result{}, errNotLeaderHere
 	}
@@ -83,20 +127,80 @@ func (n *Node) proposeHere(ctx context.Context, cmd raftfsm.Command) (raftfsm.Re
 		return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
 	default:
 	}
-	p := &proposal{data: raftfsm.Encode(cmd), done: make(chan proposalResult, 1)}
-	select {
-	case n.proposals <- p:
-	case <-ctx.Done():
-		return raftfsm.Result{}, fmt.Errorf("%w: queueing the proposal: %w", ErrUnavailable, ctx.Err())
-	case <-n.closing:
-		return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	if retry {
+		// An entry committed in an earlier term may not be applied here
+		// yet; a barrier in this term makes sure it is, so the FSM's
+		// record is complete up to now.
+		if err := n.raft.Barrier(time.Until(deadlineOr(ctx, 5*time.Second))).Error(); err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+				return raftfsm.Result{}, errNotLeaderHere
+			}
+			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	p, fresh, answer := n.pendingFor(id, data, retry)
+	if answer != nil {
+		return answer.res, answer.err
+	}
+	if fresh {
+		select {
+		case n.proposals <- p:
+		case <-ctx.Done():
+			n.settle(p, proposalResult{err: errNotLeaderHere})
+			return raftfsm.Result{}, fmt.Errorf("%w: queueing the proposal: %w", ErrUnavailable, ctx.Err())
+		case <-n.closing:
+			n.settle(p, proposalResult{err: errNotLeaderHere})
+			return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+		}
 	}
 	select {
-	case r := <-p.done:
-		return r.res, r.err
+	case <-p.done:
+		return p.result.res, p.result.err
 	case <-ctx.Done():
 		return raftfsm.Result{}, fmt.Errorf("%w: waiting for the commit: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// pendingFor returns the proposal to wait for: the one in flight with the
+// same id, or a new one (fresh) for the caller to queue. For a retry the
+// FSM has already applied, it returns the answer instead.
+func (n *Node) pendingFor(id raftfsm.RequestID, data []byte, retry bool) (p *proposal, fresh bool, answer *proposalResult) {
+	n.pendingMu.Lock()
+	defer n.pendingMu.Unlock()
+	if p, ok := n.pending[id]; ok {
+		return p, false, nil
+	}
+	if retry {
+		if res, applied, known := n.fsm.Recent(id); applied {
+			if !known {
+				return nil, false, &proposalResult{err: fmt.Errorf("%w: the write was applied before this node restarted; its result is gone", ErrUnavailable)}
+			}
+			return nil, false, &proposalResult{res: res}
+		}
+	}
+	p = &proposal{id: id, data: data, done: make(chan struct{})}
+	n.pending[id] = p
+	return p, true, nil
+}
+
+// settle answers everyone waiting for p. The FSM records an applied
+// request before its future is answered, so a retry always finds it either
+// here or there.
+func (n *Node) settle(p *proposal, r proposalResult) {
+	n.pendingMu.Lock()
+	if n.pending[p.id] == p {
+		delete(n.pending, p.id)
+	}
+	n.pendingMu.Unlock()
+	p.settle(r)
+}
+
+// deadlineOr is ctx's deadline, or d from now when it has none.
+func deadlineOr(ctx context.Context, d time.Duration) time.Time {
+	if t, ok := ctx.Deadline(); ok {
+		return t
+	}
+	return time.Now().Add(d)
 }
 
 // commitLoop is the group commit: it takes queued proposals, waits for a
@@ -114,7 +218,7 @@ func (n *Node) commitLoop(ctx context.Context) {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			first.done <- proposalResult{err: fmt.Errorf("%w: shutting down", ErrUnavailable)}
+			n.settle(first, proposalResult{err: errNotLeaderHere})
 			n.failQueued()
 			return
 		}
@@ -131,7 +235,7 @@ func (n *Node) commitLoop(ctx context.Context) {
 		if n.handingOver.Load() {
 			n.applyMu.Unlock()
 			for _, p := range batch {
-				p.done <- proposalResult{err: errNotLeaderHere}
+				n.settle(p, proposalResult{err: errNotLeaderHere})
 			}
 			<-slots
 			continue
@@ -165,27 +269,33 @@ func (n *Node) gather(first *proposal) []*proposal {
 func (n *Node) deliver(batch []*proposal, f raft.ApplyFuture) {
 	if err := n.futureError(f); err != nil {
 		// ErrNotLeader, ErrLeadershipTransferInProgress: nothing was
-		// appended, the proposals may go to the new leader. ErrLeadershipLost means "maybe committed": never a
-		// success, never retried.
-		wrapped := fmt.Errorf("%w: %w", ErrUnavailable, err)
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			wrapped = errNotLeaderHere
+		// appended, the proposals may go to the new leader.
+		// ErrLeadershipLost, a shutdown: maybe committed; never a success,
+		// but the caller may retry with the same request ID.
+		var r proposalResult
+		switch {
+		case errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress):
+			r.err = errNotLeaderHere
+		case errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrRaftShutdown):
+			r.err = fmt.Errorf("%w: %w", errOutcomeUnknown, err)
+		default:
+			r.err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		for _, p := range batch {
-			p.done <- proposalResult{err: wrapped}
+			n.settle(p, r)
 		}
 		return
 	}
 	switch resp := f.Response().(type) {
 	case raftfsm.Result:
-		batch[0].done <- proposalResult{res: resp}
+		n.settle(batch[0], proposalResult{res: resp})
 	case []raftfsm.Result:
 		for i, p := range batch {
-			p.done <- proposalResult{res: resp[i]}
+			n.settle(p, proposalResult{res: resp[i]})
 		}
 	default: // an entry skipped as already applied: cannot happen for a new proposal
 		for _, p := range batch {
-			p.done <- proposalResult{err: fmt.Errorf("%w: no result for the proposal", ErrUnavailable)}
+			n.settle(p, proposalResult{err: fmt.Errorf("%w: no result for the proposal", ErrUnavailable)})
 		}
 	}
 }
@@ -195,7 +305,7 @@ func (n *Node) failQueued() {
 	for {
 		select {
 		case p := <-n.proposals:
-			p.done <- proposalResult{err: fmt.Errorf("%w: shutting down", ErrUnavailable)}
+			n.settle(p, proposalResult{err: errNotLeaderHere})
 		default:
 			return
 		}

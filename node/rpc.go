@@ -30,7 +30,13 @@ const (
 	// statusNotLeader tells the caller to find the leader again and retry;
 	// nothing was done.
 	statusNotLeader = http.StatusMisdirectedRequest
-	maxRPCBody      = 4 << 20
+	// statusOutcomeUnknown: the leader lost leadership with the write in
+	// flight; the caller retries it (same request ID) on the next leader.
+	statusOutcomeUnknown = http.StatusConflict
+	// retryHeader marks a request sent again after an attempt whose outcome
+	// is unknown.
+	retryHeader = "Minitwit-Retry"
+	maxRPCBody  = 4 << 20
 )
 
 // errNotLeaderHere means the request reached a node that is not (or no
@@ -61,10 +67,18 @@ func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := n.proposeHere(r.Context(), cmd)
+	tagged, ok := cmd.(*raftfsm.Tagged)
+	if !ok {
+		http.Error(w, "a forwarded command must carry its request ID", http.StatusBadRequest)
+		return
+	}
+	res, err := n.proposeHere(r.Context(), tagged.ID, data, r.Header.Get(retryHeader) != "")
 	switch {
 	case errors.Is(err, errNotLeaderHere):
 		http.Error(w, err.Error(), statusNotLeader)
+		return
+	case errors.Is(err, errOutcomeUnknown):
+		http.Error(w, err.Error(), statusOutcomeUnknown)
 		return
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -156,7 +170,7 @@ func (n *Node) RemoveMember(ctx context.Context, id string) error {
 		return err
 	}
 	body, _ := json.Marshal(addVoterRequest{ID: id})
-	_, err = n.callLeader(ctx, rpcRemove, body, true)
+	_, err = n.callLeader(ctx, rpcRemove, body, false)
 	return err
 }
 
@@ -204,27 +218,31 @@ func newRPCClient(t *nodeTLS) *http.Client {
 }
 
 // callLeader sends an RPC to the current leader, waiting (bounded by ctx)
-// while there is none, and following the leader when it moves. A request
-// that may have reached a leader that then failed is retried only if it is
-// idempotent: a forwarded write could have been applied, and sending it
-// again would apply it twice.
-func (n *Node) callLeader(ctx context.Context, path string, body []byte, idempotent bool) ([]byte, error) {
+// while there is none, and following the leader when it moves. Every RPC
+// sent this way is safe to send again: reads and membership changes are
+// idempotent, and a forwarded write carries its request ID. So when an
+// attempt fails in a way that leaves its outcome unknown (the leader died
+// mid-request, or lost leadership with the write in flight), the next
+// attempt is marked as a retry and the next leader answers it without
+// applying the write twice. retried marks the first attempt too.
+func (n *Node) callLeader(ctx context.Context, path string, body []byte, retried bool) ([]byte, error) {
 	for {
 		addr, err := n.waitForLeader(ctx)
 		if err != nil {
 			return nil, err
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+		if retried {
+			req.Header.Set(retryHeader, "1")
+		}
 		resp, err := n.rpc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 			}
-			if !idempotent && !isDialError(err) {
-				return nil, fmt.Errorf("%w: the leader failed during the request (it may have been applied): %w", ErrUnavailable, err)
-			}
+			retried = retried || !isDialError(err)
 			// The leader may be gone; look again after a beat.
-			if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 				return nil, err
 			}
 			continue
@@ -233,8 +251,13 @@ func (n *Node) callLeader(ctx context.Context, path string, body []byte, idempot
 		resp.Body.Close()
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("%w: reading the leader's answer: %w", ErrUnavailable, err)
-		case resp.StatusCode == statusNotLeader:
+			retried = true
+			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+				return nil, err
+			}
+			continue
+		case resp.StatusCode == statusNotLeader || resp.StatusCode == statusOutcomeUnknown:
+			retried = retried || resp.StatusCode == statusOutcomeUnknown
 			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 				return nil, err
 			}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 )
 
-// FormatVersion is the command encoding this code writes. A log entry with a
-// larger version comes from a newer binary; this node stops rather than
-// misread it.
-const FormatVersion = 1
+// FormatVersion is the newest command encoding this code reads. Each
+// command is written with the lowest version that has its kind (Tagged
+// arrived in version 2; everything else is still written as version 1), so
+// older entries keep their bytes. A log entry with a larger version comes
+// from a newer binary; this node stops rather than misread it.
+const FormatVersion = 2
 
 // Kind identifies a command type on the wire. Values are never reused.
 type Kind uint8
@@ -24,7 +26,16 @@ const (
 	KindFlagMessage Kind = 6
 	KindInitSecrets Kind = 7
 	KindBatch       Kind = 8
+	KindTagged      Kind = 9 // format 2
 )
+
+// sinceVersion is the format version that introduced a kind.
+func sinceVersion(k Kind) byte {
+	if k == KindTagged {
+		return 2
+	}
+	return 1
+}
 
 // Latest is the simulator's action id that a request carried, if any. It is
 // recorded in the same transaction as the command it came with, so it never
@@ -97,6 +108,21 @@ type Batch struct {
 	Entries [][]byte
 }
 
+// RequestID names one client request across retries. The node that first
+// receives a request gives it an ID; when the request's outcome is unknown
+// (the leader failed while it was in flight), the node sends it again with
+// the same ID, and the leader answers from the FSM's record of recent IDs
+// instead of applying it twice (see FSM.Recent).
+type RequestID [16]byte
+
+// Tagged carries one encoded command (never a Batch or another Tagged)
+// with the ID of the request it serves. It applies as the command does;
+// the FSM also records the ID and the result.
+type Tagged struct {
+	ID  RequestID
+	Cmd []byte
+}
+
 func (Register) Kind() Kind    { return KindRegister }
 func (PostMessage) Kind() Kind { return KindPostMessage }
 func (Follow) Kind() Kind      { return KindFollow }
@@ -105,6 +131,7 @@ func (SetLatest) Kind() Kind   { return KindSetLatest }
 func (FlagMessage) Kind() Kind { return KindFlagMessage }
 func (InitSecrets) Kind() Kind { return KindInitSecrets }
 func (Batch) Kind() Kind       { return KindBatch }
+func (Tagged) Kind() Kind      { return KindTagged }
 
 func (c *Register) encode(e *encoder) {
 	e.str(c.Username)
@@ -166,6 +193,20 @@ func (c *Batch) decode(d *decoder) {
 	}
 }
 
+func (c *Tagged) encode(e *encoder) {
+	e.buf = append(e.buf, c.ID[:]...)
+	e.bytes(c.Cmd)
+}
+func (c *Tagged) decode(d *decoder) {
+	if len(d.buf) < len(c.ID) {
+		d.fail()
+		return
+	}
+	copy(c.ID[:], d.buf)
+	d.buf = d.buf[len(c.ID):]
+	c.Cmd = d.bytes()
+}
+
 // newCommand returns an empty command of kind k to decode into.
 func newCommand(k Kind) Command {
 	switch k {
@@ -185,6 +226,8 @@ func newCommand(k Kind) Command {
 		return &InitSecrets{}
 	case KindBatch:
 		return &Batch{}
+	case KindTagged:
+		return &Tagged{}
 	}
 	return nil
 }
@@ -198,7 +241,7 @@ var (
 // Encode serialises a command: format version, kind, then the fields.
 func Encode(c Command) []byte {
 	e := &encoder{buf: make([]byte, 0, 64)}
-	e.buf = append(e.buf, FormatVersion, byte(c.Kind()))
+	e.buf = append(e.buf, sinceVersion(c.Kind()), byte(c.Kind()))
 	c.encode(e)
 	return e.buf
 }

@@ -32,6 +32,8 @@ type FSM struct {
 
 	mu       sync.Mutex
 	advanced chan struct{} // closed when applied moves; nil until someone waits
+
+	recent recentRequests // results of the last tagged requests (requests.go)
 }
 
 // New returns an FSM over s.
@@ -90,18 +92,25 @@ func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // committed index.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	results := make([]any, len(logs))
+	var tags []taggedResult
 	err := f.store.Update(func(w *store.WriteTx) error {
+		tags = tags[:0] // bbolt may run the function once only, but be safe
 		applied := w.AppliedIndex()
 		last := applied
 		for i, l := range logs {
 			if l.Index <= applied {
+				// Applied before a restart: only its request ID is
+				// remembered, so that a retry is not applied again.
+				if l.Type == raft.LogCommand {
+					tags = appendReplayedTags(tags, l.Data)
+				}
 				continue
 			}
 			last = l.Index
 			if l.Type != raft.LogCommand {
 				continue
 			}
-			res, err := applyEntry(w, l)
+			res, err := applyEntry(w, l, &tags)
 			if err != nil {
 				return err
 			}
@@ -115,6 +124,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if err != nil {
 		panic(fmt.Sprintf("raftfsm: cannot apply log entries %d..%d: %v", logs[0].Index, logs[len(logs)-1].Index, err))
 	}
+	f.recent.remember(tags)
 	if last := logs[len(logs)-1].Index; last > f.applied.Load() {
 		f.applied.Store(last)
 		f.signalAdvanced()
@@ -123,17 +133,17 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 }
 
 // applyEntry decodes and runs one log entry: a Result for a command, a
-// []Result for a Batch. It returns an error only for what must stop the
-// node: an entry from a newer format, or a store failure that is not a
-// typed refusal.
-func applyEntry(w *store.WriteTx, l *raft.Log) (any, error) {
+// []Result for a Batch. Tagged commands also add their ID and result to
+// tags. It returns an error only for what must stop the node: an entry
+// from a newer format, or a store failure that is not a typed refusal.
+func applyEntry(w *store.WriteTx, l *raft.Log, tags *[]taggedResult) (any, error) {
 	cmd, err := Decode(l.Data)
 	if err != nil {
 		return applyDecoded(w, l.Index, nil, err)
 	}
 	batch, ok := cmd.(*Batch)
 	if !ok {
-		return applyDecoded(w, l.Index, cmd, nil)
+		return applyOne(w, l.Index, cmd, tags)
 	}
 	results := make([]Result, len(batch.Entries))
 	for i, raw := range batch.Entries {
@@ -141,11 +151,34 @@ func applyEntry(w *store.WriteTx, l *raft.Log) (any, error) {
 		if _, nested := sub.(*Batch); nested {
 			sub, err = nil, fmt.Errorf("%w: a batch inside a batch", ErrMalformed)
 		}
-		if results[i], err = applyDecoded(w, l.Index, sub, err); err != nil {
+		if err != nil {
+			results[i], err = applyDecoded(w, l.Index, nil, err)
+		} else {
+			results[i], err = applyOne(w, l.Index, sub, tags)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	return results, nil
+}
+
+// applyOne applies a command that is not a Batch, unwrapping a Tagged one.
+func applyOne(w *store.WriteTx, index uint64, cmd Command, tags *[]taggedResult) (Result, error) {
+	t, ok := cmd.(*Tagged)
+	if !ok {
+		return applyDecoded(w, index, cmd, nil)
+	}
+	inner, err := Decode(t.Cmd)
+	switch inner.(type) {
+	case *Batch, *Tagged:
+		inner, err = nil, fmt.Errorf("%w: a batch or tagged command inside a tagged one", ErrMalformed)
+	}
+	res, err := applyDecoded(w, index, inner, err)
+	if err == nil {
+		*tags = append(*tags, taggedResult{id: t.ID, res: res, known: true})
+	}
+	return res, err
 }
 
 func applyDecoded(w *store.WriteTx, index uint64, cmd Command, decodeErr error) (Result, error) {
