@@ -170,6 +170,14 @@ func (n *Node) startRaft() error {
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  &raftStream{chanListener: chanListener{n.cluster, n.cluster.raft}, tls: n.tls},
 		MaxPool: 3, Timeout: 10 * time.Second, Logger: raftLogger(n.log),
+		// No pipelined replication: hashicorp/raft v1.7.3's pipeline can
+		// deadlock when a follower answers with a newer term (its decoder
+		// stops reading while the sender blocks on a full in-flight
+		// queue), which hung Raft.Shutdown in our tests; pyroscope
+		// disabled it for the same reason. The group commit keeps one
+		// entry in flight anyway, so a synchronous append per follower
+		// costs nothing measurable (docs/benchmarks.md).
+		MaxRPCsInFlight: 1,
 	})
 	n.rpcServer = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
