@@ -323,12 +323,17 @@ func (s *Server) register(ctx context.Context, reg registration, latest raftfsm.
 	if msg := reg.check(); msg != "" {
 		return msg, nil
 	}
-	st, err := s.opts.Reader.ReadStore(ctx)
-	if err != nil {
-		return "", err
+	// Cheap check first, so a taken name never costs a hash; the state
+	// machine checks again, authoritatively. Names are never freed, so a
+	// name taken in this node's own copy is taken: no need to ask the
+	// leader for a read index.
+	st := s.opts.Reader.LocalStore()
+	if st == nil {
+		var err error
+		if st, err = s.opts.Reader.ReadStore(ctx); err != nil {
+			return "", err
+		}
 	}
-	// Cheap local check first, so a taken name never costs a hash; the
-	// state machine checks again, authoritatively.
 	taken := st.View(func(r *store.ReadTx) error { _, err := r.UserByName(reg.Username); return err }) == nil
 	if taken {
 		return msgNameTaken, nil

@@ -27,11 +27,15 @@ const (
 	KindInitSecrets Kind = 7
 	KindBatch       Kind = 8
 	KindTagged      Kind = 9 // format 2
+	KindCertPut     Kind = 10
+	KindCertDelete  Kind = 11
+	KindCertLock    Kind = 12
+	KindCertUnlock  Kind = 13
 )
 
 // sinceVersion is the format version that introduced a kind.
 func sinceVersion(k Kind) byte {
-	if k == KindTagged {
+	if k >= KindTagged {
 		return 2
 	}
 	return 1
@@ -123,6 +127,33 @@ type Tagged struct {
 	Cmd []byte
 }
 
+// CertPut stores a value in the certificate storage (certmagic's files);
+// Modified is stamped by the proposer.
+type CertPut struct {
+	Key      string
+	Value    []byte
+	Modified int64
+}
+
+// CertDelete deletes a key of the certificate storage and everything below
+// it.
+type CertDelete struct {
+	Key string
+}
+
+// CertLock takes (or renews) the lease on a named lock until Expires, if
+// no other owner holds one that is unexpired at Now; both are stamped by
+// the proposer. The lease records the log index that took it (its fence).
+type CertLock struct {
+	Name, Owner  string
+	Now, Expires int64
+}
+
+// CertUnlock ends Owner's lease on Name, if Owner still holds it.
+type CertUnlock struct {
+	Name, Owner string
+}
+
 func (Register) Kind() Kind    { return KindRegister }
 func (PostMessage) Kind() Kind { return KindPostMessage }
 func (Follow) Kind() Kind      { return KindFollow }
@@ -132,6 +163,10 @@ func (FlagMessage) Kind() Kind { return KindFlagMessage }
 func (InitSecrets) Kind() Kind { return KindInitSecrets }
 func (Batch) Kind() Kind       { return KindBatch }
 func (Tagged) Kind() Kind      { return KindTagged }
+func (CertPut) Kind() Kind     { return KindCertPut }
+func (CertDelete) Kind() Kind  { return KindCertDelete }
+func (CertLock) Kind() Kind    { return KindCertLock }
+func (CertUnlock) Kind() Kind  { return KindCertUnlock }
 
 func (c *Register) encode(e *encoder) {
 	e.str(c.Username)
@@ -207,6 +242,28 @@ func (c *Tagged) decode(d *decoder) {
 	c.Cmd = d.bytes()
 }
 
+func (c *CertPut) encode(e *encoder) {
+	e.str(c.Key)
+	e.bytes(c.Value)
+	e.varint(c.Modified)
+}
+func (c *CertPut) decode(d *decoder) {
+	c.Key, c.Value, c.Modified = d.str(), d.bytes(), d.varint()
+}
+func (c *CertDelete) encode(e *encoder) { e.str(c.Key) }
+func (c *CertDelete) decode(d *decoder) { c.Key = d.str() }
+func (c *CertLock) encode(e *encoder) {
+	e.str(c.Name)
+	e.str(c.Owner)
+	e.varint(c.Now)
+	e.varint(c.Expires)
+}
+func (c *CertLock) decode(d *decoder) {
+	c.Name, c.Owner, c.Now, c.Expires = d.str(), d.str(), d.varint(), d.varint()
+}
+func (c *CertUnlock) encode(e *encoder) { e.str(c.Name); e.str(c.Owner) }
+func (c *CertUnlock) decode(d *decoder) { c.Name, c.Owner = d.str(), d.str() }
+
 // newCommand returns an empty command of kind k to decode into.
 func newCommand(k Kind) Command {
 	switch k {
@@ -228,6 +285,14 @@ func newCommand(k Kind) Command {
 		return &Batch{}
 	case KindTagged:
 		return &Tagged{}
+	case KindCertPut:
+		return &CertPut{}
+	case KindCertDelete:
+		return &CertDelete{}
+	case KindCertLock:
+		return &CertLock{}
+	case KindCertUnlock:
+		return &CertUnlock{}
 	}
 	return nil
 }

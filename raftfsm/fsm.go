@@ -188,7 +188,7 @@ func applyDecoded(w *store.WriteTx, index uint64, cmd Command, decodeErr error) 
 	if decodeErr != nil {
 		return Result{Err: decodeErr}, nil // deterministic on every node: refused, nothing changed
 	}
-	res := Execute(w, cmd)
+	res := ExecuteAt(w, index, cmd)
 	if res.Err != nil && !IsRefusal(res.Err) {
 		return Result{}, fmt.Errorf("log entry %d (%T): %w", index, cmd, res.Err)
 	}
@@ -199,7 +199,7 @@ func applyDecoded(w *store.WriteTx, index uint64, cmd Command, decodeErr error) 
 // store (as opposed to an I/O failure).
 func IsRefusal(err error) bool {
 	for _, e := range []error{store.ErrUnknownUser, store.ErrNameTaken, store.ErrFollowSelf,
-		store.ErrUnknownMessage, store.ErrInvalid, ErrMalformed} {
+		store.ErrUnknownMessage, store.ErrInvalid, ErrMalformed, store.ErrLocked, store.ErrCertNotFound} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -211,7 +211,11 @@ func IsRefusal(err error) bool {
 // machine, usable without Raft (tests, offline tools). The command's Latest is
 // recorded whatever the command's outcome: the simulator's action happened
 // even when it was refused.
-func Execute(w *store.WriteTx, cmd Command) Result {
+func Execute(w *store.WriteTx, cmd Command) Result { return ExecuteAt(w, 0, cmd) }
+
+// ExecuteAt is Execute for the log entry at index, which a lock's fence
+// records.
+func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 	var res Result
 	var latest Latest
 	switch c := cmd.(type) {
@@ -233,6 +237,14 @@ func Execute(w *store.WriteTx, cmd Command) Result {
 		res.Err = w.SetFlag(c.MessageID, c.Flagged)
 	case *InitSecrets:
 		res.Err = w.InitSecrets(store.ClusterSecrets{SessionKey: c.SessionKey, CACert: c.CACert, CAKey: c.CAKey, JoinToken: c.JoinToken})
+	case *CertPut:
+		res.Err = w.PutCert(c.Key, c.Value, c.Modified)
+	case *CertDelete:
+		res.Err = w.DeleteCert(c.Key)
+	case *CertLock:
+		res.Err = w.AcquireCertLease(c.Name, c.Owner, c.Now, c.Expires, index)
+	case *CertUnlock:
+		res.Err = w.ReleaseCertLease(c.Name, c.Owner)
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

@@ -46,10 +46,15 @@ func script() []raftfsm.Command {
 		&raftfsm.InitSecrets{SessionKey: bytes.Repeat([]byte{8}, 32)}, // ignored: first wins
 		&raftfsm.Unfollow{Who: "Ünï", Whom: "Roger Histand", Latest: raftfsm.LatestOf(11)},
 		&raftfsm.Follow{Who: "Ünï", Whom: "Roger Histand", Latest: raftfsm.LatestOf(12)},
+		&raftfsm.CertPut{Key: "certificates/acme/x/x.crt", Value: []byte("PEM"), Modified: 5},
+		&raftfsm.CertLock{Name: "issue_cert_x", Owner: "node1/a", Now: 100, Expires: 200},
+		&raftfsm.CertLock{Name: "issue_cert_x", Owner: "node2/b", Now: 150, Expires: 250}, // held
+		&raftfsm.CertUnlock{Name: "issue_cert_x", Owner: "node1/a"},
+		&raftfsm.CertDelete{Key: "certificates/acme/x"},
 	}
 }
 
-var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage}
+var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked}
 
 func logsOf(cmds []raftfsm.Command, first uint64) []*raft.Log {
 	logs := make([]*raft.Log, len(cmds))

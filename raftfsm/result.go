@@ -22,6 +22,8 @@ var refusalCodes = []struct {
 	{"unknown_message", store.ErrUnknownMessage},
 	{"invalid", store.ErrInvalid},
 	{"malformed", ErrMalformed},
+	{"locked", store.ErrLocked},
+	{"cert_not_found", store.ErrCertNotFound},
 }
 
 type wireResult struct {

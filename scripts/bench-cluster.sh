@@ -15,6 +15,7 @@ BIN=${BIN:-./bin/minitwit}
 SCENARIO=${SCENARIO:-../shared/data/minitwit_scenario.csv}
 DIR=${BENCH_DIR:-/tmp/minitwit-bench-cluster}
 KILL_AFTER=${KILL_AFTER:-4}
+RUNS=${RUNS:-"1 16 kill"} # which of the three runs to do
 TOKEN=bench-cluster-token-0123456789abcdef
 URLS=http://127.0.0.1:18491/api,http://127.0.0.1:18492/api,http://127.0.0.1:18493/api
 
@@ -60,12 +61,14 @@ leader() { # the index (1-3) of the current leader
 	curl -sf http://127.0.0.1:18491/readyz | jq -r .leader | sed 's/^node//'
 }
 
-for c in 1 16; do
+for c in $RUNS; do
+	[ "$c" = kill ] && continue
 	fresh_cluster
 	echo "== 3 nodes, simulate --concurrency $c"
 	"$BIN" simulate --url "$URLS" --scenario "$SCENARIO" --concurrency "$c" 2>"$DIR/errors-c$c.log" || true
 done
 
+case " $RUNS " in *" kill "*) ;; *) exit 0 ;; esac
 fresh_cluster
 echo "== 3 nodes, simulate --concurrency 16, leader killed after ${KILL_AFTER}s"
 "$BIN" simulate --url "$URLS" --scenario "$SCENARIO" --concurrency 16 2>"$DIR/errors-failover.log" &
