@@ -2,6 +2,9 @@ package node
 
 import (
 	"context"
+	"time"
+
+	"github.com/caddyserver/certmagic"
 
 	"minitwit/node/config"
 	"minitwit/raftfsm"
@@ -12,6 +15,12 @@ import (
 func (n *Node) CrashForTest() {
 	n.closeOnce.Do(func() {
 		n.httpSrv.Close()
+		if n.redirect != nil {
+			n.redirect.Close()
+		}
+		if n.tlsPublic != nil && n.tlsPublic.stop != nil {
+			n.tlsPublic.stop()
+		}
 		n.cluster.Close()
 		close(n.closing)
 		n.stop()
@@ -34,4 +43,12 @@ func (n *Node) RaftStatsForTest() map[string]string { return n.raft.Stats() }
 // or as a retry of one whose outcome is unknown.
 func (n *Node) ProposeForTest(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Command, retry bool) (raftfsm.Result, error) {
 	return n.propose(ctx, id, cmd, retry)
+}
+
+// CertStorageForTest is a certmagic storage on this node whose leases last
+// ttl.
+func (n *Node) CertStorageForTest(ttl time.Duration) certmagic.Storage {
+	c := newCertStorage(n)
+	c.ttl = ttl
+	return c
 }

@@ -65,13 +65,16 @@ type Node struct {
 	addrChanged bool        // the cluster knows this node at an older address
 	transport   *raft.NetworkTransport
 
-	httpLn    net.Listener
-	httpSrv   *http.Server
-	served    chan error
-	proposals chan *proposal // the group commit queue
-	reads     *readGate      // holds reads until the log is applied (readgate.go)
-	closing   chan struct{}  // closed when shutdown begins
-	raftDown  chan struct{}  // closed once Raft has shut down
+	httpLn       net.Listener
+	httpSrv      *http.Server
+	tlsPublic    *publicTLS   // the public listener's TLS mode (publictls.go)
+	redirect     *http.Server // tls.redirect_addr: ACME challenges and 308s to HTTPS
+	redirectAddr string
+	served       chan error
+	proposals    chan *proposal // the group commit queue
+	reads        *readGate      // holds reads until the log is applied (readgate.go)
+	closing      chan struct{}  // closed when shutdown begins
+	raftDown     chan struct{}  // closed once Raft has shut down
 
 	// applyMu orders the commit loop's appends against a leadership hand-
 	// over: once handingOver is set, nothing more is appended (propose.go).
@@ -105,6 +108,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	rand.Read(n.idPrefix[:])
 	defer func() {
 		if err != nil {
+			if n.tlsPublic != nil && n.tlsPublic.stop != nil {
+				n.tlsPublic.stop()
+			}
 			if n.stop != nil {
 				n.stop()
 				n.bg.Wait()
@@ -201,10 +207,20 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 	}
 	n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("http_addr %s: %w", n.cfg.HTTPAddr, err)
+		return fmt.Errorf("http_addr %s: %w%s", n.cfg.HTTPAddr, err, privilegedPortHint(err))
+	}
+	_, httpsPort, _ := net.SplitHostPort(n.httpLn.Addr().String())
+	if n.tlsPublic, err = n.setupPublicTLS(httpsPort); err != nil {
+		n.httpLn.Close()
+		return err
+	}
+	var public http.Handler = handler
+	if n.tlsPublic.hsts != "" {
+		public = withHSTS(n.tlsPublic.hsts, handler)
 	}
 	n.httpSrv = &http.Server{
-		Handler:           handler,
+		Handler:           public,
+		TLSConfig:         n.tlsPublic.config,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -213,8 +229,57 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
 	}
 	n.served = make(chan error, 1)
-	go func() { n.served <- n.httpSrv.Serve(n.httpLn) }()
+	if n.tlsPublic.config != nil {
+		go func() { n.served <- n.httpSrv.ServeTLS(n.httpLn, "", "") }()
+	} else {
+		go func() { n.served <- n.httpSrv.Serve(n.httpLn) }()
+	}
+	n.startRedirect()
 	return nil
+}
+
+// startRedirect serves tls.redirect_addr. A port that cannot be bound is
+// logged and the node goes on without it: HTTPS still works, and so does
+// the TLS-ALPN challenge.
+func (n *Node) startRedirect() {
+	if n.tlsPublic.redirect == nil || n.cfg.TLS.RedirectAddr == "" {
+		return
+	}
+	ln, err := net.Listen("tcp", n.cfg.TLS.RedirectAddr)
+	if err != nil {
+		n.log.Error("tls.redirect_addr cannot be bound: no HTTP-01 challenges and no redirect to HTTPS on this node",
+			"addr", n.cfg.TLS.RedirectAddr, "err", err.Error()+privilegedPortHint(err))
+		return
+	}
+	n.redirect = &http.Server{
+		Handler:           n.tlsPublic.redirect,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	}
+	n.redirectAddr = ln.Addr().String()
+	go n.redirect.Serve(ln)
+}
+
+// privilegedPortHint says how to bind ports below 1024 without root when
+// err is a permission error.
+func privilegedPortHint(err error) string {
+	if errors.Is(err, os.ErrPermission) {
+		return " (ports below 1024 need root or CAP_NET_BIND_SERVICE: setcap cap_net_bind_service=+ep minitwit, or AmbientCapabilities in the systemd unit)"
+	}
+	return ""
+}
+
+// RedirectAddr is the address the plain-HTTP redirect listener is bound
+// to, or "" when there is none.
+func (n *Node) RedirectAddr() string {
+	if n.redirect == nil {
+		return ""
+	}
+	return n.redirectAddr
 }
 
 // warnAboutConfig logs what an operator should fix.
@@ -286,6 +351,12 @@ func (n *Node) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			n.httpSrv.Close()
 		}
+	}
+	if n.redirect != nil {
+		n.redirect.Shutdown(ctx)
+	}
+	if n.tlsPublic != nil && n.tlsPublic.stop != nil {
+		n.tlsPublic.stop()
 	}
 	n.handOverLeadership()
 	close(n.closing)

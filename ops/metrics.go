@@ -63,6 +63,12 @@ func (m *Metrics) APIRefused(reason string) {
 	m.set.GetOrCreateCounter(`minitwit_api_refused_total{reason=` + strconv.Quote(reason) + `}`).Inc()
 }
 
+// CertEvent counts a certificate event (cert_obtaining, cert_obtained,
+// cert_failed, ...; the caller keeps the set fixed).
+func (m *Metrics) CertEvent(event string) {
+	m.set.GetOrCreateCounter(`minitwit_tls_certificate_events_total{event=` + strconv.Quote(event) + `}`).Inc()
+}
+
 // Gauge registers a gauge computed on scrape.
 func (m *Metrics) Gauge(name string, f func() float64) {
 	m.set.GetOrCreateGauge(name, f)

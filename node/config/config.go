@@ -74,6 +74,7 @@ type Config struct {
 	Raft      RaftConfig      `toml:"raft"`
 	Log       LogConfig       `toml:"log"`
 	Metrics   MetricsConfig   `toml:"metrics"`
+	TLS       TLSConfig       `toml:"tls"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -132,6 +133,49 @@ type MetricsConfig struct {
 	TokenFile string `toml:"token_file"`
 }
 
+// TLS modes for the public listener.
+const (
+	TLSOff        = "off"
+	TLSSelfSigned = "self-signed"
+	TLSACME       = "acme"
+)
+
+// TLSConfig selects how the public listener speaks TLS. Mode "" means
+// "acme" when Domain is set and "off" otherwise (see TLSMode).
+type TLSConfig struct {
+	Mode   string `toml:"mode"`
+	Domain string `toml:"domain"`
+	// ACMECA is the ACME directory URL; empty means Let's Encrypt
+	// production.
+	ACMECA string `toml:"acme_ca"`
+	Email  string `toml:"email"`
+	// CABundle is a PEM file of root certificates to trust for the ACME
+	// server's own HTTPS (a private ACME server); empty means the system's.
+	CABundle string `toml:"ca_bundle"`
+	// RedirectAddr is the plain-HTTP listener that answers ACME HTTP-01
+	// challenges and redirects everything else to HTTPS with 308: ":80" in
+	// acme mode, none otherwise unless set.
+	RedirectAddr string `toml:"redirect_addr"`
+	// HSTSMaxAge is the Strict-Transport-Security max-age sent on HTTPS
+	// answers in acme mode; 0 sends none.
+	HSTSMaxAge Duration `toml:"hsts_max_age"`
+}
+
+// LetsEncryptDirectory is the default ACME directory.
+const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+
+// TLSMode is the effective mode: the configured one, or "acme" when a
+// domain is set and "off" when not.
+func (c Config) TLSMode() string {
+	switch {
+	case c.TLS.Mode != "":
+		return c.TLS.Mode
+	case c.TLS.Domain != "":
+		return TLSACME
+	}
+	return TLSOff
+}
+
 // Default returns the configuration a node runs with when nothing is set.
 // Secrets are empty: see SimulatorPassword for the simulator's fallback.
 func Default() Config {
@@ -151,6 +195,7 @@ func Default() Config {
 		},
 		Raft: RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
 		Log:  LogConfig{Level: "info"},
+		TLS:  TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 	}
 }
 

@@ -39,6 +39,7 @@ func TestDefaultIsValid(t *testing.T) {
 		API:       APIConfig{MaxNo: 1000, MaxBodyBytes: 65536},
 		Raft:      RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
 		Log:       LogConfig{Level: "info"},
+		TLS:       TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("Default() = %+v\nwant        %+v", c, want)
@@ -237,6 +238,50 @@ func TestSplitList(t *testing.T) {
 	for _, tt := range tests {
 		if got := splitList(tt.raw); !slices.Equal(got, tt.want) {
 			t.Errorf("splitList(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+// TestTLSModes: the effective mode, the listeners acme mode implies, and
+// the impossible combinations, each refused with a line naming the key.
+func TestTLSModes(t *testing.T) {
+	t.Parallel()
+	load := func(flags map[string]string, env ...string) (Config, error) {
+		cfg, _, err := Load(flags, append(env, "MINITWIT_DATA_DIR=/tmp/x"))
+		return cfg, err
+	}
+	cfg, err := load(nil)
+	if err != nil || cfg.TLSMode() != TLSOff || cfg.HTTPAddr != "127.0.0.1:8080" || cfg.TLS.RedirectAddr != "" {
+		t.Fatalf("no TLS settings: mode %q http %q redirect %q, %v", cfg.TLSMode(), cfg.HTTPAddr, cfg.TLS.RedirectAddr, err)
+	}
+	cfg, err = load(map[string]string{"domain": "minitwit.example.org"})
+	if err != nil || cfg.TLSMode() != TLSACME || cfg.HTTPAddr != ":443" || cfg.TLS.RedirectAddr != ":80" {
+		t.Fatalf("a domain: mode %q http %q redirect %q, %v", cfg.TLSMode(), cfg.HTTPAddr, cfg.TLS.RedirectAddr, err)
+	}
+	cfg, err = load(map[string]string{"domain": "minitwit.example.org", "http-addr": ":8443"})
+	if err != nil || cfg.HTTPAddr != ":8443" {
+		t.Fatalf("a domain and http_addr: %q, %v", cfg.HTTPAddr, err)
+	}
+	cfg, err = load(map[string]string{"tls": "self-signed"})
+	if err != nil || cfg.TLSMode() != TLSSelfSigned || cfg.HTTPAddr != "127.0.0.1:8080" {
+		t.Fatalf("self-signed: mode %q http %q, %v", cfg.TLSMode(), cfg.HTTPAddr, err)
+	}
+	for _, c := range []struct {
+		flags map[string]string
+		env   []string
+		key   string
+	}{
+		{map[string]string{"tls": "acme"}, nil, "tls.domain"},
+		{map[string]string{"tls": "on"}, nil, "tls.mode"},
+		{map[string]string{"domain": "not a name"}, nil, "tls.domain"},
+		{map[string]string{"domain": "10.0.0.1"}, nil, "tls.domain"},
+		{map[string]string{"domain": "minitwit.example.org"}, []string{"MINITWIT_ACME_CA=http://insecure/dir"}, "tls.acme_ca"},
+		{map[string]string{"domain": "minitwit.example.org"}, []string{"MINITWIT_ACME_EMAIL=nobody"}, "tls.email"},
+	} {
+		_, err := load(c.flags, c.env...)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != c.key || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v %v: %v, want one line about %s", c.flags, c.env, err, c.key)
 		}
 	}
 }

@@ -91,6 +91,19 @@ func load(flags map[string]string, getenv func(string) (string, bool), envNames 
 	if err := readSecretFiles(&cfg, configDir, sources); err != nil {
 		return Config{}, warnings, err
 	}
+	// With automatic certificates the public listener is HTTPS on :443 and
+	// :80 answers challenges and redirects, unless set otherwise.
+	if cfg.TLSMode() == TLSACME {
+		if _, set := sources["http_addr"]; !set {
+			cfg.HTTPAddr = ":443"
+		}
+		if _, set := sources["tls.redirect_addr"]; !set {
+			cfg.TLS.RedirectAddr = ":80"
+		}
+	}
+	if cfg.TLS.CABundle != "" && !filepath.IsAbs(cfg.TLS.CABundle) && configDir != "" {
+		cfg.TLS.CABundle = filepath.Join(configDir, cfg.TLS.CABundle)
+	}
 	if err := cfg.validate(sourceOf(sources)); err != nil {
 		return Config{}, warnings, err
 	}

@@ -192,6 +192,10 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"api.max_no":             {"42", func(c Config) any { return fmt.Sprint(c.API.MaxNo) }},
 		"log.level":              {"warn", func(c Config) any { return c.Log.Level }},
 		"metrics.token":          {"scrape-me", func(c Config) any { return c.Metrics.Token }},
+		"tls.mode":               {"self-signed", func(c Config) any { return c.TLS.Mode }},
+		"tls.domain":             {"minitwit.example.org", func(c Config) any { return c.TLS.Domain }},
+		"tls.acme_ca":            {"https://acme-staging-v02.api.letsencrypt.org/directory", func(c Config) any { return c.TLS.ACMECA }},
+		"tls.email":              {"ops@example.org", func(c Config) any { return c.TLS.Email }},
 	}
 	for _, s := range Settings() {
 		if s.Key == "" {
@@ -306,7 +310,7 @@ func TestLoadFileProblems(t *testing.T) {
 		{"unknown nested key", loadCase{file: "[simulator]\npasword = \"x\""}, "simulator.pasword", []string{"simulator.pasword (file $FILE): unknown key"}},
 		{"key in wrong case", loadCase{file: `Data_Dir = "x"`}, "Data_Dir", []string{"Data_Dir", "unknown key"}},
 		{"several unknown keys", loadCase{file: "a = 1\n[api]\nb = 2"}, "a", []string{"unknown key (also api.b)"}},
-		{"unsupported table", loadCase{file: "[tls]\nmode = \"acme\""}, "tls", []string{"unknown key (also tls.mode)"}},
+		{"unsupported table", loadCase{file: "[backup]\ninterval = \"3h\""}, "backup", []string{"unknown key (also backup.interval)"}},
 		{"syntax error", loadCase{file: "data_dir = \"x\"\n\nhttp_addr = \"oops\n"}, "", []string{"config: file $FILE: line 3"}},
 		{"wrong type", loadCase{file: "[api]\nmax_no = \"many\""}, "", []string{"file $FILE", "line 2", "api.max_no"}},
 		{"missing file from flag", loadCase{flags: map[string]string{"config": "/nonexistent/minitwit.toml"}}, "", []string{`config: --config: config file "/nonexistent/minitwit.toml" does not exist`}},

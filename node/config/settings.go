@@ -44,6 +44,10 @@ func Settings() []Setting {
 		{Key: "api.max_no", Env: "MINITWIT_API_MAX_NO", Usage: "largest no= an API request may ask for"},
 		{Key: "log.level", Flag: "log-level", Env: "MINITWIT_LOG_LEVEL", Usage: "`level`: debug, info, warn or error"},
 		{Key: "metrics.token", Env: "MINITWIT_METRICS_TOKEN", Usage: "bearer token that may read /metrics"},
+		{Key: "tls.mode", Flag: "tls", Env: "MINITWIT_TLS", Usage: "public listener `mode`: off, self-signed or acme (default: acme when a domain is set, else off)"},
+		{Key: "tls.domain", Flag: "domain", Env: "MINITWIT_DOMAIN", Usage: "public DNS `name`; turns on automatic certificates"},
+		{Key: "tls.acme_ca", Env: "MINITWIT_ACME_CA", Usage: "ACME directory URL"},
+		{Key: "tls.email", Env: "MINITWIT_ACME_EMAIL", Usage: "contact e-mail for the ACME account"},
 	}
 }
 
@@ -53,6 +57,14 @@ func set(c *Config, key, raw string) error {
 	switch key {
 	case "data_dir":
 		c.DataDir = raw
+	case "tls.mode":
+		c.TLS.Mode = raw
+	case "tls.domain":
+		c.TLS.Domain = raw
+	case "tls.acme_ca":
+		c.TLS.ACMECA = raw
+	case "tls.email":
+		c.TLS.Email = raw
 	case "http_addr":
 		c.HTTPAddr = raw
 	case "node_id":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,56 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"log.level", func() error { return checkLevel(c.Log.Level) }},
+		{"tls.mode", func() error {
+			switch c.TLS.Mode {
+			case "", TLSOff, TLSSelfSigned, TLSACME:
+				return nil
+			}
+			return fmt.Errorf("%q is not off, self-signed or acme", c.TLS.Mode)
+		}},
+		{"tls.domain", func() error {
+			switch {
+			case c.TLSMode() == TLSACME && c.TLS.Domain == "":
+				return fmt.Errorf("tls.mode acme needs the public DNS name the certificate is for")
+			case c.TLS.Domain != "" && (!validHost(c.TLS.Domain) || net.ParseIP(c.TLS.Domain) != nil || strings.Contains(c.TLS.Domain, "_")):
+				return fmt.Errorf("%q is not a DNS name", c.TLS.Domain)
+			}
+			return nil
+		}},
+		{"tls.acme_ca", func() error {
+			if c.TLSMode() == TLSACME && !strings.HasPrefix(c.TLS.ACMECA, "https://") {
+				return fmt.Errorf("%q is not an https:// ACME directory URL", c.TLS.ACMECA)
+			}
+			return nil
+		}},
+		{"tls.email", func() error {
+			if c.TLS.Email != "" && (!strings.Contains(c.TLS.Email, "@") || strings.ContainsAny(c.TLS.Email, " \t\n")) {
+				return fmt.Errorf("%q is not an e-mail address", c.TLS.Email)
+			}
+			return nil
+		}},
+		{"tls.redirect_addr", func() error {
+			if c.TLS.RedirectAddr == "" {
+				return nil
+			}
+			if c.TLSMode() == TLSOff {
+				return fmt.Errorf("redirects to HTTPS need tls.mode self-signed or acme")
+			}
+			return checkHostPort(c.TLS.RedirectAddr, true)
+		}},
+		{"tls.ca_bundle", func() error {
+			if c.TLS.CABundle == "" {
+				return nil
+			}
+			_, err := os.Stat(c.TLS.CABundle)
+			return err
+		}},
+		{"tls.hsts_max_age", func() error {
+			if time.Duration(c.TLS.HSTSMaxAge) < 0 {
+				return fmt.Errorf("must not be negative")
+			}
+			return nil
+		}},
 	}
 	for _, ch := range checks {
 		if err := ch.check(); err != nil {

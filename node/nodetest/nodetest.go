@@ -108,6 +108,13 @@ const ClusterToken = "nodetest-join-token-0123456789"
 // others join it. It returns them once every node is ready.
 func StartCluster(t testing.TB, size int) []*node.Node {
 	t.Helper()
+	return StartClusterWith(t, size, nil)
+}
+
+// StartClusterWith is StartCluster with edit applied to node i's
+// configuration (0-based) before it starts; edit may be nil.
+func StartClusterWith(t testing.TB, size int, edit func(i int, cfg *config.Config)) []*node.Node {
+	t.Helper()
 	nodes := make([]*node.Node, 0, size)
 	for i := 0; i < size; i++ {
 		cfg := Config(t.TempDir())
@@ -115,6 +122,9 @@ func StartCluster(t testing.TB, size int) []*node.Node {
 		cfg.JoinToken = ClusterToken
 		if i > 0 {
 			cfg.Join = []string{nodes[0].RaftAddr()}
+		}
+		if edit != nil {
+			edit(i, &cfg)
 		}
 		nodes = append(nodes, Start(t, cfg))
 	}
