@@ -214,16 +214,19 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		n.httpLn.Close()
 		return err
 	}
-	var public http.Handler = handler
+	// No server-wide write timeout, so that long-lived streams (the admin
+	// page's log tail) can live; every request gets a write deadline
+	// instead, which a streaming handler extends for itself through
+	// http.ResponseController.
+	public := withWriteDeadline(requestWriteTimeout, handler)
 	if n.tlsPublic.hsts != "" {
-		public = withHSTS(n.tlsPublic.hsts, handler)
+		public = withHSTS(n.tlsPublic.hsts, public)
 	}
 	n.httpSrv = &http.Server{
 		Handler:           public,
 		TLSConfig:         n.tlsPublic.config,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
@@ -262,6 +265,17 @@ func (n *Node) startRedirect() {
 	}
 	n.redirectAddr = ln.Addr().String()
 	go n.redirect.Serve(ln)
+}
+
+// requestWriteTimeout bounds how long answering one request may take.
+const requestWriteTimeout = 60 * time.Second
+
+// withWriteDeadline sets a write deadline on every request.
+func withWriteDeadline(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+		h.ServeHTTP(w, r)
+	})
 }
 
 // privilegedPortHint says how to bind ports below 1024 without root when
