@@ -48,7 +48,7 @@ func (n *Node) ProposeForTest(ctx context.Context, id raftfsm.RequestID, cmd raf
 // CertStorageForTest is a certmagic storage on this node whose leases last
 // ttl.
 func (n *Node) CertStorageForTest(ttl time.Duration) certmagic.Storage {
-	c := newCertStorage(n)
-	c.ttl = ttl
+	c := raftfsm.NewCertStorage(n, n.nodeID)
+	c.SetLeaseTTL(ttl)
 	return c
 }

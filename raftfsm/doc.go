@@ -1,7 +1,8 @@
 // Package raftfsm owns MiniTwit's replicated state machine: the typed,
 // versioned commands that travel through the Raft log, their binary
 // encoding, and the FSM that hashicorp/raft drives (Apply, ApplyBatch,
-// Snapshot, Restore).
+// Snapshot, Restore), and certmagic's Storage on top of it (CertStorage:
+// certificates and lease locks kept in the replicated state).
 //
 // The FSM is a thin dispatcher: each command maps to one [store.WriteTx]
 // operation. Everything non-deterministic (timestamps, password hashes,

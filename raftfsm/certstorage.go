@@ -1,4 +1,4 @@
-package node
+package raftfsm
 
 import (
 	"context"
@@ -13,11 +13,19 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
-	"minitwit/raftfsm"
 	"minitwit/store"
 )
 
-// certStorage is certmagic's Storage on the replicated state, so that the
+// Node is what CertStorage needs from a running node: proposing commands
+// through Raft, and reading the store linearizably (ReadStore) or as this
+// node has it (LocalStore).
+type Node interface {
+	Propose(ctx context.Context, cmd Command) (Result, error)
+	ReadStore(ctx context.Context) (*store.Store, error)
+	LocalStore() *store.Store
+}
+
+// CertStorage is certmagic's Storage on the replicated state, so that the
 // nodes behind one DNS name share one ACME account, one certificate and the
 // challenge tokens (any node can answer a challenge another node started).
 //
@@ -32,8 +40,8 @@ import (
 // and each acquisition gets a unique owner token (and records its log
 // index as the fence), so a holder whose lease expired and was taken over
 // cannot release its successor's lock.
-type certStorage struct {
-	n     *Node
+type CertStorage struct {
+	n     Node
 	owner string // this process: node id and a random suffix
 	seq   atomic.Uint64
 	ttl   time.Duration // lease length
@@ -54,17 +62,22 @@ const (
 )
 
 var (
-	_ certmagic.Storage          = (*certStorage)(nil)
-	_ certmagic.LockLeaseRenewer = (*certStorage)(nil)
+	_ certmagic.Storage          = (*CertStorage)(nil)
+	_ certmagic.LockLeaseRenewer = (*CertStorage)(nil)
 )
 
-func newCertStorage(n *Node) *certStorage {
+// NewCertStorage returns the storage of node n, whose locks name nodeID
+// (and a random suffix for this process) as their owner.
+func NewCertStorage(n Node, nodeID string) *CertStorage {
 	var b [6]byte
 	rand.Read(b[:])
-	return &certStorage{n: n, owner: n.nodeID + "/" + hex.EncodeToString(b[:]), ttl: certLeaseTTL, held: map[string]string{}}
+	return &CertStorage{n: n, owner: nodeID + "/" + hex.EncodeToString(b[:]), ttl: certLeaseTTL, held: map[string]string{}}
 }
 
-func (c *certStorage) propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
+// SetLeaseTTL changes how long this storage's leases last (tests).
+func (c *CertStorage) SetLeaseTTL(d time.Duration) { c.ttl = d }
+
+func (c *CertStorage) propose(ctx context.Context, cmd Command) (Result, error) {
 	res, err := c.n.Propose(ctx, cmd)
 	if err != nil {
 		return res, err
@@ -73,22 +86,22 @@ func (c *certStorage) propose(ctx context.Context, cmd raftfsm.Command) (raftfsm
 }
 
 // view reads linearizably if the cluster can vouch for it, else locally.
-func (c *certStorage) view(ctx context.Context, fn func(r *store.ReadTx) error) error {
+func (c *CertStorage) view(ctx context.Context, fn func(r *store.ReadTx) error) error {
 	rctx, cancel := context.WithTimeout(ctx, certReadTimeout)
 	st, err := c.n.ReadStore(rctx)
 	cancel()
 	if err != nil {
-		st = c.n.store
+		st = c.n.LocalStore()
 	}
 	return st.View(fn)
 }
 
-func (c *certStorage) Store(ctx context.Context, key string, value []byte) error {
-	_, err := c.propose(ctx, &raftfsm.CertPut{Key: key, Value: value, Modified: time.Now().UnixNano()})
+func (c *CertStorage) Store(ctx context.Context, key string, value []byte) error {
+	_, err := c.propose(ctx, &CertPut{Key: key, Value: value, Modified: time.Now().UnixNano()})
 	return err
 }
 
-func (c *certStorage) Load(ctx context.Context, key string) ([]byte, error) {
+func (c *CertStorage) Load(ctx context.Context, key string) ([]byte, error) {
 	var f store.CertFile
 	err := c.view(ctx, func(r *store.ReadTx) error {
 		var err error
@@ -101,12 +114,12 @@ func (c *certStorage) Load(ctx context.Context, key string) ([]byte, error) {
 	return f.Value, err
 }
 
-func (c *certStorage) Delete(ctx context.Context, key string) error {
-	_, err := c.propose(ctx, &raftfsm.CertDelete{Key: key})
+func (c *CertStorage) Delete(ctx context.Context, key string) error {
+	_, err := c.propose(ctx, &CertDelete{Key: key})
 	return err
 }
 
-func (c *certStorage) Exists(ctx context.Context, key string) bool {
+func (c *CertStorage) Exists(ctx context.Context, key string) bool {
 	found := false
 	c.view(ctx, func(r *store.ReadTx) error {
 		_, err := r.Cert(key)
@@ -116,7 +129,7 @@ func (c *certStorage) Exists(ctx context.Context, key string) bool {
 	return found
 }
 
-func (c *certStorage) List(ctx context.Context, path string, recursive bool) ([]string, error) {
+func (c *CertStorage) List(ctx context.Context, path string, recursive bool) ([]string, error) {
 	var keys []string
 	c.view(ctx, func(r *store.ReadTx) error {
 		keys = r.CertKeys(path, recursive)
@@ -128,7 +141,7 @@ func (c *certStorage) List(ctx context.Context, path string, recursive bool) ([]
 	return keys, nil
 }
 
-func (c *certStorage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
+func (c *CertStorage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
 	info := certmagic.KeyInfo{Key: key}
 	err := c.view(ctx, func(r *store.ReadTx) error {
 		f, err := r.Cert(key)
@@ -149,11 +162,11 @@ func (c *certStorage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, 
 
 // Lock takes the lease on name, waiting (bounded by ctx) while another
 // owner holds an unexpired one.
-func (c *certStorage) Lock(ctx context.Context, name string) error {
+func (c *CertStorage) Lock(ctx context.Context, name string) error {
 	token := fmt.Sprintf("%s/%d", c.owner, c.seq.Add(1))
 	for {
 		now := time.Now()
-		_, err := c.propose(ctx, &raftfsm.CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(c.ttl).UnixNano()})
+		_, err := c.propose(ctx, &CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(c.ttl).UnixNano()})
 		if err == nil {
 			c.mu.Lock()
 			c.held[name] = token
@@ -171,7 +184,7 @@ func (c *certStorage) Lock(ctx context.Context, name string) error {
 	}
 }
 
-func (c *certStorage) Unlock(ctx context.Context, name string) error {
+func (c *CertStorage) Unlock(ctx context.Context, name string) error {
 	c.mu.Lock()
 	token, ok := c.held[name]
 	delete(c.held, name)
@@ -179,12 +192,12 @@ func (c *certStorage) Unlock(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("certificate lock %q: not held here", name)
 	}
-	_, err := c.propose(ctx, &raftfsm.CertUnlock{Name: name, Owner: token})
+	_, err := c.propose(ctx, &CertUnlock{Name: name, Owner: token})
 	return err
 }
 
 // RenewLockLease extends a lease this node holds.
-func (c *certStorage) RenewLockLease(ctx context.Context, name string, d time.Duration) error {
+func (c *CertStorage) RenewLockLease(ctx context.Context, name string, d time.Duration) error {
 	c.mu.Lock()
 	token, ok := c.held[name]
 	c.mu.Unlock()
@@ -192,6 +205,6 @@ func (c *certStorage) RenewLockLease(ctx context.Context, name string, d time.Du
 		return fmt.Errorf("certificate lock %q: not held here", name)
 	}
 	now := time.Now()
-	_, err := c.propose(ctx, &raftfsm.CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(d).UnixNano()})
+	_, err := c.propose(ctx, &CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(d).UnixNano()})
 	return err
 }
