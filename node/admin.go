@@ -48,6 +48,7 @@ func (n *Node) adminRoutes(mux *http.ServeMux) {
 		json.NewEncoder(w).Encode(rep)
 	})
 	mux.HandleFunc("POST "+rpcTransfer, n.rpcServeTransfer)
+	mux.HandleFunc("GET "+rpcBackup, n.rpcServeBackup)
 	mux.HandleFunc("GET "+rpcToken, func(w http.ResponseWriter, r *http.Request) {
 		var sec store.ClusterSecrets
 		n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil })

@@ -11,6 +11,8 @@ var (
 	ErrFollowSelf     = errors.New("a user cannot follow themselves")
 	ErrUnknownMessage = errors.New("unknown message")
 	ErrInvalid        = errors.New("invalid value")
+	// ErrInUse means another process holds the data file open.
+	ErrInUse = errors.New("the data file is locked")
 	// ErrNewerSchema means the data file was written by a newer MiniTwit.
 	ErrNewerSchema = errors.New("data file was written by a newer version of minitwit")
 )

@@ -43,6 +43,9 @@ func (sn *Snapshot) AppliedIndex() uint64 {
 // WriteTo streams the whole data file as of the snapshot.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) { return sn.tx.WriteTo(w) }
 
+// Size is the number of bytes WriteTo writes.
+func (sn *Snapshot) Size() int64 { return sn.tx.Size() }
+
 // Release ends the snapshot's read transaction.
 func (sn *Snapshot) Release() { _ = sn.tx.Rollback() }
 

@@ -54,7 +54,7 @@ func openDB(path string, opts Options) (*bolt.DB, error) {
 		FreelistType:    bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: the file is locked; is another minitwit using this data dir?", path)
+		return nil, fmt.Errorf("open %s: %w; is another minitwit using this data dir?", path, ErrInUse)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

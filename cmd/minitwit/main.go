@@ -31,6 +31,8 @@ func commands() []command {
 		{"serve", "run a node: web UI, simulator API (/api), health endpoints", runServe},
 		{"simulate", "replay the course simulator's scenario against any MiniTwit", runSimulate},
 		{"cluster", "status, remove, transfer, token: administer a node's cluster", runCluster},
+		{"backup", "write a consistent, checksummed backup of a node's state", runBackup},
+		{"restore", "restore a backup into an empty data dir", runRestore},
 		{"version", "print version, commit, build date and Go version", runVersion},
 	}
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/config"
+	"minitwit/ops/backup"
+)
+
+const backupUsage = `Usage: minitwit backup --out FILE [flags]
+
+Writes a consistent backup of a node's state to FILE (compressed, with a
+header and a checksum; see ops/backup). It reads the same configuration as
+serve (--config, MINITWIT_* env) to find the node's data dir. When that
+node is running, the backup is taken by the node, over the internode port
+with its certificate, and holds every write acknowledged before it began;
+when it is stopped, the data dir is read directly. The file is written
+beside FILE, checked, and only then renamed to FILE.
+
+Flags:
+`
+
+func runBackup(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); fs.PrintDefaults() }
+	out := fs.String("out", "", "write the backup to `FILE` (required)")
+	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
+	dataDir := fs.String("data-dir", "", "the node's data `dir`")
+	addr := fs.String("addr", "", "`host:port` of the member to ask when the node runs (default: its raft_addr)")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return exitFromParse(err)
+	}
+	if *out == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	set := map[string]string{}
+	if *cfgFile != "" {
+		set["config"] = *cfgFile
+	}
+	if *dataDir != "" {
+		set["data-dir"] = *dataDir
+	}
+	cfg, _, err := config.Load(set, os.Environ())
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit backup:", err)
+		return 2
+	}
+	if *addr == "" {
+		*addr = cfg.RaftAddr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	how := "from the stopped node's data dir"
+	h, size, err := writeChecked(*out, func(w io.Writer) error {
+		_, err := node.BackupDataDir(cfg.DataDir, w)
+		if !errors.Is(err, node.ErrDataDirInUse) {
+			return err
+		}
+		how = "by the running node at " + *addr
+		client, err := node.NewClusterClient(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		return client.Backup(ctx, *addr, w)
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit backup:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "backup of node %s at index %d (%d bytes of data) taken %s: %s, %d bytes\n",
+		h.Node, h.Index, h.Size, how, filepath.Clean(*out), size)
+	return 0
+}
+
+// writeChecked writes a backup to path.tmp with write, reads it back with
+// backup.Read (format and checksum), and renames it to path. It returns
+// the backup's header and the file's size.
+func writeChecked(path string, write func(io.Writer) error) (backup.Header, int64, error) {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return backup.Header{}, 0, err
+	}
+	defer os.Remove(tmp)
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return backup.Header{}, 0, err
+	}
+	f, err = os.Open(tmp)
+	if err != nil {
+		return backup.Header{}, 0, err
+	}
+	h, err := backup.Read(f, io.Discard)
+	info, _ := f.Stat()
+	f.Close()
+	if err != nil {
+		return h, 0, fmt.Errorf("the backup written to %s does not check out: %w", tmp, err)
+	}
+	return h, info.Size(), os.Rename(tmp, path)
+}
+
+const restoreUsage = `Usage: minitwit restore --data-dir DIR FILE
+
+Restores the backup FILE into DIR, which must be empty or not exist. The
+backup is checked whole (format, checksum, the data file's schema) before
+anything is kept; a damaged or foreign file is refused and DIR stays as it
+was. 'minitwit serve --data-dir DIR' then starts a new single-node cluster
+with that state; other nodes join it as usual.
+
+Flags:
+`
+
+func runRestore(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage); fs.PrintDefaults() }
+	dataDir := fs.String("data-dir", "", "the empty data `dir` to restore into (required)")
+	if err := fs.Parse(args); err != nil {
+		return exitFromParse(err)
+	}
+	if *dataDir == "" || fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit restore:", err)
+		return 1
+	}
+	defer f.Close()
+	h, err := node.RestoreDataDir(*dataDir, f)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit restore:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "restored the backup of node %s at index %d (taken %s) into %s\n",
+		h.Node, h.Index, h.Created.Format(time.RFC3339), *dataDir)
+	return 0
+}

@@ -1,0 +1,160 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"minitwit/ops/backup"
+	"minitwit/store"
+)
+
+// Backups and restores of a node's state (the file format is ops/backup's).
+// A backup is a snapshot of the data file at one Raft index: online, the
+// node first catches up with the leader's commit index, so the backup holds
+// every write acknowledged before it began; offline, it is the data file of
+// a stopped node as it was left. A restore writes the data file into an
+// empty data dir; `serve` on that dir then bootstraps a new cluster with
+// that state (the restored file becomes the base of a new Raft log), and
+// other nodes join it.
+
+const rpcBackup = "/backup"
+
+// ErrDataDirInUse means the data dir's node is running: back it up through
+// the node instead.
+var ErrDataDirInUse = errors.New("the data dir is in use by a running node")
+
+// Backup writes a backup of this node's state to w. Every write
+// acknowledged anywhere in the cluster before the call is in it.
+func (n *Node) Backup(ctx context.Context, w io.Writer) (backup.Header, error) {
+	st, err := n.ReadStore(ctx)
+	if err != nil {
+		return backup.Header{}, err
+	}
+	return writeBackup(st, n.nodeID, w)
+}
+
+func writeBackup(st *store.Store, nodeID string, w io.Writer) (backup.Header, error) {
+	sn, err := st.BeginSnapshot()
+	if err != nil {
+		return backup.Header{}, err
+	}
+	defer sn.Release()
+	h := backup.Header{Index: sn.AppliedIndex(), Created: time.Now().UTC(), Node: nodeID, Size: sn.Size()}
+	return h, backup.Write(w, h, sn)
+}
+
+// BackupDataDir writes a backup of a stopped node's data dir to w. It
+// fails with ErrDataDirInUse while the node runs, and refuses a data file
+// left by an unclean stop in unsynced mode, which only the node can make
+// whole again (by starting once).
+func BackupDataDir(dir string, w io.Writer) (backup.Header, error) {
+	path := filepath.Join(dir, storeFile)
+	if _, err := os.Stat(path); err != nil {
+		return backup.Header{}, fmt.Errorf("%s holds no MiniTwit data file: %w", dir, err)
+	}
+	st, err := store.Open(path, store.Options{InitialMmapSize: 1 << 20})
+	if errors.Is(err, store.ErrInUse) {
+		return backup.Header{}, ErrDataDirInUse
+	}
+	if err != nil {
+		return backup.Header{}, err
+	}
+	defer st.Close()
+	// Checked with the file locked, so the node cannot be starting.
+	if _, err := os.Stat(filepath.Join(dir, unsyncedMarker)); err == nil {
+		return backup.Header{}, fmt.Errorf("the data file in %s may be incomplete after an unclean stop; start the node once (it rebuilds the file) and back up again", dir)
+	}
+	id, _ := os.ReadFile(filepath.Join(dir, nodeIDFile))
+	return writeBackup(st, strings.TrimSpace(string(id)), w)
+}
+
+// RestoreDataDir restores the backup read from r into dir, which must be
+// empty or not exist. Nothing is left in dir unless the whole backup
+// checked out: its format, its checksum and the data file's schema.
+func RestoreDataDir(dir string, r io.Reader) (_ backup.Header, err error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return backup.Header{}, err
+		}
+		defer func() {
+			if err != nil {
+				os.Remove(dir)
+			}
+		}()
+	case err != nil:
+		return backup.Header{}, err
+	case len(entries) > 0:
+		return backup.Header{}, fmt.Errorf("data dir %s is not empty; restore into a new or empty one", dir)
+	}
+	tmp := filepath.Join(dir, storeFile+".restoring")
+	defer os.Remove(tmp) // gone after the rename
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return backup.Header{}, err
+	}
+	h, err := backup.Read(r, f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return h, err
+	}
+	st, err := store.Open(tmp, store.Options{InitialMmapSize: 1 << 20})
+	if err != nil {
+		return h, fmt.Errorf("the backup's data file: %w", err)
+	}
+	if err := st.Close(); err != nil {
+		return h, err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, storeFile)); err != nil {
+		return h, err
+	}
+	return h, syncDir(dir)
+}
+
+// rpcServeBackup streams a backup to a member or to `minitwit backup`
+// (authenticated by the cluster's certificates, like every cluster RPC).
+func (n *Node) rpcServeBackup(w http.ResponseWriter, r *http.Request) {
+	// Catch up first, so that an error is still an HTTP error.
+	if _, err := n.ReadStore(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if _, err := n.Backup(r.Context(), w); err != nil {
+		n.log.Warn("backup over the cluster port failed", "err", err.Error())
+	}
+}
+
+// Backup asks the node at addr for a backup and writes it to w. A backup
+// cut short shows in the file's checksum; callers check it with
+// backup.Read before trusting the file.
+func (c *ClusterClient) Backup(ctx context.Context, addr string, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+rpcBackup, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return &rpcError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
