@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"minitwit/ops/backup"
 	"minitwit/store"
 )
@@ -157,4 +159,53 @@ func (c *ClusterClient) Backup(ctx context.Context, addr string, w io.Writer) er
 	}
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// startBackups runs the configured scheduled backups (ops/backup's
+// Scheduler): every node runs the schedule, only the leader takes them.
+func (n *Node) startBackups(ctx context.Context) error {
+	var targets []backup.Target
+	if d := n.cfg.Backup.Dir; d != "" {
+		targets = append(targets, backup.Folder{Dir: d})
+	}
+	if c := n.cfg.Backup.S3; c.Bucket != "" {
+		t, err := backup.NewS3(backup.S3Options{Endpoint: c.Endpoint, Bucket: c.Bucket, Prefix: c.Prefix,
+			Region: c.Region, AccessKey: c.AccessKey, SecretKey: c.SecretKey, Insecure: c.Insecure})
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		n.log.Warn("no scheduled backups: set backup.dir or backup.s3.* (see minitwit.example.toml)")
+		return nil
+	}
+	n.backups = &backup.Scheduler{
+		Interval: time.Duration(n.cfg.Backup.Interval),
+		Keep:     time.Duration(n.cfg.Backup.KeepDays) * 24 * time.Hour,
+		Targets:  targets,
+		Leading:  func() bool { return n.raft.State() == raft.Leader },
+		Index:    n.fsm.AppliedIndex,
+		Take:     n.Backup,
+		TempDir:  n.cfg.DataDir,
+		Log:      n.log.With("component", "backup"),
+	}
+	n.metrics.Gauge("minitwit_backup_last_success_timestamp_seconds", func() float64 {
+		if t := n.backups.Status().LastGood; !t.IsZero() {
+			return float64(t.Unix())
+		}
+		return 0
+	})
+	n.metrics.Gauge("minitwit_backup_failures", func() float64 { return float64(n.backups.Status().Failures) })
+	n.bg.Go(func() { n.backups.Run(ctx) })
+	return nil
+}
+
+// BackupStatus reports the scheduled backups; ok is false when none are
+// configured.
+func (n *Node) BackupStatus() (st backup.Status, ok bool) {
+	if n.backups == nil {
+		return backup.Status{}, false
+	}
+	return n.backups.Status(), true
 }

@@ -21,6 +21,7 @@ import (
 	"minitwit/httpui"
 	"minitwit/node/config"
 	"minitwit/ops"
+	"minitwit/ops/backup"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -70,6 +71,7 @@ type Node struct {
 	tlsPublic    *publicTLS   // the public listener's TLS mode (publictls.go)
 	redirect     *http.Server // tls.redirect_addr: ACME challenges and 308s to HTTPS
 	redirectAddr string
+	backups      *backup.Scheduler // nil when no backups are configured (backup.go)
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
@@ -153,6 +155,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.bg.Go(func() { n.watchLeadership(ctx) })
 	if n.addrChanged {
 		n.bg.Go(func() { n.announceAddress(ctx) })
+	}
+	if err := n.startBackups(ctx); err != nil {
+		return nil, err
 	}
 
 	// 5. The public listener.

@@ -75,6 +75,7 @@ type Config struct {
 	Log       LogConfig       `toml:"log"`
 	Metrics   MetricsConfig   `toml:"metrics"`
 	TLS       TLSConfig       `toml:"tls"`
+	Backup    BackupConfig    `toml:"backup"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -161,6 +162,28 @@ type TLSConfig struct {
 	HSTSMaxAge Duration `toml:"hsts_max_age"`
 }
 
+// BackupConfig schedules backups. They run on the leader, every Interval,
+// into Dir and/or an S3 bucket, and are kept KeepDays days; with neither
+// Dir nor S3.Bucket set, there are no scheduled backups.
+type BackupConfig struct {
+	Interval Duration `toml:"interval"`
+	KeepDays int      `toml:"keep_days"`
+	Dir      string   `toml:"dir"`
+	S3       S3Config `toml:"s3"`
+}
+
+// S3Config locates an S3-compatible bucket.
+type S3Config struct {
+	Endpoint      string `toml:"endpoint"`
+	Bucket        string `toml:"bucket"`
+	Prefix        string `toml:"prefix"`
+	Region        string `toml:"region"`
+	AccessKey     string `toml:"access_key"`
+	SecretKey     string `toml:"secret_key"`
+	SecretKeyFile string `toml:"secret_key_file"`
+	Insecure      bool   `toml:"insecure"`
+}
+
 // LetsEncryptDirectory is the default ACME directory.
 const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 
@@ -196,6 +219,8 @@ func Default() Config {
 		Raft: RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
 		Log:  LogConfig{Level: "info"},
 		TLS:  TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
+		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7,
+			S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 	}
 }
 

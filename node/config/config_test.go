@@ -40,6 +40,7 @@ func TestDefaultIsValid(t *testing.T) {
 		Raft:      RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
 		Log:       LogConfig{Level: "info"},
 		TLS:       TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
+		Backup:    BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7, S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("Default() = %+v\nwant        %+v", c, want)

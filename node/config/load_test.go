@@ -196,6 +196,9 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"tls.domain":             {"minitwit.example.org", func(c Config) any { return c.TLS.Domain }},
 		"tls.acme_ca":            {"https://acme-staging-v02.api.letsencrypt.org/directory", func(c Config) any { return c.TLS.ACMECA }},
 		"tls.email":              {"ops@example.org", func(c Config) any { return c.TLS.Email }},
+		"backup.dir":             {"/var/backups/minitwit", func(c Config) any { return c.Backup.Dir }},
+		"backup.s3.access_key":   {"AKIA0123", func(c Config) any { return c.Backup.S3.AccessKey }},
+		"backup.s3.secret_key":   {"s3-secret", func(c Config) any { return c.Backup.S3.SecretKey }},
 	}
 	for _, s := range Settings() {
 		if s.Key == "" {
@@ -310,7 +313,7 @@ func TestLoadFileProblems(t *testing.T) {
 		{"unknown nested key", loadCase{file: "[simulator]\npasword = \"x\""}, "simulator.pasword", []string{"simulator.pasword (file $FILE): unknown key"}},
 		{"key in wrong case", loadCase{file: `Data_Dir = "x"`}, "Data_Dir", []string{"Data_Dir", "unknown key"}},
 		{"several unknown keys", loadCase{file: "a = 1\n[api]\nb = 2"}, "a", []string{"unknown key (also api.b)"}},
-		{"unsupported table", loadCase{file: "[backup]\ninterval = \"3h\""}, "backup", []string{"unknown key (also backup.interval)"}},
+		{"unsupported table", loadCase{file: "[theme]\ncolour = \"dark\""}, "theme", []string{"unknown key (also theme.colour)"}},
 		{"syntax error", loadCase{file: "data_dir = \"x\"\n\nhttp_addr = \"oops\n"}, "", []string{"config: file $FILE: line 3"}},
 		{"wrong type", loadCase{file: "[api]\nmax_no = \"many\""}, "", []string{"file $FILE", "line 2", "api.max_no"}},
 		{"missing file from flag", loadCase{flags: map[string]string{"config": "/nonexistent/minitwit.toml"}}, "", []string{`config: --config: config file "/nonexistent/minitwit.toml" does not exist`}},

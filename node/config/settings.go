@@ -48,6 +48,9 @@ func Settings() []Setting {
 		{Key: "tls.domain", Flag: "domain", Env: "MINITWIT_DOMAIN", Usage: "public DNS `name`; turns on automatic certificates"},
 		{Key: "tls.acme_ca", Env: "MINITWIT_ACME_CA", Usage: "ACME directory URL"},
 		{Key: "tls.email", Env: "MINITWIT_ACME_EMAIL", Usage: "contact e-mail for the ACME account"},
+		{Key: "backup.dir", Env: "MINITWIT_BACKUP_DIR", Usage: "folder for scheduled backups"},
+		{Key: "backup.s3.access_key", Env: "MINITWIT_BACKUP_S3_ACCESS_KEY", Usage: "S3 access key for scheduled backups"},
+		{Key: "backup.s3.secret_key", Env: "MINITWIT_BACKUP_S3_SECRET_KEY", Usage: "S3 secret key for scheduled backups"},
 	}
 }
 
@@ -65,6 +68,12 @@ func set(c *Config, key, raw string) error {
 		c.TLS.ACMECA = raw
 	case "tls.email":
 		c.TLS.Email = raw
+	case "backup.dir":
+		c.Backup.Dir = raw
+	case "backup.s3.access_key":
+		c.Backup.S3.AccessKey = raw
+	case "backup.s3.secret_key":
+		c.Backup.S3.SecretKey = raw
 	case "http_addr":
 		c.HTTPAddr = raw
 	case "node_id":
@@ -124,6 +133,7 @@ func secrets(c *Config) []secret {
 		{"simulator.password", "simulator.password_file", &c.Simulator.Password, &c.Simulator.PasswordFile},
 		{"join_token", "join_token_file", &c.JoinToken, &c.JoinTokenFile},
 		{"metrics.token", "metrics.token_file", &c.Metrics.Token, &c.Metrics.TokenFile},
+		{"backup.s3.secret_key", "backup.s3.secret_key_file", &c.Backup.S3.SecretKey, &c.Backup.S3.SecretKeyFile},
 	}
 }
 

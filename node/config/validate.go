@@ -105,6 +105,31 @@ func (c *Config) validate(source func(key string) string) error {
 			_, err := os.Stat(c.TLS.CABundle)
 			return err
 		}},
+		{"backup.interval", func() error {
+			if d := time.Duration(c.Backup.Interval); d < time.Second || d > 30*24*time.Hour {
+				return fmt.Errorf("must be from 1s to 720h (is %s)", d)
+			}
+			return nil
+		}},
+		{"backup.keep_days", func() error { return inRange(int64(c.Backup.KeepDays), 1, 3650) }},
+		{"backup.s3.bucket", func() error {
+			s3 := c.Backup.S3
+			switch {
+			case s3.Bucket == "" && s3.Endpoint != "":
+				return fmt.Errorf("backup.s3.endpoint is set but the bucket is not")
+			case s3.Bucket != "" && s3.Endpoint == "":
+				return fmt.Errorf("needs backup.s3.endpoint (host[:port], e.g. fra1.digitaloceanspaces.com)")
+			case s3.Bucket != "" && (s3.AccessKey == "" || s3.SecretKey == ""):
+				return fmt.Errorf("needs backup.s3.access_key and backup.s3.secret_key (or MINITWIT_BACKUP_S3_ACCESS_KEY / _SECRET_KEY)")
+			}
+			return nil
+		}},
+		{"backup.s3.endpoint", func() error {
+			if strings.Contains(c.Backup.S3.Endpoint, "://") {
+				return fmt.Errorf("%q: give host[:port] without a scheme (backup.s3.insecure selects plain HTTP)", c.Backup.S3.Endpoint)
+			}
+			return nil
+		}},
 		{"tls.hsts_max_age", func() error {
 			if time.Duration(c.TLS.HSTSMaxAge) < 0 {
 				return fmt.Errorf("must not be negative")

@@ -1,0 +1,81 @@
+package node_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/config"
+	"minitwit/node/nodetest"
+	"minitwit/store"
+)
+
+// TestScheduledBackupsOnTheLeader: with backup.dir set, the leader stores
+// backups on its schedule and a follower stores none; the newest restores
+// into a fresh data dir with the leader's digest.
+func TestScheduledBackupsOnTheLeader(t *testing.T) {
+	t.Parallel()
+	dirs := []string{t.TempDir(), t.TempDir()}
+	nodes := nodetest.StartClusterWith(t, 2, func(i int, cfg *config.Config) {
+		cfg.Backup.Dir = dirs[i]
+		cfg.Backup.Interval = config.Duration(time.Second)
+	})
+	register(t, nodes[1], "backed up")
+	leader, _ := leaderOf(t, nodes)
+	leaderDir, followerDir := dirs[0], dirs[1]
+	if leader != nodes[0] {
+		leaderDir, followerDir = dirs[1], dirs[0]
+	}
+	// The schedule may have run before the registration; the next run
+	// after it holds it.
+	want := digest(t, leader)
+	deadline := time.Now().Add(20 * time.Second)
+	for attempt := 0; ; attempt++ {
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled backup with the leader's state appeared in its folder")
+		}
+		time.Sleep(200 * time.Millisecond)
+		entries, _ := os.ReadDir(leaderDir)
+		if len(entries) == 0 {
+			continue
+		}
+		newest := filepath.Join(leaderDir, entries[len(entries)-1].Name())
+		if restoredDigest(t, newest, attempt) == want {
+			break
+		}
+	}
+	if st, ok := leader.BackupStatus(); !ok || st.LastGood.IsZero() {
+		t.Errorf("backup status %+v, %t", st, ok)
+	}
+	if entries, _ := os.ReadDir(followerDir); len(entries) != 0 {
+		t.Errorf("the follower stored backups: %v", entries)
+	}
+}
+
+// restoredDigest restores the backup file into a fresh data dir and
+// returns the digest of the restored store.
+func restoredDigest(t *testing.T, file string, attempt int) string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := filepath.Join(t.TempDir(), fmt.Sprintf("restored-%d", attempt))
+	if _, err := node.RestoreDataDir(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "minitwit.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d, err := st.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

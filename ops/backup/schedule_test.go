@@ -1,0 +1,135 @@
+package backup_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"minitwit/ops/backup"
+)
+
+// fakeS3 is an S3 server in this process (gofakes3) with one bucket.
+func fakeS3(t *testing.T) *backup.S3 {
+	t.Helper()
+	mem := s3mem.New()
+	if err := mem.CreateBucket("backups"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(mem).Server())
+	t.Cleanup(srv.Close)
+	s3, err := backup.NewS3(backup.S3Options{
+		Endpoint: strings.TrimPrefix(srv.URL, "http://"), Bucket: "backups", Prefix: "minitwit/",
+		Region: "us-east-1", AccessKey: "key", SecretKey: "secret", Insecure: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s3
+}
+
+// TestScheduler: backups appear in every target, a tick with nothing new
+// is skipped, retention deletes what is older than Keep (never the newest),
+// and a follower takes none.
+func TestScheduler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	folder := backup.Folder{Dir: t.TempDir()}
+	s3 := fakeS3(t)
+	var index atomic.Uint64
+	index.Store(10)
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	s := &backup.Scheduler{
+		Interval: time.Hour, Keep: 36 * time.Hour,
+		Targets: []backup.Target{folder, s3},
+		Leading: func() bool { return true },
+		Index:   index.Load,
+		Take: func(_ context.Context, w io.Writer) (backup.Header, error) {
+			data := bytes.Repeat([]byte{byte(index.Load())}, 1000)
+			h := backup.Header{Index: index.Load(), Created: now, Node: "node1", Size: int64(len(data))}
+			return h, backup.Write(w, h, bytes.NewReader(data))
+		},
+		TempDir: t.TempDir(),
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:     func() time.Time { return now },
+	}
+	list := func(tg backup.Target) []string {
+		names, err := tg.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		return names
+	}
+	// Three backups a day apart, the state changing each time.
+	for day := range 3 {
+		now = time.Date(2026, 11, 26+day, 3, 0, 0, 0, time.UTC)
+		index.Add(5)
+		if err := s.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{backup.FileName(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC), 20), backup.FileName(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC), 25)}
+	for _, tg := range []backup.Target{folder, s3} {
+		if got := list(tg); !slices.Equal(got, want) {
+			t.Errorf("%s holds %q, want %q (the first is past retention)", tg, got, want)
+		}
+	}
+	st := s.Status()
+	if st.LastGoodKey != want[1] || st.LastError != "" || st.Failures != 0 {
+		t.Errorf("status %+v", st)
+	}
+
+	// Nothing changed: skipped.
+	now = now.Add(time.Hour)
+	if err := s.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(folder); len(got) != 2 || s.Status().Skipped != 1 {
+		t.Errorf("an unchanged state was backed up again: %q, status %+v", got, s.Status())
+	}
+
+	// Much later, still unchanged: the old one goes, the newest stays.
+	now = now.Add(30 * 24 * time.Hour)
+	s.RunOnce(ctx)
+	if got := list(s3); !slices.Equal(got, want[1:]) {
+		t.Errorf("after a month: %q, want only the newest %q", got, want[1:])
+	}
+
+	// A stored backup restores.
+	var buf bytes.Buffer
+	if err := s3Get(ctx, s3, want[1], &buf); err != nil {
+		t.Fatal(err)
+	}
+
+	// A follower's scheduler does nothing.
+	s.Leading = func() bool { return false }
+	runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	s.Interval = 10 * time.Millisecond
+	index.Add(1)
+	s.Run(runCtx)
+	if got := list(folder); len(got) != 1 {
+		t.Errorf("a follower took backups: %q", got)
+	}
+}
+
+// s3Get reads a backup back from the bucket and checks it.
+func s3Get(ctx context.Context, s3 *backup.S3, name string, w io.Writer) error {
+	r, err := s3.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = backup.Read(r, w)
+	return err
+}
