@@ -66,7 +66,25 @@ func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
 var errBadHash = errors.New("stored password hash is not in a known format")
 
 // Verify checks a password against a stored hash in constant time.
-func (h *hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+// legacy reports a hash in one of the course apps' formats
+// (legacyhash.go), which the caller should replace after a match.
+func (h *hasher) Verify(ctx context.Context, password, encoded string) (match, legacy bool, err error) {
+	if !strings.HasPrefix(encoded, "$argon2id$") {
+		if err := h.acquire(ctx); err != nil {
+			return false, false, err
+		}
+		match, known := verifyLegacy(password, encoded)
+		h.release()
+		if !known {
+			return false, false, errBadHash
+		}
+		return match, true, nil
+	}
+	match, err = h.verifyArgon2id(ctx, password, encoded)
+	return match, false, err
+}
+
+func (h *hasher) verifyArgon2id(ctx context.Context, password, encoded string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errBadHash

@@ -314,7 +314,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		refuse(msgBadUsername)
 		return
 	}
-	match, err := s.hasher.Verify(r.Context(), password, u.PasswordHash)
+	match, legacy, err := s.hasher.Verify(r.Context(), password, u.PasswordHash)
 	switch {
 	case errors.Is(err, errBadHash):
 		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
@@ -327,6 +327,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		refuse(msgBadPassword)
 		return
 	}
+	if legacy {
+		s.upgradeHash(r.Context(), u, password)
+	}
 	if err := s.startSession(w, r, u.ID); err != nil {
 		s.unavailable(w, r, err)
 		return
@@ -334,6 +337,25 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	infoFrom(r.Context()).user = u.Name
 	s.flash(w, r, flashLoggedIn)
 	redirect(w, r, "/")
+}
+
+// upgradeHash replaces a legacy password hash (from an imported course
+// database) with an argon2id one after a successful login. A failure only
+// leaves the old hash, which still works; it is logged.
+func (s *Server) upgradeHash(ctx context.Context, u store.User, password string) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err == nil {
+		var res raftfsm.Result
+		res, err = s.opts.Proposer.Propose(ctx, &raftfsm.Rehash{User: u.Name, Old: u.PasswordHash, New: hash})
+		if err == nil {
+			err = res.Err
+		}
+	}
+	if err != nil {
+		s.log.Warn("upgrading a legacy password hash failed; the old one stays", "user", u.Name, "err", err.Error())
+		return
+	}
+	s.log.Info("legacy password hash upgraded to argon2id", "user", u.Name)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -168,7 +168,7 @@ func (n *Node) startRaft() error {
 	n.cluster = newClusterListener(tls.NewListener(tcpLn, n.tls.serverConfig()), n.log)
 	n.rpc = newRPCClient(n.tls)
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  &raftStream{chanListener: chanListener{n.cluster, n.cluster.raft}, tls: n.tls},
+		Stream:  &raftStream{chanListener: chanListener{l: n.cluster, ch: n.cluster.raft}, tls: n.tls},
 		MaxPool: 3, Timeout: 10 * time.Second, Logger: raftLogger(n.log),
 		// No pipelined replication: hashicorp/raft v1.7.3's pipeline can
 		// deadlock when a follower answers with a newer term (its decoder
@@ -181,7 +181,7 @@ func (n *Node) startRaft() error {
 	})
 	n.rpcServer = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
-	go n.rpcServer.Serve(chanListener{n.cluster, n.cluster.rpc})
+	go n.rpcServer.Serve(ownListener(n.cluster, n.cluster.rpc))
 	go n.acceptJoins()
 
 	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, n.snaps, n.transport)

@@ -124,9 +124,18 @@ func (l *clusterListener) Close() error {
 func (l *clusterListener) Addr() net.Addr { return l.ln.Addr() }
 
 // chanListener is a net.Listener fed from a channel of sorted connections.
+// Closing it closes the shared port, unless it was made by ownListener.
 type chanListener struct {
-	l  *clusterListener
-	ch chan net.Conn
+	l    *clusterListener
+	ch   chan net.Conn
+	done chan struct{} // non-nil: Close ends only this listener
+	once *sync.Once
+}
+
+// ownListener is a chanListener whose Close stops only its own Accept, so
+// that its server can shut down while the port keeps serving the others.
+func ownListener(l *clusterListener, ch chan net.Conn) chanListener {
+	return chanListener{l: l, ch: ch, done: make(chan struct{}), once: new(sync.Once)}
 }
 
 func (c chanListener) Accept() (net.Conn, error) {
@@ -135,10 +144,19 @@ func (c chanListener) Accept() (net.Conn, error) {
 		return conn, nil
 	case <-c.l.closed:
 		return nil, net.ErrClosed
+	case <-c.done: // nil (blocks) unless made by ownListener
+		return nil, net.ErrClosed
 	}
 }
 
-func (c chanListener) Close() error   { return c.l.Close() }
+func (c chanListener) Close() error {
+	if c.done != nil {
+		c.once.Do(func() { close(c.done) })
+		return nil
+	}
+	return c.l.Close()
+}
+
 func (c chanListener) Addr() net.Addr { return c.l.Addr() }
 
 // dialCluster opens an authenticated connection to a member and sends the

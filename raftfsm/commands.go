@@ -31,6 +31,8 @@ const (
 	KindCertDelete  Kind = 11
 	KindCertLock    Kind = 12
 	KindCertUnlock  Kind = 13
+	KindImport      Kind = 14
+	KindRehash      Kind = 15
 )
 
 // sinceVersion is the format version that introduced a kind.
@@ -154,19 +156,44 @@ type CertUnlock struct {
 	Name, Owner string
 }
 
-func (Register) Kind() Kind    { return KindRegister }
-func (PostMessage) Kind() Kind { return KindPostMessage }
-func (Follow) Kind() Kind      { return KindFollow }
-func (Unfollow) Kind() Kind    { return KindUnfollow }
-func (SetLatest) Kind() Kind   { return KindSetLatest }
-func (FlagMessage) Kind() Kind { return KindFlagMessage }
-func (InitSecrets) Kind() Kind { return KindInitSecrets }
-func (Batch) Kind() Kind       { return KindBatch }
-func (Tagged) Kind() Kind      { return KindTagged }
-func (CertPut) Kind() Kind     { return KindCertPut }
-func (CertDelete) Kind() Kind  { return KindCertDelete }
-func (CertLock) Kind() Kind    { return KindCertLock }
-func (CertUnlock) Kind() Kind  { return KindCertUnlock }
+// ImportedMessage is one message of a course database.
+type ImportedMessage struct {
+	LegacyID uint64
+	Author   string
+	Text     string
+	PubDate  int64
+	Flagged  bool
+}
+
+// ImportMessages posts messages of a course database, in order, each once
+// (a legacy id imported before is skipped), in one transaction. A message
+// the store refuses (its author unknown, say) is skipped; the result's ID
+// counts the messages that are now imported.
+type ImportMessages struct {
+	Messages []ImportedMessage
+}
+
+// Rehash replaces User's password hash with New if it still is Old: a
+// login upgrading a legacy hash to argon2id.
+type Rehash struct {
+	User, Old, New string
+}
+
+func (Register) Kind() Kind       { return KindRegister }
+func (PostMessage) Kind() Kind    { return KindPostMessage }
+func (Follow) Kind() Kind         { return KindFollow }
+func (Unfollow) Kind() Kind       { return KindUnfollow }
+func (SetLatest) Kind() Kind      { return KindSetLatest }
+func (FlagMessage) Kind() Kind    { return KindFlagMessage }
+func (InitSecrets) Kind() Kind    { return KindInitSecrets }
+func (Batch) Kind() Kind          { return KindBatch }
+func (Tagged) Kind() Kind         { return KindTagged }
+func (CertPut) Kind() Kind        { return KindCertPut }
+func (CertDelete) Kind() Kind     { return KindCertDelete }
+func (CertLock) Kind() Kind       { return KindCertLock }
+func (CertUnlock) Kind() Kind     { return KindCertUnlock }
+func (ImportMessages) Kind() Kind { return KindImport }
+func (Rehash) Kind() Kind         { return KindRehash }
 
 func (c *Register) encode(e *encoder) {
 	e.str(c.Username)
@@ -264,6 +291,30 @@ func (c *CertLock) decode(d *decoder) {
 func (c *CertUnlock) encode(e *encoder) { e.str(c.Name); e.str(c.Owner) }
 func (c *CertUnlock) decode(d *decoder) { c.Name, c.Owner = d.str(), d.str() }
 
+func (c *ImportMessages) encode(e *encoder) {
+	e.uvarint(uint64(len(c.Messages)))
+	for _, m := range c.Messages {
+		e.uvarint(m.LegacyID)
+		e.str(m.Author)
+		e.str(m.Text)
+		e.varint(m.PubDate)
+		e.bool(m.Flagged)
+	}
+}
+func (c *ImportMessages) decode(d *decoder) {
+	n := d.uvarint()
+	if n > uint64(len(d.buf)) { // every message takes several bytes
+		d.fail()
+		return
+	}
+	c.Messages = make([]ImportedMessage, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c.Messages = append(c.Messages, ImportedMessage{LegacyID: d.uvarint(), Author: d.str(), Text: d.str(), PubDate: d.varint(), Flagged: d.bool()})
+	}
+}
+func (c *Rehash) encode(e *encoder) { e.str(c.User); e.str(c.Old); e.str(c.New) }
+func (c *Rehash) decode(d *decoder) { c.User, c.Old, c.New = d.str(), d.str(), d.str() }
+
 // newCommand returns an empty command of kind k to decode into.
 func newCommand(k Kind) Command {
 	switch k {
@@ -293,6 +344,10 @@ func newCommand(k Kind) Command {
 		return &CertLock{}
 	case KindCertUnlock:
 		return &CertUnlock{}
+	case KindImport:
+		return &ImportMessages{}
+	case KindRehash:
+		return &Rehash{}
 	}
 	return nil
 }

@@ -245,6 +245,17 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		res.Err = w.AcquireCertLease(c.Name, c.Owner, c.Now, c.Expires, index)
 	case *CertUnlock:
 		res.Err = w.ReleaseCertLease(c.Name, c.Owner)
+	case *ImportMessages:
+		for _, m := range c.Messages {
+			if _, err := w.ImportMessage(m.LegacyID, m.Author, m.Text, m.PubDate, m.Flagged); err == nil {
+				res.ID++
+			} else if !IsRefusal(err) {
+				res.Err = err
+				break
+			}
+		}
+	case *Rehash:
+		_, res.Err = w.ReplacePasswordHash(c.User, c.Old, c.New)
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

@@ -51,6 +51,14 @@ func script() []raftfsm.Command {
 		&raftfsm.CertLock{Name: "issue_cert_x", Owner: "node2/b", Now: 150, Expires: 250}, // held
 		&raftfsm.CertUnlock{Name: "issue_cert_x", Owner: "node1/a"},
 		&raftfsm.CertDelete{Key: "certificates/acme/x"},
+		&raftfsm.ImportMessages{Messages: []raftfsm.ImportedMessage{
+			{LegacyID: 7, Author: "Ünï", Text: "from the course db", PubDate: 1500000000},
+			{LegacyID: 8, Author: "Roger Histand", Text: "flagged there", PubDate: 1500000001, Flagged: true},
+			{LegacyID: 9, Author: "nobody", Text: "skipped", PubDate: 1500000002},
+		}},
+		&raftfsm.ImportMessages{Messages: []raftfsm.ImportedMessage{{LegacyID: 7, Author: "Ünï", Text: "from the course db", PubDate: 1500000000}}}, // again: nothing
+		&raftfsm.Rehash{User: "Ünï", Old: "h", New: "$argon2id$new"},
+		&raftfsm.Rehash{User: "Ünï", Old: "h", New: "$argon2id$other"}, // no longer "h": unchanged
 	}
 }
 
@@ -86,7 +94,7 @@ func TestEveryCommandOneByOne(t *testing.T) {
 		}
 	}
 	err := s.View(func(r *store.ReadTx) error {
-		if c := r.Counts(); c != (store.Counts{Users: 2, Messages: 2, Follows: 1, Flagged: 1}) {
+		if c := r.Counts(); c != (store.Counts{Users: 2, Messages: 4, Follows: 1, Flagged: 2}) {
 			return fmt.Errorf("counts %+v", c)
 		}
 		if v, _ := r.Latest(); v != 12 {
@@ -99,8 +107,11 @@ func TestEveryCommandOneByOne(t *testing.T) {
 			return fmt.Errorf("applied index %d", r.AppliedIndex())
 		}
 		pub, _ := r.PublicTimeline(store.Page{Limit: 10})
-		if len(pub.Messages) != 1 || pub.Messages[0].Text != "hello ☃ \"quoted\"" {
+		if len(pub.Messages) != 2 || pub.Messages[0].Text != "from the course db" || pub.Messages[1].Text != "hello ☃ \"quoted\"" {
 			return fmt.Errorf("public timeline %+v", pub.Messages)
+		}
+		if u, _ := r.UserByName("Ünï"); u.PasswordHash != "$argon2id$new" {
+			return fmt.Errorf("password hash %q after two rehashes, want the first's", u.PasswordHash)
 		}
 		return nil
 	})
@@ -167,8 +178,8 @@ func TestReplayIsANoOp(t *testing.T) {
 	more := logsOf([]raftfsm.Command{&raftfsm.PostMessage{Author: "Ünï", Text: "new", PubDate: 3}}, uint64(len(logs))+1)
 	f.ApplyBatch(append(logs[5:], more...))
 	s.View(func(r *store.ReadTx) error {
-		if c := r.Counts(); c.Messages != 3 {
-			t.Errorf("messages %d, want 3 (replayed posts must not be applied twice)", c.Messages)
+		if c := r.Counts(); c.Messages != 5 {
+			t.Errorf("messages %d, want 5 (replayed posts must not be applied twice)", c.Messages)
 		}
 		return nil
 	})

@@ -15,9 +15,10 @@ var (
 	bucketFollowers    = []byte("followers")     // whom ‖ who → empty
 	bucketMeta         = []byte("meta")          // see meta keys below
 	bucketCerts        = []byte("certs")         // certificate storage (filled by later features)
+	bucketImported     = []byte("imported")      // legacy message id → message id (imports)
 
 	allBuckets = [][]byte{bucketUsers, bucketUsernames, bucketMessages, bucketUserMessages,
-		bucketFollowing, bucketFollowers, bucketMeta, bucketCerts}
+		bucketFollowing, bucketFollowers, bucketMeta, bucketCerts, bucketImported}
 )
 
 // Meta keys.

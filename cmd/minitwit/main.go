@@ -33,6 +33,7 @@ func commands() []command {
 		{"cluster", "status, remove, transfer, token: administer a node's cluster", runCluster},
 		{"backup", "write a consistent, checksummed backup of a node's state", runBackup},
 		{"restore", "restore a backup into an empty data dir", runRestore},
+		{"import", "import a course database (SQLite: user, follower, message)", runImport},
 		{"version", "print version, commit, build date and Go version", runVersion},
 	}
 }
