@@ -214,6 +214,22 @@ func (w *WriteTx) InitSecrets(s ClusterSecrets) error {
 	return nil
 }
 
+// KeepClusterIdentity overwrites the internode CA and the join token with
+// s's (its other fields are ignored): a backup restored into a running
+// cluster takes that cluster's identity, so its members and certificates
+// stay valid.
+func (w *WriteTx) KeepClusterIdentity(s ClusterSecrets) error {
+	if len(s.CACert) == 0 || len(s.CAKey) == 0 || len(s.JoinToken) == 0 {
+		return fmt.Errorf("%w: the cluster's CA and join token are needed", ErrInvalid)
+	}
+	for _, kv := range []struct{ key, value []byte }{{metaCACert, s.CACert}, {metaCAKey, s.CAKey}, {metaJoinToken, s.JoinToken}} {
+		if err := w.meta.Put(kv.key, kv.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetAppliedIndex records the Raft index this transaction brings the file to.
 func (w *WriteTx) SetAppliedIndex(index uint64) error {
 	return w.meta.Put(metaApplied, u64(index))

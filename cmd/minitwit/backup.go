@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,11 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/ops/backup"
+	"minitwit/ops/simulate"
 )
 
 const backupUsage = `Usage: minitwit backup --out FILE [flags]
@@ -117,12 +120,19 @@ func writeChecked(path string, write func(io.Writer) error) (backup.Header, int6
 }
 
 const restoreUsage = `Usage: minitwit restore --data-dir DIR FILE
+       minitwit restore --cluster [--yes] [flags] FILE
 
 Restores the backup FILE into DIR, which must be empty or not exist. The
 backup is checked whole (format, checksum, the data file's schema) before
 anything is kept; a damaged or foreign file is refused and DIR stays as it
 was. 'minitwit serve --data-dir DIR' then starts a new single-node cluster
 with that state; other nodes join it as usual.
+
+With --cluster it replaces the state of the running cluster that the local
+node (found through the same configuration as serve) belongs to: the leader
+takes the backup as a Raft snapshot and every member switches to it. Writes
+made after the backup was taken are lost; the cluster keeps its identity
+(internode CA, join token). It asks for confirmation unless --yes is given.
 
 Flags:
 `
@@ -131,13 +141,20 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage); fs.PrintDefaults() }
-	dataDir := fs.String("data-dir", "", "the empty data `dir` to restore into (required)")
+	dataDir := fs.String("data-dir", "", "the empty data `dir` to restore into (or, with --cluster, the local node's)")
+	cluster := fs.Bool("cluster", false, "replace the state of the running cluster")
+	yes := fs.Bool("yes", false, "with --cluster: do not ask for confirmation")
+	cfgFile := fs.String("config", "", "with --cluster: TOML `file` as for serve (env MINITWIT_CONFIG)")
+	addr := fs.String("addr", "", "with --cluster: `host:port` of the member to ask (default: the local node's raft_addr)")
 	if err := fs.Parse(args); err != nil {
 		return exitFromParse(err)
 	}
-	if *dataDir == "" || fs.NArg() != 1 {
+	if fs.NArg() != 1 || (*dataDir == "" && !*cluster) {
 		fs.Usage()
 		return 2
+	}
+	if *cluster {
+		return restoreCluster(fs.Arg(0), *cfgFile, *dataDir, *addr, *yes, stdout, stderr)
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
@@ -152,5 +169,60 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "restored the backup of node %s at index %d (taken %s) into %s\n",
 		h.Node, h.Index, h.Created.Format(time.RFC3339), *dataDir)
+	return 0
+}
+
+func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stderr io.Writer) int {
+	fail := func(err error) int { fmt.Fprintln(stderr, "minitwit restore:", err); return 1 }
+	set := map[string]string{}
+	if cfgFile != "" {
+		set["config"] = cfgFile
+	}
+	if dataDir != "" {
+		set["data-dir"] = dataDir
+	}
+	cfg, _, err := config.Load(set, os.Environ())
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit restore:", err)
+		return 2
+	}
+	if addr == "" {
+		addr = cfg.RaftAddr
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fail(err)
+	}
+	h, err := backup.Read(f, io.Discard)
+	f.Close()
+	if err != nil {
+		return fail(err)
+	}
+	client, err := node.NewClusterClient(cfg.DataDir)
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	rep, err := client.Members(ctx, addr)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "This replaces the state of the whole cluster (%d members) with the backup of node %s at index %d, taken %s.\n"+
+		"Everything written since is lost.\n", len(rep.Members), h.Node, h.Index, h.Created.Format(time.RFC3339))
+	if !yes {
+		if !simulate.IsTerminal(os.Stdin) {
+			return fail(errors.New("refusing without --yes: there is no terminal to confirm on"))
+		}
+		fmt.Fprint(stdout, "Type 'restore' to go on: ")
+		answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		if strings.TrimSpace(answer) != "restore" {
+			return fail(errors.New("not confirmed; nothing changed"))
+		}
+	}
+	if err := client.RestoreCluster(ctx, addr, file); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintln(stdout, "the cluster now holds the backup's state")
 	return 0
 }

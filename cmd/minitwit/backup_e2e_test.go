@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"minitwit/ops/simulate"
 )
@@ -124,4 +125,56 @@ func TestBackupAndRestoreE2E(t *testing.T) {
 		t.Errorf("restore over existing data: %d %s", code, out)
 	}
 	clCompareDigests(t, []*clNode{orig, orig})
+}
+
+// userExists asks the API whether user exists (200 with messages, or 404).
+func userExists(t *testing.T, n *clNode, user string) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, n.base()+"/api/msgs/"+url.PathEscape(user), nil)
+	req.Header.Set("Authorization", "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// TestRestoreClusterCLI: `minitwit restore --cluster` refuses without a
+// confirmation, and with --yes replaces the running cluster's state.
+func TestRestoreClusterCLI(t *testing.T) {
+	t.Parallel()
+	nodes := clStartCluster(t)
+	register := func(name string) {
+		t.Helper()
+		a := simulate.Action{ID: 1, Command: simulate.CmdRegister, User: name, Arg: name + "@x", Password: "p"}
+		if s, err := simulate.Run(context.Background(), []simulate.Action{a}, simulate.Options{BaseURL: nodes[0].base() + "/api", Timeout: clRequestTimeout}); err != nil || s.Errors != 0 {
+			t.Fatalf("register %s: %v %+v", name, err, s)
+		}
+	}
+	register("kept")
+	file := filepath.Join(t.TempDir(), "cluster.mtb")
+	if code, out := runTool("backup", "--out", file, "--data-dir", nodes[1].dataDir, "--addr", nodes[1].raftAddr); code != 0 {
+		t.Fatalf("backup: %d %s", code, out)
+	}
+	register("lost")
+	args := []string{"restore", "--cluster", "--data-dir", nodes[2].dataDir, "--addr", nodes[2].raftAddr, file}
+	if code, out := runTool(args...); code != 1 || !strings.Contains(out, "refusing without --yes") {
+		t.Fatalf("restore --cluster without --yes and no terminal: %d %s", code, out)
+	}
+	if !userExists(t, nodes[0], "lost") {
+		t.Fatal("an unconfirmed restore changed the state")
+	}
+	if code, out := runTool(append([]string{"restore", "--yes"}, args[1:]...)...); code != 0 || !strings.Contains(out, "3 members") {
+		t.Fatalf("restore --cluster --yes: %d %s", code, out)
+	}
+	for _, n := range nodes {
+		deadline := time.Now().Add(10 * time.Second)
+		for userExists(t, n, "lost") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if userExists(t, n, "lost") || !userExists(t, n, "kept") {
+			t.Fatalf("%s does not hold the backup's state", n.name)
+		}
+	}
 }

@@ -8,17 +8,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/term"
 )
 
-// IsTerminal tells whether w is a character device, i.e. a terminal that a
-// carriage return redraws, rather than a file, a pipe or a buffer.
+// IsTerminal tells whether w is a terminal (one that a carriage return
+// redraws and a person can answer on), rather than a file, a pipe, a
+// buffer or another device such as /dev/null.
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // progressEvery is how often the progress line is redrawn: often enough to

@@ -1,0 +1,127 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"minitwit/ops/backup"
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+// Restoring a running cluster: the leader takes the backup as a Raft
+// snapshot (raft.Restore), applies it and sends it to every follower by
+// snapshot install, so all members switch to the backed-up state at one
+// log index and go on from there. The backup keeps the cluster's identity
+// (its internode CA and join token), so members, certificates and joins
+// stay valid whatever cluster the backup came from; everything else, the
+// session key included (so sessions of the replaced state end), is the
+// backup's. Writes acknowledged after the backup was taken are gone: this
+// is for disaster recovery, and `minitwit restore --cluster` asks first.
+
+const rpcRestore = "/restore"
+
+// RestoreCluster replaces the whole cluster's state with the backup read
+// from r. Only the leader can; the backup is checked whole first.
+func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, error) {
+	if n.raft.State() != raft.Leader {
+		return backup.Header{}, errNotLeaderHere
+	}
+	tmpDir, err := os.MkdirTemp(n.cfg.DataDir, "restore-")
+	if err != nil {
+		return backup.Header{}, err
+	}
+	defer os.RemoveAll(tmpDir)
+	f, err := os.Create(filepath.Join(tmpDir, storeFile))
+	if err != nil {
+		return backup.Header{}, err
+	}
+	h, err := backup.Read(r, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return h, err
+	}
+	st, err := store.Open(filepath.Join(tmpDir, storeFile), store.Options{InitialMmapSize: 1 << 20})
+	if err != nil {
+		return h, fmt.Errorf("the backup's data file: %w", err)
+	}
+	defer st.Close()
+	var current store.ClusterSecrets
+	n.store.View(func(tx *store.ReadTx) error { current = tx.Secrets(); return nil })
+	if err := st.Update(func(w *store.WriteTx) error { return w.KeepClusterIdentity(current) }); err != nil {
+		return h, err
+	}
+	sn, err := st.BeginSnapshot()
+	if err != nil {
+		return h, err
+	}
+	defer sn.Release()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(raftfsm.WriteSnapshot(pw, sn)) }()
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: sn.AppliedIndex(), Size: 12 + sn.Size()}
+	timeout := 10 * time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	err = n.raft.Restore(meta, pr, timeout)
+	pr.CloseWithError(err)
+	if errors.Is(err, raft.ErrNotLeader) {
+		return h, errNotLeaderHere
+	}
+	if err != nil {
+		return h, fmt.Errorf("restoring the cluster: %w", err)
+	}
+	n.log.Warn("the cluster's state was replaced by a backup", "backup_node", h.Node, "backup_index", h.Index, "backup_created", h.Created)
+	return h, nil
+}
+
+func (n *Node) rpcServeRestore(w http.ResponseWriter, r *http.Request) {
+	_, err := n.RestoreCluster(r.Context(), r.Body)
+	switch {
+	case errors.Is(err, errNotLeaderHere):
+		http.Error(w, err.Error(), statusNotLeader)
+	case errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrNewerFormat):
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	}
+}
+
+// RestoreCluster sends the backup in file to the leader of the cluster the
+// node at addr belongs to, which replaces the cluster's state with it.
+func (c *ClusterClient) RestoreCluster(ctx context.Context, addr, file string) error {
+	leader, err := c.Leader(ctx, addr)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader+rpcRestore, f)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return &rpcError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
+	}
+	return nil
+}

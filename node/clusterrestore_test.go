@@ -1,0 +1,78 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/nodetest"
+	"minitwit/ops/backup"
+	"minitwit/store"
+)
+
+// TestRestoreRunningCluster: a backup restored into a running cluster
+// becomes every member's state (what was written after the backup is gone),
+// the cluster keeps its identity (join token, members), writes go on, and
+// a damaged backup is refused without touching anything.
+func TestRestoreRunningCluster(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, 3)
+	register(t, nodes[0], "before the backup")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var buf bytes.Buffer
+	if _, err := nodes[1].Backup(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	file := buf.Bytes()
+	register(t, nodes[2], "after the backup")
+	leader, _ := leaderOf(t, nodes)
+	var token []byte
+	leader.LocalStore().View(func(r *store.ReadTx) error { token = r.Secrets().JoinToken; return nil })
+
+	damaged := bytes.Clone(file)
+	damaged[len(damaged)/2] ^= 1
+	before := digest(t, leader)
+	if _, err := leader.RestoreCluster(ctx, bytes.NewReader(damaged)); !errors.Is(err, backup.ErrCorrupt) {
+		t.Fatalf("a damaged backup: %v", err)
+	}
+	if digest(t, leader) != before {
+		t.Fatal("a refused restore changed the state")
+	}
+
+	if _, err := leader.RestoreCluster(ctx, bytes.NewReader(file)); err != nil {
+		t.Fatal(err)
+	}
+	waitSame(t, nodes)
+	for _, n := range nodes {
+		if !readUser(t, n, "before the backup") || readUser(t, n, "after the backup") {
+			t.Fatalf("%s does not hold the backed-up state", n.ID())
+		}
+		n.LocalStore().View(func(r *store.ReadTx) error {
+			if !bytes.Equal(r.Secrets().JoinToken, token) {
+				t.Errorf("%s: the join token changed with the restore", n.ID())
+			}
+			return nil
+		})
+	}
+	register(t, nodes[1], "after the restore")
+	for _, n := range nodes {
+		if !readUser(t, n, "after the restore") {
+			t.Fatalf("a write after the restore is missing on %s", n.ID())
+		}
+	}
+	if len(nodes[0].Members()) != 3 {
+		t.Fatalf("members after the restore: %v", nodes[0].Members())
+	}
+	// A member restarted after the restore comes back with that state.
+	cfg := nodes[2].ConfigForTest()
+	closeNode(t, nodes[2])
+	back := nodetest.Start(t, cfg)
+	if !readUser(t, back, "after the restore") || readUser(t, back, "after the backup") {
+		t.Fatal("a member restarted after the restore lost it")
+	}
+	waitSame(t, []*node.Node{nodes[0], nodes[1], back})
+}
