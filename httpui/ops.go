@@ -55,17 +55,26 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 // is no loopback exemption: a reverse proxy on the same host would turn it
 // into a public exemption.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	if s.opts.MetricsToken == "" {
-		http.Error(w, "metrics are disabled: set metrics.token (or MINITWIT_METRICS_TOKEN) and send it as a bearer token", http.StatusForbidden)
-		return
-	}
-	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.opts.MetricsToken))
-	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="minitwit metrics"`)
-		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+	if !bearerOK(w, r, s.opts.MetricsToken, "metrics", "metrics are disabled: set metrics.token (or MINITWIT_METRICS_TOKEN) and send it as a bearer token") {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	s.opts.Metrics.WritePrometheus(w)
+}
+
+// bearerOK checks the request's bearer token against token in constant
+// time and answers 403 (no token configured: disabled) or 401 itself.
+func bearerOK(w http.ResponseWriter, r *http.Request, token, realm, disabled string) bool {
+	if token == "" {
+		http.Error(w, disabled, http.StatusForbidden)
+		return false
+	}
+	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="minitwit `+realm+`"`)
+		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+		return false
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"strings"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,11 @@ type Options struct {
 	MaxNo          int   // cap on the API's `no`
 	MaxBodyBytes   int64 // cap on request bodies (API and forms)
 	MetricsToken   string
+	// AdminToken is the bearer token of the remote admin endpoints
+	// (/admin/api/backup, /admin/api/import); empty closes them.
+	AdminToken string
+	// Operations serves those endpoints; nil closes them.
+	Operations Operations
 	// RequestTimeout bounds how long a request may wait for Raft or for a
 	// password-hashing slot. Zero means 10 s.
 	RequestTimeout time.Duration
@@ -121,6 +127,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /version", s.version)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.mux.HandleFunc("GET "+adminAPIPrefix+"backup", s.adminBackup)
+	s.mux.HandleFunc("POST "+adminAPIPrefix+"import", s.adminImport)
 
 	// Simulator API: no CSRF check and no rate limit may ever touch it.
 	api := func(pattern string, h func(*apiCall)) { s.mux.Handle(pattern, s.apiGuard(s.api(h))) }
@@ -197,7 +205,11 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ri := &requestInfo{id: s.reqBase + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)}
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), s.opts.RequestTimeout)
+	timeout := s.opts.RequestTimeout
+	if strings.HasPrefix(r.URL.Path, adminAPIPrefix) {
+		timeout = adminAPITimeout // backups and imports stream for a while
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}

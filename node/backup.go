@@ -209,3 +209,15 @@ func (n *Node) BackupStatus() (st backup.Status, ok bool) {
 	}
 	return n.backups.Status(), true
 }
+
+// nodeOperations serves httpui's admin endpoints.
+type nodeOperations struct{ n *Node }
+
+func (o nodeOperations) WriteBackup(ctx context.Context, w io.Writer) error {
+	_, err := o.n.Backup(ctx, w)
+	return err
+}
+
+func (o nodeOperations) ImportSQLite(ctx context.Context, path string) (any, error) {
+	return ImportSQLite(ctx, path, o.n, nil)
+}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,15 +19,16 @@ import (
 	"minitwit/ops/simulate"
 )
 
-const backupUsage = `Usage: minitwit backup --out FILE [flags]
+const backupUsage = `Usage: minitwit backup --out FILE [--data-dir DIR | --url URL --token T] [flags]
 
 Writes a consistent backup of a node's state to FILE (compressed, with a
 header and a checksum; see ops/backup). It reads the same configuration as
 serve (--config, MINITWIT_* env) to find the node's data dir. When that
 node is running, the backup is taken by the node, over the internode port
 with its certificate, and holds every write acknowledged before it began;
-when it is stopped, the data dir is read directly. The file is written
-beside FILE, checked, and only then renamed to FILE.
+when it is stopped, the data dir is read directly. With --url, a node
+anywhere is asked over HTTP(S) with its admin token (admin.token). The file
+is written beside FILE, checked, and only then renamed to FILE.
 
 Flags:
 `
@@ -40,12 +42,38 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
 	addr := fs.String("addr", "", "`host:port` of the member to ask when the node runs (default: its raft_addr)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	remote := fs.String("url", "", "the node's public base `URL` (e.g. https://minitwit.example.org) to ask over HTTP")
+	token := fs.String("token", "", "with --url: the node's admin `token` (default $MINITWIT_ADMIN_TOKEN)")
+	ca := fs.String("ca", "", "with --url: a PEM `file` to trust besides the system's roots (a self-signed node)")
 	if err := fs.Parse(args); err != nil {
 		return exitFromParse(err)
 	}
 	if *out == "" || fs.NArg() != 0 {
 		fs.Usage()
 		return 2
+	}
+	if *remote != "" {
+		client, err := newAdminClient(*remote, *token, *ca)
+		if err != nil {
+			fmt.Fprintln(stderr, "minitwit backup:", err)
+			return 2
+		}
+		h, size, err := writeChecked(*out, func(w io.Writer) error {
+			body, err := client.do(http.MethodGet, "/admin/api/backup", nil)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			_, err = io.Copy(w, body)
+			return err
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "minitwit backup:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "backup of node %s at index %d (%d bytes of data) taken by %s: %s, %d bytes\n",
+			h.Node, h.Index, h.Size, *remote, filepath.Clean(*out), size)
+		return 0
 	}
 	set := map[string]string{}
 	if *cfgFile != "" {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 	"minitwit/ops/simulate"
 )
 
-const importUsage = `Usage: minitwit import --sqlite FILE [flags]
+const importUsage = `Usage: minitwit import --sqlite FILE [--data-dir DIR | --url URL --token T] [flags]
 
 Imports a database in the course's SQLite schema (user, follower, message)
 through Raft: users with their password hashes (Werkzeug pbkdf2/scrypt and
@@ -25,7 +27,8 @@ and flag. Running it twice changes nothing the second time. It reads the
 same configuration as serve (--config, MINITWIT_* env) to find the node:
 when the node runs, the import goes through it, over the internode port
 with its certificate; when it is stopped (or the data dir is new), the node
-is started here for the import and stopped again.
+is started here for the import and stopped again. With --url, the file is
+sent to a node anywhere over HTTP(S) with its admin token (admin.token).
 
 Flags:
 `
@@ -39,12 +42,18 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
 	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its raft_addr)")
 	timeout := fs.Duration("timeout", time.Hour, "give up after this long")
+	remote := fs.String("url", "", "the node's public base `URL` to send the database to over HTTP")
+	token := fs.String("token", "", "with --url: the node's admin `token` (default $MINITWIT_ADMIN_TOKEN)")
+	ca := fs.String("ca", "", "with --url: a PEM `file` to trust besides the system's roots (a self-signed node)")
 	if err := fs.Parse(args); err != nil {
 		return exitFromParse(err)
 	}
 	if *sqlitePath == "" || fs.NArg() != 0 {
 		fs.Usage()
 		return 2
+	}
+	if *remote != "" {
+		return importRemote(*sqlitePath, *remote, *token, *ca, stdout, stderr)
 	}
 	set := map[string]string{}
 	if *cfgFile != "" {
@@ -86,9 +95,41 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "minitwit import:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "imported %s %s:\n", *sqlitePath, how)
+	printImport(stdout, *sqlitePath, how, rep)
+	return 0
+}
+
+func printImport(stdout io.Writer, path, how string, rep node.ImportReport) {
+	fmt.Fprintf(stdout, "imported %s %s:\n", path, how)
 	fmt.Fprintf(stdout, "  users     %d new, %d already there, %d refused\n", rep.Users, rep.UsersExisting, rep.UsersRefused)
 	fmt.Fprintf(stdout, "  follows   %d (duplicates collapsed), %d refused\n", rep.Follows, rep.FollowsRefused)
 	fmt.Fprintf(stdout, "  messages  %d of %d (%d flagged, kept hidden), %d skipped\n", rep.Messages, rep.MessagesTotal, rep.MessagesFlagged, rep.MessagesSkipped)
+}
+
+// importRemote sends the database to a node's admin endpoint.
+func importRemote(path, base, token, ca string, stdout, stderr io.Writer) int {
+	client, err := newAdminClient(base, token, ca)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit import:", err)
+		return 2
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit import:", err)
+		return 1
+	}
+	defer f.Close()
+	body, err := client.do(http.MethodPost, "/admin/api/import", f)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit import:", err)
+		return 1
+	}
+	defer body.Close()
+	var rep node.ImportReport
+	if err := json.NewDecoder(body).Decode(&rep); err != nil {
+		fmt.Fprintln(stderr, "minitwit import: reading the report:", err)
+		return 1
+	}
+	printImport(stdout, path, "through "+base, rep)
 	return 0
 }

@@ -161,3 +161,36 @@ node_id = "imported"
 		}
 	}
 }
+
+// TestAdminAPIOverHTTP: with admin.token set, `minitwit import --url` and
+// `minitwit backup --url` work against a node anywhere; a wrong token is
+// refused and changes nothing.
+func TestAdminAPIOverHTTP(t *testing.T) {
+	t.Parallel()
+	legacy := nodetest.SharedData(t, "minitwit_legacy.db")
+	const token = "admin-token-for-the-e2e-test"
+	s := startServer(t, t.TempDir(), "MINITWIT_ADMIN_TOKEN="+token)
+	out := filepath.Join(t.TempDir(), "remote.mtb")
+	if code, msg := runTool("backup", "--url", s.base, "--token", "wrong-token-wrong-token", "--out", out); code != 1 || !strings.Contains(msg, "401") {
+		t.Fatalf("backup with a wrong token: %d %s", code, msg)
+	}
+	if code, msg := runTool("import", "--url", s.base, "--token", "wrong-token-wrong-token", "--sqlite", legacy); code != 1 || !strings.Contains(msg, "401") {
+		t.Fatalf("import with a wrong token: %d %s", code, msg)
+	}
+	code, msg := runTool("import", "--url", s.base, "--token", token, "--sqlite", legacy)
+	if code != 0 || !strings.Contains(msg, "users     200 new") || !strings.Contains(msg, "messages  11306 of 11306") {
+		t.Fatalf("import over HTTP: %d %s", code, msg)
+	}
+	notADB := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notADB, []byte("just some text, not a database\n"), 0o600)
+	if code, msg := runTool("import", "--url", s.base, "--token", token, "--sqlite", notADB); code != 1 || !strings.Contains(msg, "not a") {
+		t.Fatalf("importing a file that is not a database: %d %s", code, msg)
+	}
+	if code, msg := runTool("backup", "--url", s.base, "--token", token, "--out", out); code != 0 || !strings.Contains(msg, "taken by "+s.base) {
+		t.Fatalf("backup over HTTP: %d %s", code, msg)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if code, msg := runTool("restore", "--data-dir", restored, out); code != 0 {
+		t.Fatalf("restoring the remote backup: %d %s", code, msg)
+	}
+}

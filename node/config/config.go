@@ -76,6 +76,7 @@ type Config struct {
 	Metrics   MetricsConfig   `toml:"metrics"`
 	TLS       TLSConfig       `toml:"tls"`
 	Backup    BackupConfig    `toml:"backup"`
+	Admin     AdminConfig     `toml:"admin"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -160,6 +161,13 @@ type TLSConfig struct {
 	// HSTSMaxAge is the Strict-Transport-Security max-age sent on HTTPS
 	// answers in acme mode; 0 sends none.
 	HSTSMaxAge Duration `toml:"hsts_max_age"`
+}
+
+// AdminConfig guards the remote admin endpoints (backups and imports over
+// HTTP, for `minitwit backup --url` and `minitwit import --url`).
+type AdminConfig struct {
+	Token     string `toml:"token"`
+	TokenFile string `toml:"token_file"`
 }
 
 // BackupConfig schedules backups. They run on the leader, every Interval,

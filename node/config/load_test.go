@@ -197,6 +197,7 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"tls.acme_ca":            {"https://acme-staging-v02.api.letsencrypt.org/directory", func(c Config) any { return c.TLS.ACMECA }},
 		"tls.email":              {"ops@example.org", func(c Config) any { return c.TLS.Email }},
 		"backup.dir":             {"/var/backups/minitwit", func(c Config) any { return c.Backup.Dir }},
+		"admin.token":            {"admin-token-0123456789", func(c Config) any { return c.Admin.Token }},
 		"backup.s3.access_key":   {"AKIA0123", func(c Config) any { return c.Backup.S3.AccessKey }},
 		"backup.s3.secret_key":   {"s3-secret", func(c Config) any { return c.Backup.S3.SecretKey }},
 	}

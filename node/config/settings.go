@@ -49,6 +49,7 @@ func Settings() []Setting {
 		{Key: "tls.acme_ca", Env: "MINITWIT_ACME_CA", Usage: "ACME directory URL"},
 		{Key: "tls.email", Env: "MINITWIT_ACME_EMAIL", Usage: "contact e-mail for the ACME account"},
 		{Key: "backup.dir", Env: "MINITWIT_BACKUP_DIR", Usage: "folder for scheduled backups"},
+		{Key: "admin.token", Env: "MINITWIT_ADMIN_TOKEN", Usage: "bearer token of the remote admin endpoints (backups and imports over HTTP)"},
 		{Key: "backup.s3.access_key", Env: "MINITWIT_BACKUP_S3_ACCESS_KEY", Usage: "S3 access key for scheduled backups"},
 		{Key: "backup.s3.secret_key", Env: "MINITWIT_BACKUP_S3_SECRET_KEY", Usage: "S3 secret key for scheduled backups"},
 	}
@@ -70,6 +71,8 @@ func set(c *Config, key, raw string) error {
 		c.TLS.Email = raw
 	case "backup.dir":
 		c.Backup.Dir = raw
+	case "admin.token":
+		c.Admin.Token = raw
 	case "backup.s3.access_key":
 		c.Backup.S3.AccessKey = raw
 	case "backup.s3.secret_key":
@@ -134,6 +137,7 @@ func secrets(c *Config) []secret {
 		{"join_token", "join_token_file", &c.JoinToken, &c.JoinTokenFile},
 		{"metrics.token", "metrics.token_file", &c.Metrics.Token, &c.Metrics.TokenFile},
 		{"backup.s3.secret_key", "backup.s3.secret_key_file", &c.Backup.S3.SecretKey, &c.Backup.S3.SecretKeyFile},
+		{"admin.token", "admin.token_file", &c.Admin.Token, &c.Admin.TokenFile},
 	}
 }
 

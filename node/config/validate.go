@@ -112,6 +112,12 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"backup.keep_days", func() error { return inRange(int64(c.Backup.KeepDays), 1, 3650) }},
+		{"admin.token", func() error {
+			if c.Admin.Token != "" && len(c.Admin.Token) < minJoinTokenLen {
+				return fmt.Errorf("must be at least %d characters (it unlocks backups and imports)", minJoinTokenLen)
+			}
+			return nil
+		}},
 		{"backup.s3.bucket", func() error {
 			s3 := c.Backup.S3
 			switch {
