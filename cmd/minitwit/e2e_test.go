@@ -67,16 +67,24 @@ func (s *syncBuffer) String() string {
 }
 
 // freeAddr returns a loopback address with a port free at the time of the
-// call.
+// call, never one it returned before in this process: the kernel may hand
+// a just-closed port out again, and two nodes given the same port collide.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+var handedOut sync.Map
 
 // startServer runs serve on dataDir with free loopback ports and waits until
 // /readyz says ready.
