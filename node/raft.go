@@ -184,6 +184,9 @@ func (n *Node) startRaft() error {
 	go n.rpcServer.Serve(ownListener(n.cluster, n.cluster.rpc))
 	go n.acceptJoins()
 
+	if err := n.recoverFromPeersJSON(existing, logs); err != nil {
+		return err
+	}
 	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, n.snaps, n.transport)
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)

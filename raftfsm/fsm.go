@@ -288,7 +288,13 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 type fsmSnapshot struct{ sn *store.Snapshot }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := WriteSnapshot(sink, s.sn); err != nil {
+	err := WriteSnapshot(sink, s.sn)
+	// The read transaction is not needed once the data is out, and
+	// hashicorp/raft's RecoverCluster never calls Release: a transaction
+	// left open would block the store's Close forever. Release again is
+	// harmless.
+	s.sn.Release()
+	if err != nil {
 		sink.Cancel()
 		return err
 	}
