@@ -147,8 +147,8 @@ func writeChecked(path string, write func(io.Writer) error) (backup.Header, int6
 	return h, info.Size(), os.Rename(tmp, path)
 }
 
-const restoreUsage = `Usage: minitwit restore --data-dir DIR FILE
-       minitwit restore --cluster [--yes] [flags] FILE
+const restoreUsage = `Usage: minitwit restore --data-dir DIR FILE|s3://BUCKET/KEY
+       minitwit restore --cluster [--yes] [flags] FILE|s3://BUCKET/KEY
 
 Restores the backup FILE into DIR, which must be empty or not exist. The
 backup is checked whole (format, checksum, the data file's schema) before
@@ -161,6 +161,10 @@ node (found through the same configuration as serve) belongs to: the leader
 takes the backup as a Raft snapshot and every member switches to it. Writes
 made after the backup was taken are lost; the cluster keeps its identity
 (internode CA, join token). It asks for confirmation unless --yes is given.
+
+An s3:// source is fetched with the endpoint and credentials of backup.s3
+in the configuration (--config, MINITWIT_BACKUP_S3_*), then restored the
+same way.
 
 Flags:
 `
@@ -181,10 +185,20 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if *cluster {
-		return restoreCluster(fs.Arg(0), *cfgFile, *dataDir, *addr, *yes, stdout, stderr)
+	source := fs.Arg(0)
+	if strings.HasPrefix(source, "s3://") {
+		local, err := fetchS3(source, *cfgFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "minitwit restore:", err)
+			return 1
+		}
+		defer os.Remove(local)
+		source = local
 	}
-	f, err := os.Open(fs.Arg(0))
+	if *cluster {
+		return restoreCluster(source, *cfgFile, *dataDir, *addr, *yes, stdout, stderr)
+	}
+	f, err := os.Open(source)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit restore:", err)
 		return 1
@@ -253,4 +267,50 @@ func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stder
 	}
 	fmt.Fprintln(stdout, "the cluster now holds the backup's state")
 	return 0
+}
+
+// fetchS3 downloads an s3://bucket/key backup into a temporary file, using
+// backup.s3's endpoint and credentials from the configuration.
+func fetchS3(u, cfgFile string) (string, error) {
+	bucket, key, err := backup.ParseS3URL(u)
+	if err != nil {
+		return "", err
+	}
+	set := map[string]string{}
+	if cfgFile != "" {
+		set["config"] = cfgFile
+	}
+	cfg, _, err := config.Load(set, os.Environ())
+	if err != nil {
+		return "", err
+	}
+	c := cfg.Backup.S3
+	if c.Endpoint == "" {
+		return "", errors.New("an s3:// source needs backup.s3.endpoint and its credentials in the configuration")
+	}
+	s3, err := backup.NewS3(backup.S3Options{Endpoint: c.Endpoint, Bucket: bucket, Region: c.Region,
+		AccessKey: c.AccessKey, SecretKey: c.SecretKey, Insecure: c.Insecure})
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	r, err := s3.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	f, err := os.CreateTemp("", "minitwit-restore-*.mtb")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("fetching %s: %w", u, err)
+	}
+	return f.Name(), nil
 }

@@ -4,13 +4,19 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"minitwit/ops/backup"
 	"minitwit/ops/simulate"
 )
 
@@ -177,4 +183,62 @@ func TestRestoreClusterCLI(t *testing.T) {
 			t.Fatalf("%s does not hold the backup's state", n.name)
 		}
 	}
+}
+
+// TestRestoreFromS3: `minitwit restore` fetches an s3:// backup with the
+// configuration's backup.s3 endpoint and credentials (an S3 server in this
+// process), and a missing key is a clear error that leaves nothing behind.
+func TestRestoreFromS3(t *testing.T) {
+	t.Parallel()
+	mem := s3mem.New()
+	if err := mem.CreateBucket("backups"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(mem).Server())
+	defer srv.Close()
+	endpoint := strings.TrimPrefix(srv.URL, "http://")
+
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	register := simulate.Action{ID: 1, Command: simulate.CmdRegister, User: "from s3", Arg: "s3@x", Password: "p"}
+	if sum, err := simulate.Run(context.Background(), []simulate.Action{register}, simulate.Options{BaseURL: s.base + "/api"}); err != nil || sum.Errors != 0 {
+		t.Fatalf("register: %v %+v", err, sum)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.wait(t)
+	file := filepath.Join(t.TempDir(), "b.mtb")
+	if code, out := runTool("backup", "--out", file, "--data-dir", dir); code != 0 {
+		t.Fatalf("backup: %s", out)
+	}
+	target, err := backup.NewS3(backup.S3Options{Endpoint: endpoint, Bucket: "backups", Prefix: "minitwit/", Region: "us-east-1", AccessKey: "k", SecretKey: "s", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(file)
+	info, _ := f.Stat()
+	if err := target.Put(context.Background(), "b.mtb", f, info.Size()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	conf := filepath.Join(t.TempDir(), "s3.toml")
+	os.WriteFile(conf, []byte(`[backup.s3]
+endpoint = "`+endpoint+`"
+bucket = "backups"
+access_key = "k"
+secret_key = "s"
+insecure = true
+`), 0o600)
+	missing := filepath.Join(t.TempDir(), "missing")
+	if code, out := runTool("restore", "--config", conf, "--data-dir", missing, "s3://backups/minitwit/nope.mtb"); code != 1 {
+		t.Fatalf("restoring a missing key: %d %s", code, out)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatal("a failed restore left a data dir behind")
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if code, out := runTool("restore", "--config", conf, "--data-dir", restored, "s3://backups/minitwit/b.mtb"); code != 0 {
+		t.Fatalf("restore from s3: %d %s", code, out)
+	}
+	clCompareDigests(t, []*clNode{{name: "original", dataDir: dir}, {name: "restored", dataDir: restored}})
 }

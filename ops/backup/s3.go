@@ -70,3 +70,16 @@ func (s *S3) Delete(ctx context.Context, name string) error {
 func (s *S3) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	return s.client.GetObject(ctx, s.bucket, s.prefix+name, minio.GetObjectOptions{})
 }
+
+// ParseS3URL splits s3://bucket/key.
+func ParseS3URL(u string) (bucket, key string, err error) {
+	rest, ok := strings.CutPrefix(u, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not an s3://bucket/key URL", u)
+	}
+	bucket, key, ok = strings.Cut(rest, "/")
+	if !ok || bucket == "" || key == "" || strings.HasSuffix(key, "/") {
+		return "", "", fmt.Errorf("%q is not an s3://bucket/key URL", u)
+	}
+	return bucket, key, nil
+}
