@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,7 +94,9 @@ type Node struct {
 	stop context.CancelFunc // ends background loops
 	bg   sync.WaitGroup     // background loops, waited for before storage closes
 
-	logOut *ops.LogWriter // buffered stdout, when the node made its own logger
+	logOut  *ops.LogWriter // buffered stdout (and file), when the node made its own logger
+	logFile io.WriteCloser // the rotating log file, if log.file is set
+	logRing *ops.LogRing   // recent log lines, for the admin page
 
 	closeOnce sync.Once
 	closeErr  error
@@ -121,6 +124,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 			if n.logOut != nil {
 				n.logOut.Close()
 			}
+			if n.logFile != nil {
+				n.logFile.Close()
+			}
 		}
 	}()
 
@@ -132,7 +138,15 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if n.log == nil {
-		n.logOut = ops.NewLogWriter(os.Stdout, time.Second)
+		// stdout, the ring and the file get the same lines; buffering in
+		// front of all three keeps a slow disk off the request path.
+		n.logRing = ops.NewLogRing(logRingLines, logRingBytes)
+		outs := []io.Writer{os.Stdout, n.logRing}
+		if cfg.Log.File != "" {
+			n.logFile = ops.NewRotatingFile(cfg.Log.File, cfg.Log.MaxSizeMB, cfg.Log.MaxFiles)
+			outs = append(outs, n.logFile)
+		}
+		n.logOut = ops.NewLogWriter(io.MultiWriter(outs...), time.Second)
 		n.log = ops.NewLogger(n.logOut, cfg.SlogLevel(), n.nodeID)
 	}
 
@@ -273,6 +287,17 @@ func (n *Node) startRedirect() {
 	go n.redirect.Serve(ln)
 }
 
+// The in-memory ring of recent log lines: enough for the admin page's view
+// of the last minutes under load, bounded in memory.
+const (
+	logRingLines = 10_000
+	logRingBytes = 8 << 20
+)
+
+// LogRing holds this node's recent log lines, or nil when the node was
+// given its own logger (tests).
+func (n *Node) LogRing() *ops.LogRing { return n.logRing }
+
 // requestWriteTimeout bounds how long answering one request may take.
 const requestWriteTimeout = 60 * time.Second
 
@@ -388,6 +413,9 @@ func (n *Node) close(ctx context.Context) error {
 	n.log.Info("node stopped")
 	if n.logOut != nil {
 		n.logOut.Close()
+	}
+	if n.logFile != nil {
+		n.logFile.Close()
 	}
 	return errors.Join(errs...)
 }

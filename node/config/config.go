@@ -127,6 +127,11 @@ type APIConfig struct {
 // LogConfig selects what is logged.
 type LogConfig struct {
 	Level string `toml:"level"`
+	// File, if set, also receives every log line, rotated at MaxSizeMB
+	// with MaxFiles old files kept: a bounded footprint on disk.
+	File      string `toml:"file"`
+	MaxSizeMB int    `toml:"max_size_mb"`
+	MaxFiles  int    `toml:"max_files"`
 }
 
 // MetricsConfig guards /metrics.
@@ -225,7 +230,7 @@ func Default() Config {
 			MaxBodyBytes: 64 << 10,
 		},
 		Raft: RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
-		Log:  LogConfig{Level: "info"},
+		Log:  LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
 		TLS:  TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7,
 			S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},

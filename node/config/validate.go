@@ -61,6 +61,8 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"log.level", func() error { return checkLevel(c.Log.Level) }},
+		{"log.max_size_mb", func() error { return inRange(int64(c.Log.MaxSizeMB), 1, 100_000) }},
+		{"log.max_files", func() error { return inRange(int64(c.Log.MaxFiles), 0, 1000) }},
 		{"tls.mode", func() error {
 			switch c.TLS.Mode {
 			case "", TLSOff, TLSSelfSigned, TLSACME:
