@@ -229,6 +229,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		dur := time.Since(start)
 		s.opts.Metrics.ObserveRequest(r.Pattern, sw.status, dur)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && strings.HasPrefix(r.URL.Path, "/api/") {
+			s.opts.Metrics.SimulatorRequest(r.Pattern, sw.status)
+		}
 		attrs := []slog.Attr{
 			slog.String("req_id", ri.id), slog.String("method", r.Method), slog.String("route", r.Pattern),
 			slog.Int("status", sw.status), slog.Float64("dur_ms", float64(dur.Microseconds())/1000),

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/VictoriaMetrics/metrics"
 	"io"
 	"log/slog"
 	"net"
@@ -98,6 +99,8 @@ type Node struct {
 	logFile io.WriteCloser // the rotating log file, if log.file is set
 	logRing *ops.LogRing   // recent log lines, for the admin page
 
+	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -155,6 +158,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.fsm = raftfsm.New(n.store)
+	n.latencyMetrics()
 
 	// 3. Raft: log, snapshots, transport; bootstrap or rejoin.
 	if err := n.startRaft(); err != nil {
@@ -165,6 +169,8 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	// leadership.
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
+	n.registerMetrics()
+	n.bg.Go(func() { n.watchLeaders(ctx.Done()) })
 	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
 	if n.addrChanged {

@@ -89,9 +89,13 @@ func (n *Node) propose(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Co
 		// Not the leader, or handing leadership over: forward. A leader
 		// handing over answers its own forward "not the leader" until the
 		// new leader is known, so the write waits for it.
+		started := time.Now()
 		body, err := n.callLeader(ctx, rpcPropose, data, retry)
 		if err != nil {
 			return raftfsm.Result{}, err
+		}
+		if n.forwardLatency != nil {
+			n.forwardLatency.Update(time.Since(started).Seconds())
 		}
 		res, err := raftfsm.DecodeResult(body)
 		if err != nil {
@@ -240,11 +244,15 @@ func (n *Node) commitLoop(ctx context.Context) {
 			<-slots
 			continue
 		}
+		started := time.Now()
 		f := n.raft.Apply(data, 10*time.Second)
 		n.applyMu.Unlock()
 		n.bg.Go(func() {
 			defer func() { <-slots }()
 			n.deliver(batch, f)
+			if n.applyLatency != nil {
+				n.applyLatency.Update(time.Since(started).Seconds())
+			}
 		})
 	}
 }

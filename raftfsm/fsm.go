@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -34,6 +35,10 @@ type FSM struct {
 	advanced chan struct{} // closed when applied moves; nil until someone waits
 
 	recent recentRequests // results of the last tagged requests (requests.go)
+
+	// OnApply, if set before Raft starts, is told how long each batch's
+	// transaction took (metrics).
+	OnApply func(entries int, d time.Duration)
 }
 
 // New returns an FSM over s.
@@ -91,6 +96,7 @@ func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // matches the log, so the node panics and, on restart, replays from the last
 // committed index.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	started := time.Now()
 	results := make([]any, len(logs))
 	var tags []taggedResult
 	err := f.store.Update(func(w *store.WriteTx) error {
@@ -125,6 +131,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		panic(fmt.Sprintf("raftfsm: cannot apply log entries %d..%d: %v", logs[0].Index, logs[len(logs)-1].Index, err))
 	}
 	f.recent.remember(tags)
+	if f.OnApply != nil {
+		f.OnApply(len(logs), time.Since(started))
+	}
 	if last := logs[len(logs)-1].Index; last > f.applied.Load() {
 		f.applied.Store(last)
 		f.signalAdvanced()

@@ -1,0 +1,80 @@
+package node_test
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+	"testing"
+
+	"minitwit/node/nodetest"
+)
+
+// scrape reads /metrics with the token and returns every sample line by
+// metric name (the part before '{' or ' ').
+func scrape(t *testing.T, base, token string) map[string][]string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	out := map[string][]string{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name := line[:strings.IndexAny(line, "{ ")]
+		out[name] = append(out[name], line)
+	}
+	return out
+}
+
+// TestMetricsExposition: /metrics serves the Raft, store, request and
+// simulator figures under their documented names, with bounded labels.
+func TestMetricsExposition(t *testing.T) {
+	t.Parallel()
+	const token = "metrics-token-for-the-test"
+	cfg := nodetest.Config(t.TempDir())
+	cfg.Metrics.Token = token
+	n := nodetest.Start(t, cfg)
+	base := "http://" + n.HTTPAddr()
+	register(t, n, "alice")
+	if s := apiPost(t, base, "/msgs/alice", map[string]string{"content": "hi"}); s != 204 {
+		t.Fatalf("tweet: %d", s)
+	}
+	if s := apiPost(t, base, "/msgs/nobody", map[string]string{"content": "hi"}); s != 404 {
+		t.Fatalf("tweet by nobody: %d", s)
+	}
+	got := scrape(t, base, token)
+	for _, name := range []string{
+		"minitwit_http_responses_total", "minitwit_request_duration_seconds_bucket",
+		"minitwit_simulator_requests_total", "minitwit_simulator_errors_total",
+		"minitwit_raft_state", "minitwit_raft_is_leader", "minitwit_raft_term", "minitwit_raft_last_index",
+		"minitwit_raft_commit_index", "minitwit_raft_applied_index", "minitwit_raft_last_snapshot_index",
+		"minitwit_raft_leader_changes_total", "minitwit_raft_apply_duration_seconds_bucket",
+		"minitwit_store_apply_duration_seconds_bucket",
+		"minitwit_users", "minitwit_messages", "minitwit_follows", "minitwit_flagged_messages",
+		"minitwit_followers_per_user", "minitwit_data_file_bytes",
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if len(got[name]) == 0 {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if l := got["minitwit_simulator_errors_total"]; len(l) != 1 || !strings.Contains(l[0], `route="POST /api/msgs/{username}",status="404"} 1`) {
+		t.Errorf("simulator errors: %q", l)
+	}
+	if l := got["minitwit_users"]; len(l) != 1 || l[0] != "minitwit_users 1" {
+		t.Errorf("users: %q", l)
+	}
+	if l := got["minitwit_raft_is_leader"]; len(l) != 1 || l[0] != "minitwit_raft_is_leader 1" {
+		t.Errorf("is leader: %q", l)
+	}
+}
