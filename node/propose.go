@@ -75,6 +75,11 @@ func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result
 func (n *Node) propose(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Command, retry bool) (raftfsm.Result, error) {
 	data := raftfsm.Encode(&raftfsm.Tagged{ID: id, Cmd: raftfsm.Encode(cmd)})
 	for {
+		select {
+		case <-n.closing:
+			return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+		default:
+		}
 		if n.raft.State() == raft.Leader && !n.handingOver.Load() {
 			res, err := n.proposeHere(ctx, id, data, retry)
 			switch {
@@ -128,7 +133,7 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 	}
 	select {
 	case <-n.closing:
-		return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+		return raftfsm.Result{}, errNotLeaderHere // nothing appended: another node takes it
 	default:
 	}
 	if retry {
@@ -136,7 +141,10 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 		// yet; a barrier in this term makes sure it is, so the FSM's
 		// record is complete up to now.
 		if err := n.raft.Barrier(time.Until(deadlineOr(ctx, 5*time.Second))).Error(); err != nil {
-			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			// Leadership moved before the retry was looked up or appended:
+			// the next leader answers it.
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) ||
+				errors.Is(err, raft.ErrLeadershipLost) {
 				return raftfsm.Result{}, errNotLeaderHere
 			}
 			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -154,7 +162,7 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 			return raftfsm.Result{}, fmt.Errorf("%w: queueing the proposal: %w", ErrUnavailable, ctx.Err())
 		case <-n.closing:
 			n.settle(p, proposalResult{err: errNotLeaderHere})
-			return raftfsm.Result{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+			return raftfsm.Result{}, errNotLeaderHere // nothing appended: another node takes it
 		}
 	}
 	select {
