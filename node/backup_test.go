@@ -1,9 +1,12 @@
 package node_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +81,27 @@ func restoredDigest(t *testing.T, file string, attempt int) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestJoiningWithRestoredDataIsRefused: a data dir that holds data but no
+// Raft state cannot join a cluster (its data would shadow the cluster's
+// first entries); the error says what to do.
+func TestJoiningWithRestoredDataIsRefused(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, 1)
+	register(t, nodes[0], "somebody")
+	var buf bytes.Buffer
+	if _, err := nodes[0].Backup(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "restored")
+	if _, err := node.RestoreDataDir(dir, &buf); err != nil {
+		t.Fatal(err)
+	}
+	cfg := nodetest.Config(dir)
+	cfg.NodeID, cfg.JoinToken, cfg.Join = "joiner", nodetest.ClusterToken, []string{nodes[0].RaftAddr()}
+	_, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()})
+	if err == nil || !strings.Contains(err.Error(), "a joining node must start empty") {
+		t.Fatalf("joining with restored data: %v", err)
+	}
 }

@@ -122,6 +122,8 @@ func (n *Node) startRaft() error {
 	switch {
 	case !existing && n.fileUnsynced():
 		return fmt.Errorf("the data file in %s was left unsynced by an unclean stop and there is no Raft state to rebuild it from; restore from a backup", n.cfg.DataDir)
+	case !existing && len(n.cfg.Join) > 0 && applied > 0:
+		return fmt.Errorf("data dir %s holds data (applied index %d) but no Raft state: a joining node must start empty and gets its data from the cluster; remove join to start a new cluster on this data, or empty the data dir", n.cfg.DataDir, applied)
 	case !existing && len(n.cfg.Join) > 0:
 		ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 		joining, err = beginJoin(ctx, n.cfg.Join, n.cfg.JoinToken, n.nodeID, advertise)
@@ -464,7 +466,15 @@ func (n *Node) waitApplied(ctx context.Context, index uint64) error {
 // An entry no longer in the log was compacted into a snapshot, which means
 // it is already in the store.
 func (n *Node) lastFSMEntry(after, upTo uint64) uint64 {
-	for i := upTo; i > after; i-- {
+	// Everything up to the newest snapshot is in the store, whether this
+	// node took the snapshot or restored it (an install, or a cluster
+	// restore, after which the log may still hold older entries the FSM
+	// will never see again).
+	snap, _ := strconv.ParseUint(n.raft.Stats()["last_snapshot_index"], 10, 64)
+	if upTo <= snap {
+		return after
+	}
+	for i := upTo; i > max(after, snap); i-- {
 		var l raft.Log
 		if err := n.logStore.GetLog(i, &l); err != nil {
 			return after

@@ -136,22 +136,29 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	if len(s.Targets) == 0 {
 		return errors.New("no backup target configured")
 	}
-	names, err := s.Targets[0].List(ctx)
-	if err != nil {
-		return fmt.Errorf("listing %s: %w", s.Targets[0], err)
-	}
-	var newest uint64
-	found := false
-	for _, n := range names {
-		if _, idx, ok := parseName(n); ok && (!found || idx > newest) {
-			newest, found = idx, true
+	// Unchanged only if every target already holds a backup of the current
+	// state: a target whose last upload failed gets one at the next tick.
+	current := s.Index()
+	unchanged := true
+	for _, t := range s.Targets {
+		names, err := t.List(ctx)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", t, err)
 		}
+		has := false
+		for _, n := range names {
+			if _, idx, ok := parseName(n); ok && idx == current {
+				has = true
+				break
+			}
+		}
+		unchanged = unchanged && has
 	}
-	if found && s.Index() == newest {
+	if unchanged {
 		s.mu.Lock()
 		s.status.Skipped++
 		s.mu.Unlock()
-		s.Log.Debug("scheduled backup skipped: nothing changed", "index", newest)
+		s.Log.Debug("scheduled backup skipped: nothing changed", "index", current)
 		return s.prune(ctx)
 	}
 

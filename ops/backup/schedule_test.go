@@ -3,6 +3,7 @@ package backup_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -132,4 +133,45 @@ func s3Get(ctx context.Context, s3 *backup.S3, name string, w io.Writer) error {
 	defer r.Close()
 	_, err = backup.Read(r, w)
 	return err
+}
+
+// failingOnce is a folder whose first Put fails.
+type failingOnce struct {
+	backup.Folder
+	failed atomic.Bool
+}
+
+func (f *failingOnce) Put(ctx context.Context, name string, r io.Reader, size int64) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return errors.New("the bucket is down")
+	}
+	return f.Folder.Put(ctx, name, r, size)
+}
+
+// TestSchedulerRetriesATargetThatFailed: when one target's upload fails,
+// the next tick stores the (unchanged) state there instead of skipping.
+func TestSchedulerRetriesATargetThatFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	good, flaky := backup.Folder{Dir: t.TempDir()}, &failingOnce{Folder: backup.Folder{Dir: t.TempDir()}}
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	s := &backup.Scheduler{
+		Interval: time.Hour, Keep: 24 * time.Hour, Targets: []backup.Target{good, flaky},
+		Leading: func() bool { return true }, Index: func() uint64 { return 7 },
+		Take: func(_ context.Context, w io.Writer) (backup.Header, error) {
+			h := backup.Header{Index: 7, Created: now, Node: "n", Size: 3}
+			return h, backup.Write(w, h, bytes.NewReader([]byte("abc")))
+		},
+		TempDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
+	}
+	if err := s.RunOnce(ctx); err == nil {
+		t.Fatal("the failed upload was not reported")
+	}
+	now = now.Add(time.Hour)
+	if err := s.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := flaky.List(ctx); len(names) != 1 {
+		t.Fatalf("the target that failed holds %v after the next tick", names)
+	}
 }
