@@ -50,6 +50,7 @@ func (n *Node) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+rpcTransfer, n.rpcServeTransfer)
 	mux.HandleFunc("GET "+rpcBackup, n.rpcServeBackup)
 	mux.HandleFunc("POST "+rpcRestore, n.rpcServeRestore)
+	mux.HandleFunc("GET "+rpcFlagged, n.rpcServeFlagged)
 	mux.HandleFunc("GET "+rpcToken, func(w http.ResponseWriter, r *http.Request) {
 		var sec store.ClusterSecrets
 		n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil })

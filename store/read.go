@@ -161,3 +161,27 @@ func (r *ReadTx) Counts() Counts {
 		Flagged:  readU64(r.meta.Get(metaFlaggedCount)),
 	}
 }
+
+// FlaggedMessages returns up to limit flagged messages, newest first. It
+// walks the messages from the newest and stops once it has found as many
+// as the flagged counter says exist, so its cost is bounded by how far
+// back the oldest flagged message lies.
+func (r *ReadTx) FlaggedMessages(limit int) ([]Message, error) {
+	want := int(r.Counts().Flagged)
+	var out []Message
+	c := r.messages.Cursor()
+	for k, v := c.Last(); k != nil && len(out) < min(limit, want); k, v = c.Prev() {
+		m, err := decodeMessage(readU64(k), v)
+		if err != nil {
+			return nil, err
+		}
+		if !m.Flagged {
+			continue
+		}
+		if err := r.joinAuthor(&m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

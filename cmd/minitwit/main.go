@@ -34,6 +34,7 @@ func commands() []command {
 		{"backup", "write a consistent, checksummed backup of a node's state", runBackup},
 		{"restore", "restore a backup into an empty data dir", runRestore},
 		{"import", "import a course database (SQLite: user, follower, message)", runImport},
+		{"flag", "flag, unflag or list messages (moderation) through Raft", runFlag},
 		{"version", "print version, commit, build date and Go version", runVersion},
 	}
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/config"
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+const flagUsage = `Usage: minitwit flag [--unflag] ID...
+       minitwit flag --list
+
+Flags messages by id (hides them from every timeline and API list on every
+node), unflags them, or lists the flagged ones, through Raft on the running
+cluster of the local node (found through the same configuration as serve,
+authenticated with its certificate, like 'minitwit cluster'). The course's
+flag_tool, without its SQL injection.
+
+Flags:
+`
+
+func runFlag(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("flag", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, flagUsage); fs.PrintDefaults() }
+	list := fs.Bool("list", false, "list the flagged messages, newest first")
+	unflag := fs.Bool("unflag", false, "show the messages again")
+	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
+	dataDir := fs.String("data-dir", "", "the local node's data `dir` (its certificate authenticates this command)")
+	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the local node's raft_addr)")
+	if err := fs.Parse(args); err != nil {
+		return exitFromParse(err)
+	}
+	if *list == (fs.NArg() > 0) {
+		fs.Usage()
+		return 2
+	}
+	var ids []uint64
+	for _, a := range fs.Args() {
+		id, err := strconv.ParseUint(a, 10, 64)
+		if err != nil || id == 0 {
+			fmt.Fprintf(stderr, "minitwit flag: %q is not a message id\n", a)
+			return 2
+		}
+		ids = append(ids, id)
+	}
+	set := map[string]string{}
+	if *cfgFile != "" {
+		set["config"] = *cfgFile
+	}
+	if *dataDir != "" {
+		set["data-dir"] = *dataDir
+	}
+	cfg, _, err := config.Load(set, os.Environ())
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit flag:", err)
+		return 2
+	}
+	if *addr == "" {
+		*addr = cfg.RaftAddr
+	}
+	client, err := node.NewClusterClient(cfg.DataDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit flag:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if *list {
+		msgs, err := client.Flagged(ctx, *addr)
+		if err != nil {
+			fmt.Fprintln(stderr, "minitwit flag:", err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "id\tauthor\tdate\ttext")
+		for _, m := range msgs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%q\n", m.ID, m.Author, time.Unix(m.PubDate, 0).UTC().Format("2006-01-02 15:04"), m.Text)
+		}
+		tw.Flush()
+		return 0
+	}
+	proposer := client.Proposer(*addr)
+	status := 0
+	for _, id := range ids {
+		res, err := proposer.Propose(ctx, &raftfsm.FlagMessage{MessageID: id, Flagged: !*unflag})
+		if err == nil {
+			err = res.Err
+		}
+		switch {
+		case errors.Is(err, store.ErrUnknownMessage):
+			fmt.Fprintf(stderr, "minitwit flag: no message %d\n", id)
+			status = 1
+		case err != nil:
+			fmt.Fprintln(stderr, "minitwit flag:", err)
+			return 1
+		case *unflag:
+			fmt.Fprintf(stdout, "message %d unflagged\n", id)
+		default:
+			fmt.Fprintf(stdout, "message %d flagged\n", id)
+		}
+	}
+	return status
+}
