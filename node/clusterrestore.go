@@ -34,7 +34,7 @@ const rpcRestore = "/restore"
 // from r. Only the leader can; the backup is checked whole first.
 func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, error) {
 	if n.raft.State() != raft.Leader {
-		return backup.Header{}, errNotLeaderHere
+		return backup.Header{}, fmt.Errorf("%w: %w", ErrUnavailable, errNotLeaderHere)
 	}
 	tmpDir, err := os.MkdirTemp(n.cfg.DataDir, "restore-")
 	if err != nil {
@@ -77,7 +77,10 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 	err = n.raft.Restore(meta, pr, timeout)
 	pr.CloseWithError(err)
 	if errors.Is(err, raft.ErrNotLeader) {
-		return h, errNotLeaderHere
+		return h, fmt.Errorf("%w: %w", ErrUnavailable, errNotLeaderHere)
+	}
+	if errors.Is(err, raft.ErrLeadershipLost) {
+		return h, fmt.Errorf("%w: leadership moved during the restore; it may or may not have taken effect: run it again (restoring twice gives the same state)", ErrUnavailable)
 	}
 	if err != nil {
 		return h, fmt.Errorf("restoring the cluster: %w", err)
