@@ -3,6 +3,8 @@ package node_test
 import (
 	"bufio"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,6 +45,7 @@ func TestMetricsExposition(t *testing.T) {
 	const token = "metrics-token-for-the-test"
 	cfg := nodetest.Config(t.TempDir())
 	cfg.Metrics.Token = token
+	cfg.Backup.Dir = t.TempDir() // so the backup figures exist
 	n := nodetest.Start(t, cfg)
 	base := "http://" + n.HTTPAddr()
 	register(t, n, "alice")
@@ -76,5 +79,18 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if l := got["minitwit_raft_is_leader"]; len(l) != 1 || l[0] != "minitwit_raft_is_leader 1" {
 		t.Errorf("is leader: %q", l)
+	}
+
+	// The Grafana dashboard in deploy/ uses only metrics a node serves
+	// (the certificate ones exist in acme mode only).
+	dash, err := os.ReadFile("../deploy/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acmeOnly := map[string]bool{"minitwit_tls_certificate_expiry_timestamp_seconds": true, "minitwit_tls_certificate_events_total": true}
+	for _, name := range regexp.MustCompile(`minitwit_[a-z_]+`).FindAllString(string(dash), -1) {
+		if len(got[name]) == 0 && !acmeOnly[name] {
+			t.Errorf("the dashboard uses %s, which /metrics does not serve", name)
+		}
 	}
 }
