@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"minitwit/node"
-	"minitwit/node/config"
 	"minitwit/ops/backup"
 	"minitwit/ops/simulate"
 )
@@ -75,14 +74,7 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 			h.Node, h.Index, h.Size, *remote, filepath.Clean(*out), size)
 		return 0
 	}
-	set := map[string]string{}
-	if *cfgFile != "" {
-		set["config"] = *cfgFile
-	}
-	if *dataDir != "" {
-		set["data-dir"] = *dataDir
-	}
-	cfg, _, err := config.Load(set, os.Environ())
+	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit backup:", err)
 		return 2
@@ -216,14 +208,7 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 
 func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stderr io.Writer) int {
 	fail := func(err error) int { fmt.Fprintln(stderr, "minitwit restore:", err); return 1 }
-	set := map[string]string{}
-	if cfgFile != "" {
-		set["config"] = cfgFile
-	}
-	if dataDir != "" {
-		set["data-dir"] = dataDir
-	}
-	cfg, _, err := config.Load(set, os.Environ())
+	cfg, err := loadNodeConfig(cfgFile, dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit restore:", err)
 		return 2
@@ -276,11 +261,7 @@ func fetchS3(u, cfgFile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	set := map[string]string{}
-	if cfgFile != "" {
-		set["config"] = cfgFile
-	}
-	cfg, _, err := config.Load(set, os.Environ())
+	cfg, err := loadNodeConfig(cfgFile, "")
 	if err != nil {
 		return "", err
 	}

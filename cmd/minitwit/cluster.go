@@ -43,14 +43,7 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	set := map[string]string{}
-	if *cfgFile != "" {
-		set["config"] = *cfgFile
-	}
-	if *dataDir != "" {
-		set["data-dir"] = *dataDir
-	}
-	cfg, _, err := config.Load(set, os.Environ())
+	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit cluster:", err)
 		return 2
@@ -118,4 +111,20 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", m.ID, m.Address, m.Voter, role, applied, commit, ready)
 	}
 	return tw.Flush()
+}
+
+// loadNodeConfig loads the configuration of the local node the way serve
+// does (flags given here, MINITWIT_* environment, the TOML file), for the
+// commands that act on that node. Empty arguments are left to the
+// environment and the file.
+func loadNodeConfig(cfgFile, dataDir string) (config.Config, error) {
+	set := map[string]string{}
+	if cfgFile != "" {
+		set["config"] = cfgFile
+	}
+	if dataDir != "" {
+		set["data-dir"] = dataDir
+	}
+	cfg, _, err := config.Load(set, os.Environ())
+	return cfg, err
 }

@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"minitwit/node"
-	"minitwit/node/config"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -54,14 +52,7 @@ func runFlag(args []string, stdout, stderr io.Writer) int {
 		}
 		ids = append(ids, id)
 	}
-	set := map[string]string{}
-	if *cfgFile != "" {
-		set["config"] = *cfgFile
-	}
-	if *dataDir != "" {
-		set["data-dir"] = *dataDir
-	}
-	cfg, _, err := config.Load(set, os.Environ())
+	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit flag:", err)
 		return 2

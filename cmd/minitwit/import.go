@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"minitwit/node"
-	"minitwit/node/config"
 	"minitwit/ops/simulate"
 )
 
@@ -55,14 +54,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	if *remote != "" {
 		return importRemote(*sqlitePath, *remote, *token, *ca, stdout, stderr)
 	}
-	set := map[string]string{}
-	if *cfgFile != "" {
-		set["config"] = *cfgFile
-	}
-	if *dataDir != "" {
-		set["data-dir"] = *dataDir
-	}
-	cfg, _, err := config.Load(set, os.Environ())
+	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit import:", err)
 		return 2
