@@ -70,11 +70,7 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(raftfsm.WriteSnapshot(pw, sn)) }()
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: sn.AppliedIndex(), Size: 12 + sn.Size()}
-	timeout := 10 * time.Minute
-	if d, ok := ctx.Deadline(); ok {
-		timeout = time.Until(d)
-	}
-	err = n.raft.Restore(meta, pr, timeout)
+	err = n.raft.Restore(meta, pr, time.Until(deadlineOr(ctx, 10*time.Minute)))
 	pr.CloseWithError(err)
 	if errors.Is(err, raft.ErrNotLeader) {
 		return h, fmt.Errorf("%w: %w", ErrUnavailable, errNotLeaderHere)

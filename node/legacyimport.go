@@ -1,15 +1,12 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"sync"
@@ -298,56 +295,31 @@ type remoteProposer struct {
 	addr string
 
 	mu     sync.Mutex
-	leader string
+	leader string // the leader found last, tried first
 }
 
 func (p *remoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
 	var id raftfsm.RequestID
 	rand.Read(id[:])
 	body := raftfsm.Encode(&raftfsm.Tagged{ID: id, Cmd: raftfsm.Encode(cmd)})
-	retried := false
-	for attempt := 0; ; attempt++ {
+	tries := 0
+	leader := func(ctx context.Context) (string, error) {
 		p.mu.Lock()
-		leader := p.leader
-		p.mu.Unlock()
-		if leader == "" || attempt > 0 {
-			var err error
-			if leader, err = p.c.Leader(ctx, p.addr); err != nil {
-				return raftfsm.Result{}, err
+		defer p.mu.Unlock()
+		if tries++; tries > 1 || p.leader == "" { // it moved, or first use: ask
+			addr, err := p.c.Leader(ctx, p.addr)
+			if err != nil {
+				return "", err
 			}
-			p.mu.Lock()
-			p.leader = leader
-			p.mu.Unlock()
+			p.leader = addr
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader+rpcPropose, bytes.NewReader(body))
-		if retried {
-			req.Header.Set(retryHeader, "1")
-		}
-		resp, err := p.c.http.Do(req)
-		if err != nil {
-			if ctx.Err() != nil || attempt > 20 {
-				return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-			}
-			retried = true
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
-		resp.Body.Close()
-		switch {
-		case err != nil:
-			retried = true
-			continue
-		case resp.StatusCode == statusNotLeader || resp.StatusCode == statusOutcomeUnknown:
-			retried = retried || resp.StatusCode == statusOutcomeUnknown
-			if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-				return raftfsm.Result{}, err
-			}
-			continue
-		case resp.StatusCode != http.StatusOK:
-			return raftfsm.Result{}, fmt.Errorf("%w: %s answered %d: %s", ErrUnavailable, leader, resp.StatusCode, bytes.TrimSpace(data))
-		}
-		return raftfsm.DecodeResult(data)
+		return p.leader, nil
 	}
+	data, err := postToLeader(ctx, p.c.http, leader, rpcPropose, body, false)
+	if err != nil {
+		return raftfsm.Result{}, err
+	}
+	return raftfsm.DecodeResult(data)
 }
 
 // ImportIntoDataDir imports the course database at path into the stopped

@@ -226,8 +226,16 @@ func newRPCClient(t *nodeTLS) *http.Client {
 // attempt is marked as a retry and the next leader answers it without
 // applying the write twice. retried marks the first attempt too.
 func (n *Node) callLeader(ctx context.Context, path string, body []byte, retried bool) ([]byte, error) {
+	return postToLeader(ctx, n.rpc, n.waitForLeader, path, body, retried)
+}
+
+// postToLeader is callLeader's loop for any caller: hc speaks the cluster
+// RPC, leader finds the current leader's internode address (waiting while
+// there is none).
+func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Context) (string, error),
+	path string, body []byte, retried bool) ([]byte, error) {
 	for {
-		addr, err := n.waitForLeader(ctx)
+		addr, err := leader(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +243,7 @@ func (n *Node) callLeader(ctx context.Context, path string, body []byte, retried
 		if retried {
 			req.Header.Set(retryHeader, "1")
 		}
-		resp, err := n.rpc.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -42,16 +41,7 @@ func BenchmarkBackupRestore(b *testing.B) {
 		benchBackupRestore(b, dir)
 	})
 	b.Run("1M-messages", func(b *testing.B) {
-		spec := nodetest.SeedSpec{Users: 10_000, Messages: 1_000_000, Follows: 200_000}
-		cache := filepath.Join(os.TempDir(), fmt.Sprintf("minitwit-seed-%d-%d-%d", spec.Users, spec.Messages, spec.Follows))
-		if _, err := os.Stat(filepath.Join(cache, "complete")); err != nil {
-			os.RemoveAll(cache)
-			os.MkdirAll(cache, 0o700)
-			if err := nodetest.Seed(cache, spec, nil); err != nil {
-				b.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(cache, "complete"), nil, 0o600)
-		}
+		_, cache := seededAtScale(b)
 		dir := b.TempDir()
 		copyFile(b, filepath.Join(cache, "minitwit.db"), filepath.Join(dir, "minitwit.db"))
 		benchBackupRestore(b, dir)

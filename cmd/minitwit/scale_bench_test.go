@@ -23,16 +23,7 @@ import (
 //
 //	go test -run '^$' -bench ServeAtScale -benchtime 1x ./cmd/minitwit/
 func BenchmarkServeAtScale(b *testing.B) {
-	spec := nodetest.SeedSpec{Users: 10_000, Messages: 1_000_000, Follows: 200_000}
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("minitwit-seed-%d-%d-%d", spec.Users, spec.Messages, spec.Follows))
-	if _, err := os.Stat(filepath.Join(cache, "complete")); err != nil {
-		os.RemoveAll(cache)
-		os.MkdirAll(cache, 0o700)
-		if err := nodetest.Seed(cache, spec, nil); err != nil {
-			b.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(cache, "complete"), nil, 0o600)
-	}
+	spec, cache := seededAtScale(b)
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		copyFile(b, filepath.Join(cache, "minitwit.db"), filepath.Join(dir, "minitwit.db"))
@@ -84,6 +75,24 @@ func BenchmarkServeAtScale(b *testing.B) {
 		s.cmd.Process.Kill()
 		s.wait(b)
 	}
+}
+
+// seededAtScale returns the generated data set of 10,000 users,
+// 1,000,000 messages and 200,000 follows, made once and kept in the
+// temporary dir (cache/minitwit.db) for later runs.
+func seededAtScale(b *testing.B) (nodetest.SeedSpec, string) {
+	b.Helper()
+	spec := nodetest.SeedSpec{Users: 10_000, Messages: 1_000_000, Follows: 200_000}
+	cache := filepath.Join(os.TempDir(), fmt.Sprintf("minitwit-seed-%d-%d-%d", spec.Users, spec.Messages, spec.Follows))
+	if _, err := os.Stat(filepath.Join(cache, "complete")); err != nil {
+		os.RemoveAll(cache)
+		os.MkdirAll(cache, 0o700)
+		if err := nodetest.Seed(cache, spec, nil); err != nil {
+			b.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(cache, "complete"), nil, 0o600)
+	}
+	return spec, cache
 }
 
 func rssMiB(b *testing.B, pid int) float64 {

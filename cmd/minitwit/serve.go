@@ -24,6 +24,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: minitwit serve [flags]\n\nRuns a node. With no configuration it starts a single-node cluster in\n./minitwit-data serving http://127.0.0.1:8080 (UI at /, simulator API at /api).\nPrecedence: flag > MINITWIT_* environment > config file > default.\n\nFlags:")
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nEnvironment only (every key is in minitwit.example.toml):")
+		for _, s := range config.Settings() {
+			if s.Flag == "" && s.Env != "" {
+				fmt.Fprintf(stderr, "  %-32s %s (%s)\n", s.Env, s.Usage, s.Key)
+			}
+		}
 	}
 	for _, s := range config.Settings() {
 		if s.Flag != "" {

@@ -287,26 +287,40 @@ func TestErrorsByStatusAndTimeout(t *testing.T) {
 	}
 }
 
-func TestConnectionErrors(t *testing.T) {
-	t.Parallel()
-	// A port nobody listens on any more: connection refused.
+// refusedURL is an API base on a port nobody listens on any more:
+// connection refused.
+func refusedURL(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := "http://" + l.Addr().String() + "/api"
-	l.Close()
+	defer l.Close()
+	return "http://" + l.Addr().String() + "/api"
+}
 
-	// A server that accepts and hangs up without answering.
-	hangup, err := net.Listen("tcp", "127.0.0.1:0")
+// hangUpServer accepts, reads a whole request and hangs up without an
+// answer; it returns the base URL and counts the requests it read.
+func hangUpServer(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { hangup.Close() }) // not defer: the subtests run after this function returns
-	go acceptThen(hangup, func(c net.Conn) {
+	t.Cleanup(func() { l.Close() }) // not defer: subtests may run after the caller returns
+	var n atomic.Int64
+	go acceptThen(l, func(c net.Conn) {
 		readRequest(c)
+		n.Add(1)
 		c.Close()
 	})
+	return "http://" + l.Addr().String(), &n
+}
+
+func TestConnectionErrors(t *testing.T) {
+	t.Parallel()
+	refused := refusedURL(t)
+	hangup, _ := hangUpServer(t)
 
 	// A server that answers something that is not HTTP.
 	garbage, err := net.Listen("tcp", "127.0.0.1:0")
@@ -326,7 +340,7 @@ func TestConnectionErrors(t *testing.T) {
 		course     string
 	}{
 		{"refused", refused, KindConnection, "ConnectionError"},
-		{"hang-up", "http://" + hangup.Addr().String(), KindConnection, "ConnectionError"},
+		{"hang-up", hangup, KindConnection, "ConnectionError"},
 		{"not HTTP", "http://" + garbage.Addr().String(), KindOther, "RequestException"},
 	}
 	for _, tc := range tests {
@@ -489,23 +503,8 @@ func TestIsTerminal(t *testing.T) {
 // and is not sent again (it may have reached the server).
 func TestSeveralEndpoints(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + l.Addr().String() + "/api"
-	l.Close()
-	hangup, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hangup.Close() })
-	var hungUp atomic.Int64
-	go acceptThen(hangup, func(c net.Conn) {
-		readRequest(c)
-		hungUp.Add(1)
-		c.Close()
-	})
+	refused := refusedURL(t)
+	hangup, hungUp := hangUpServer(t)
 	var served atomic.Int64
 	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		served.Add(1)
@@ -526,7 +525,7 @@ func TestSeveralEndpoints(t *testing.T) {
 	}
 
 	served.Store(0)
-	s, err = Run(context.Background(), tweets, Options{BaseURL: good.URL + "/api," + "http://" + hangup.Addr().String(), Timeout: 2 * time.Second})
+	s, err = Run(context.Background(), tweets, Options{BaseURL: good.URL + "/api," + hangup, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
