@@ -41,13 +41,18 @@ func (s *Server) adminBackup(w http.ResponseWriter, r *http.Request) {
 	if !bearerOK(w, r, s.opts.AdminToken, "admin", adminDisabled) || !s.operationsOK(w) {
 		return
 	}
+	s.streamBackup(w, r, "minitwit.mtb")
+}
+
+// streamBackup sends a backup as a download, for as long as it takes.
+func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename string) {
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(adminAPITimeout))
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="minitwit.mtb"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	// Once data flows an error can only cut the stream short; the backup's
 	// checksum makes that visible to the client.
 	if err := s.opts.Operations.WriteBackup(r.Context(), w); err != nil {
-		s.log.Warn("backup over the admin API failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+		s.log.Warn("backup download failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return
 		}

@@ -310,7 +310,7 @@ func (reg registration) check() string {
 		return msgPasswordMismatch
 	case len(reg.Password) > MaxPasswordBytes:
 		return fmt.Sprintf("The password is longer than %d bytes", MaxPasswordBytes)
-	case store.ValidateUsername(reg.Username) != nil || isReserved(reg.Username):
+	case store.ValidateUsername(reg.Username) != nil || store.IsReservedName(reg.Username):
 		return msgNameInvalid
 	}
 	return ""

@@ -7,17 +7,6 @@ import (
 	"strings"
 )
 
-// reservedNames collide with routes (now or planned) and cannot be
-// registered; compared case-insensitively so "Admin" cannot pose as a page.
-var reservedNames = map[string]bool{
-	"public": true, "login": true, "logout": true, "register": true, "add_message": true,
-	"api": true, "admin": true, "static": true, "metrics": true, "healthz": true, "readyz": true,
-	"version": true, "favicon.ico": true, "robots.txt": true, "follow": true, "unfollow": true,
-	"simulator": true, "cluster": true, "backup": true, "debug": true, "internal": true, ".well-known": true,
-}
-
-func isReserved(name string) bool { return reservedNames[strings.ToLower(name)] }
-
 // splitForwarded flattens X-Forwarded-For header values into hops.
 func splitForwarded(values []string) []string {
 	var hops []string
@@ -51,11 +40,13 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.opts.Build)
 }
 
-// metrics serves Prometheus text to a scraper holding metrics.token. There
-// is no loopback exemption: a reverse proxy on the same host would turn it
-// into a public exemption.
+// metrics serves Prometheus text to a scraper holding metrics.token, or to
+// a browser with an admin's session. There is no loopback exemption: a
+// reverse proxy on the same host would turn it into a public exemption.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	if !bearerOK(w, r, s.opts.MetricsToken, "metrics", "metrics are disabled: set metrics.token (or MINITWIT_METRICS_TOKEN) and send it as a bearer token") {
+	if r.Header.Get("Authorization") == "" && s.isAdminSession(r) {
+		// An admin looking at the figures in a browser.
+	} else if !bearerOK(w, r, s.opts.MetricsToken, "metrics", "metrics need metrics.token (or MINITWIT_METRICS_TOKEN) sent as a bearer token, or an admin's session") {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")

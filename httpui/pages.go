@@ -29,6 +29,7 @@ var staticFS embed.FS
 // own "title" and "body".
 type pages struct {
 	byName map[string]*template.Template
+	admin  map[string]*template.Template // the admin pages, on their own layout
 }
 
 func parsePages() (*pages, error) {
@@ -38,14 +39,52 @@ func parsePages() (*pages, error) {
 		return nil, err
 	}
 	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"timeline", "register", "login", "error"} {
+	for _, name := range []string{"timeline", "register", "login", "error", "password"} {
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
 		p.byName[name] = t
 	}
+	adminFuncs := template.FuncMap{"userpath": userPath, "bytes": humanBytes, "age": roundAge,
+		"date": formatDate, "stamp": formatStamp, "pathescape": url.PathEscape,
+		"hourChoices":  func() []int { return []int{1, 3, 6, 12, 24} },
+		"levelChoices": func() []string { return []string{"DEBUG", "INFO", "WARN", "ERROR"} }}
+	adminLayout, err := template.New("admin_layout").Funcs(adminFuncs).ParseFS(templateFS, "templates/admin_layout.html")
+	if err != nil {
+		return nil, err
+	}
+	p.admin = map[string]*template.Template{}
+	for _, name := range []string{"overview", "charts", "logs", "messages", "users"} {
+		t, err := template.Must(adminLayout.Clone()).ParseFS(templateFS, "templates/admin_"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template admin_%s: %w", name, err)
+		}
+		p.admin[name] = t
+	}
 	return p, nil
+}
+
+// humanBytes writes a size in binary units.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// formatStamp writes an instant for the admin page (UTC), or "never".
+func formatStamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // userPath is the URL path of a user's page; PathEscape keeps names with
@@ -69,6 +108,9 @@ type pageData struct {
 	// Forms.
 	Error string
 	Form  struct{ Username, Email string }
+
+	// Password page.
+	MinPassword int
 
 	// Error page.
 	Status     int

@@ -51,16 +51,24 @@ func (h *hasher) release() { <-h.slots }
 
 // Hash returns a PHC-format argon2id hash with a random salt.
 func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
-	salt := make([]byte, argonSaltLen)
-	rand.Read(salt)
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
+	defer h.release()
+	return HashPassword(password), nil
+}
+
+// HashPassword returns a PHC-format argon2id hash of password with a random
+// salt, the format every node verifies. Request handlers go through the
+// hasher's bound on concurrent hashes; tools that create a user outside a
+// request (the first admin, `minitwit admin`) call this directly.
+func HashPassword(password string) string {
+	salt := make([]byte, argonSaltLen)
+	rand.Read(salt)
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
-	h.release()
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
-		argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 var errBadHash = errors.New("stored password hash is not in a known format")

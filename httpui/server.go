@@ -71,6 +71,8 @@ type Options struct {
 	AdminToken string
 	// Operations serves those endpoints; nil closes them.
 	Operations Operations
+	// Admin serves the admin page's cluster views; nil hides the page.
+	Admin AdminBackend
 	// RequestTimeout bounds how long a request may wait for Raft or for a
 	// password-hashing slot. Zero means 10 s.
 	RequestTimeout time.Duration
@@ -85,8 +87,10 @@ type Server struct {
 	sessions *sessions
 	pages    *pages
 	simAuth  credentials
-	reqSeq   atomic.Uint64
-	reqBase  string
+	// adminLogins limits failed sign-ins to admin accounts.
+	adminLogins *loginLimiter
+	reqSeq      atomic.Uint64
+	reqBase     string
 }
 
 // New builds the handler and its routes.
@@ -108,14 +112,15 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		mux:      http.NewServeMux(),
-		hasher:   newHasher(),
-		sessions: &sessions{reader: opts.Reader},
-		pages:    pg,
-		simAuth:  newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
-		reqBase:  strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+		opts:        opts,
+		log:         opts.Logger,
+		mux:         http.NewServeMux(),
+		hasher:      newHasher(),
+		sessions:    &sessions{reader: opts.Reader},
+		pages:       pg,
+		simAuth:     newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
+		adminLogins: newLoginLimiter(),
+		reqBase:     strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 	}
 	s.routes()
 	return s, nil
@@ -129,6 +134,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metrics", s.metrics)
 	s.mux.HandleFunc("GET "+adminAPIPrefix+"backup", s.adminBackup)
 	s.mux.HandleFunc("POST "+adminAPIPrefix+"import", s.adminImport)
+	s.adminRoutes()
 
 	// Simulator API: no CSRF check and no rate limit may ever touch it.
 	api := func(pattern string, h func(*apiCall)) { s.mux.Handle(pattern, s.apiGuard(s.api(h))) }
@@ -159,6 +165,8 @@ func (s *Server) routes() {
 	ui("GET /login", s.loginForm)
 	ui("POST /login", s.loginSubmit)
 	ui("GET /logout", s.logout)
+	ui("GET /login/password", s.passwordForm)
+	ui("POST /login/password", s.passwordSubmit)
 	s.staticRoutes()
 }
 
@@ -206,8 +214,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ri := &requestInfo{id: s.reqBase + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)}
 	timeout := s.opts.RequestTimeout
-	if strings.HasPrefix(r.URL.Path, adminAPIPrefix) {
-		timeout = adminAPITimeout // backups and imports stream for a while
+	if adminLongRunning(r.URL.Path) {
+		timeout = adminAPITimeout // backups, imports and log tails stream for a while
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), timeout)
 	defer cancel()

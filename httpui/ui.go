@@ -303,7 +303,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	name, password := r.PostForm.Get("username"), r.PostForm.Get("password")
 	refuse := func(msg string) {
-		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "ip", s.clientIP(r).String())
+		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "user", name, "ip", s.clientIP(r).String())
 		data := &pageData{Error: msg}
 		data.Form.Username = name
 		s.render(w, r, http.StatusBadRequest, "login", data)
@@ -314,7 +314,23 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		refuse(msgBadUsername)
 		return
 	}
+	ip := s.clientIP(r).String()
+	if u.Admin {
+		if wait, blocked := s.adminLogins.blocked(ip, u.Name); blocked {
+			s.log.Warn("admin login rate limited", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip)
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			data := &pageData{Error: "Too many failed sign-ins to this admin account. Try again in " +
+				roundAge(wait+time.Second) + "."}
+			data.Form.Username = name
+			s.render(w, r, http.StatusTooManyRequests, "login", data)
+			return
+		}
+	}
 	match, legacy, err := s.hasher.Verify(r.Context(), password, u.PasswordHash)
+	if err == nil && !match && u.Admin {
+		s.adminLogins.failed(ip, u.Name)
+		s.log.Warn("failed admin login", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip)
+	}
 	switch {
 	case errors.Is(err, errBadHash):
 		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
@@ -335,6 +351,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	infoFrom(r.Context()).user = u.Name
+	if u.TemporaryPassword {
+		s.flash(w, r, flashLoggedIn, msgMustChangePassword)
+		redirect(w, r, "/login/password")
+		return
+	}
 	s.flash(w, r, flashLoggedIn)
 	redirect(w, r, "/")
 }

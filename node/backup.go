@@ -177,8 +177,7 @@ func (n *Node) startBackups(ctx context.Context) error {
 		targets = append(targets, t)
 	}
 	if len(targets) == 0 {
-		n.log.Warn("no scheduled backups: set backup.dir or backup.s3.* (see minitwit.example.toml)")
-		return nil
+		return nil // configWarnings says so, in the log and on the admin page
 	}
 	n.backups = &backup.Scheduler{
 		Interval: time.Duration(n.cfg.Backup.Interval),

@@ -326,16 +326,29 @@ func (p *remoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raft
 // (or new) node of cfg: it starts the node in this process, waits until it
 // is ready, imports through it and stops it. It fails with ErrDataDirInUse
 // while that node runs; import through the running node instead.
-func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log *slog.Logger, progress ImportProgress) (ImportReport, error) {
+func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log *slog.Logger, progress ImportProgress) (rep ImportReport, err error) {
 	if _, err := os.Stat(path); err != nil {
 		return ImportReport{}, err
 	}
+	err = WithLocalNode(ctx, cfg, log, func(n *Node) error {
+		rep, err = ImportSQLite(ctx, path, n, progress)
+		return err
+	})
+	return rep, err
+}
+
+// WithLocalNode starts the node on cfg's data dir for one task of an admin
+// tool and stops it again. A data dir of a running node is refused with
+// ErrDataDirInUse: the tool then goes through the running node instead.
+// The node started here rejoins its cluster like any restart, so the task
+// goes through Raft whether the cluster has one node or more.
+func WithLocalNode(ctx context.Context, cfg config.Config, log *slog.Logger, task func(*Node) error) error {
 	n, err := Start(cfg, Options{Logger: log})
 	if errors.Is(err, store.ErrInUse) {
-		return ImportReport{}, ErrDataDirInUse
+		return ErrDataDirInUse
 	}
 	if err != nil {
-		return ImportReport{}, err
+		return err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -343,7 +356,7 @@ func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log 
 		n.Close(cctx)
 	}()
 	if err := n.WaitReady(ctx); err != nil {
-		return ImportReport{}, fmt.Errorf("the node did not become ready: %w", err)
+		return fmt.Errorf("the node did not become ready: %w", err)
 	}
-	return ImportSQLite(ctx, path, n, progress)
+	return task(n)
 }

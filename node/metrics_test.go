@@ -74,7 +74,7 @@ func TestMetricsExposition(t *testing.T) {
 	if l := got["minitwit_simulator_errors_total"]; len(l) != 1 || !strings.Contains(l[0], `route="POST /api/msgs/{username}",status="404"} 1`) {
 		t.Errorf("simulator errors: %q", l)
 	}
-	if l := got["minitwit_users"]; len(l) != 1 || l[0] != "minitwit_users 1" {
+	if l := got["minitwit_users"]; len(l) != 1 || l[0] != "minitwit_users 2" { // the first admin and the simulator's user
 		t.Errorf("users: %q", l)
 	}
 	if l := got["minitwit_raft_is_leader"]; len(l) != 1 || l[0] != "minitwit_raft_is_leader 1" {

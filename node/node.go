@@ -43,6 +43,9 @@ type Options struct {
 	// configured level.
 	Logger *slog.Logger
 	Build  ops.BuildInfo
+	// SampleInterval is how often the admin page's figures are sampled;
+	// zero means every 10 s. Tests shorten it.
+	SampleInterval time.Duration
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -98,6 +101,11 @@ type Node struct {
 	logOut  *ops.LogWriter // buffered stdout (and file), when the node made its own logger
 	logFile io.WriteCloser // the rotating log file, if log.file is set
 	logRing *ops.LogRing   // recent log lines, for the admin page
+	sampler *ops.Sampler   // the admin page's charts (adminview.go)
+	// firstAdminStuck stops retrying the first admin when its name is
+	// taken (firstadmin.go); the log says what to do.
+	firstAdminStuck bool
+	build   ops.BuildInfo
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -110,7 +118,7 @@ type Node struct {
 // cluster on an empty data dir), then the public listener. Readiness
 // (a leader and initialised secrets) follows within moments; see Status.
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
-	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(),
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(), build: opts.Build,
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
 	rand.Read(n.idPrefix[:])
@@ -140,10 +148,15 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	if n.nodeID, err = resolveNodeID(cfg.DataDir, cfg.NodeID); err != nil {
 		return nil, err
 	}
-	if n.log == nil {
+	n.logRing = ops.NewLogRing(logRingLines, logRingBytes)
+	if n.log != nil {
+		// A caller's logger (tests, embedding) gets every line; the ring
+		// gets them too, so the admin page can show them.
+		ring := ops.NewLogger(n.logRing, cfg.SlogLevel(), n.nodeID)
+		n.log = slog.New(slog.NewMultiHandler(n.log.Handler(), ring.Handler()))
+	} else {
 		// stdout, the ring and the file get the same lines; buffering in
 		// front of all three keeps a slow disk off the request path.
-		n.logRing = ops.NewLogRing(logRingLines, logRingBytes)
 		outs := []io.Writer{os.Stdout, n.logRing}
 		if cfg.Log.File != "" {
 			n.logFile = ops.NewRotatingFile(cfg.Log.File, cfg.Log.MaxSizeMB, cfg.Log.MaxFiles)
@@ -179,6 +192,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	if err := n.startBackups(ctx); err != nil {
 		return nil, err
 	}
+	n.startSampler(ctx, opts.SampleInterval)
 
 	// 5. The public listener.
 	if err := n.startHTTP(opts.Build); err != nil {
@@ -226,7 +240,7 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		SimulatorUsername: n.cfg.Simulator.Username, SimulatorPassword: simPass,
 		AcceptedIPs: n.cfg.AcceptedIPs(), TrustedProxies: n.cfg.TrustedProxies(),
 		MaxNo: n.cfg.API.MaxNo, MaxBodyBytes: n.cfg.API.MaxBodyBytes, MetricsToken: n.cfg.Metrics.Token,
-		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n},
+		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n}, Admin: n,
 	})
 	if err != nil {
 		return err
@@ -335,8 +349,8 @@ func (n *Node) RedirectAddr() string {
 
 // warnAboutConfig logs what an operator should fix.
 func (n *Node) warnAboutConfig() {
-	if _, isDefault := n.cfg.SimulatorPassword(); isDefault {
-		n.log.Warn("the simulator API uses the course's default password; set simulator.password_file or MINITWIT_SIM_PASSWORD")
+	for _, w := range n.configWarnings() {
+		n.log.Warn(w)
 	}
 	if accepted := n.cfg.AcceptedIPs(); accepted != nil {
 		for _, local := range []string{"127.0.0.1", "::1"} {

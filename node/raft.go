@@ -329,6 +329,9 @@ func (n *Node) watchLeadership(ctx context.Context) {
 		if n.raft.State() == raft.Leader && n.secretsMissing() {
 			n.initSecrets(ctx)
 		}
+		if n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdminStuck {
+			n.ensureFirstAdmin(ctx)
+		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {
 			n.takeFirstSnapshot()
 		}

@@ -53,6 +53,7 @@ func (n *Node) rpcHandler() http.Handler {
 		json.NewEncoder(w).Encode(n.Status())
 	})
 	n.adminRoutes(mux)
+	n.adminViewRoutes(mux)
 	return mux
 }
 

@@ -7,11 +7,11 @@ import (
 )
 
 // FormatVersion is the newest command encoding this code reads. Each
-// command is written with the lowest version that has its kind (Tagged
-// arrived in version 2; everything else is still written as version 1), so
-// older entries keep their bytes. A log entry with a larger version comes
-// from a newer binary; this node stops rather than misread it.
-const FormatVersion = 2
+// command is written with the version that introduced its kind (see
+// sinceVersion), so older kinds keep their bytes, and a binary older than a
+// kind sees a larger version than it reads. A log entry with a larger
+// version comes from a newer binary; this node stops rather than misread it.
+const FormatVersion = 3
 
 // Kind identifies a command type on the wire. Values are never reused.
 type Kind uint8
@@ -33,11 +33,18 @@ const (
 	KindCertUnlock  Kind = 13
 	KindImport      Kind = 14
 	KindRehash      Kind = 15
+	KindSetAdmin    Kind = 16 // format 3
+	KindSetPassword Kind = 17
+	KindCreateAdmin Kind = 18
 )
 
-// sinceVersion is the format version that introduced a kind.
+// sinceVersion is the format version that introduced a kind: Tagged and the
+// kinds after it up to Rehash are format 2, the admin commands format 3.
 func sinceVersion(k Kind) byte {
-	if k >= KindTagged {
+	switch {
+	case k >= KindSetAdmin:
+		return 3
+	case k >= KindTagged:
 		return 2
 	}
 	return 1
@@ -179,6 +186,33 @@ type Rehash struct {
 	User, Old, New string
 }
 
+// SetAdmin grants (Admin) or revokes User's admin rights. Revoking the last
+// admin is refused (store.ErrLastAdmin).
+type SetAdmin struct {
+	User  string
+	Admin bool
+}
+
+// SetPassword replaces User's password hash with Hash, computed by the
+// proposer (an admin resetting a password).
+type SetPassword struct {
+	User, Hash string
+	// Temporary marks a generated one-time password, which the user must
+	// replace at the next sign-in.
+	Temporary bool
+}
+
+// CreateAdmin registers a user who is an admin. FirstOnly makes it the
+// cluster's first admin or nothing: it is refused (store.ErrAdminExists)
+// once any admin exists, so a node that proposes it on a cluster's first
+// start can propose it again after a restart without effect.
+type CreateAdmin struct {
+	Username, Email, PasswordHash string
+	FirstOnly                     bool
+	// Temporary marks a generated one-time password (see SetPassword).
+	Temporary bool
+}
+
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
 func (Follow) Kind() Kind         { return KindFollow }
@@ -194,6 +228,9 @@ func (CertLock) Kind() Kind       { return KindCertLock }
 func (CertUnlock) Kind() Kind     { return KindCertUnlock }
 func (ImportMessages) Kind() Kind { return KindImport }
 func (Rehash) Kind() Kind         { return KindRehash }
+func (SetAdmin) Kind() Kind       { return KindSetAdmin }
+func (SetPassword) Kind() Kind    { return KindSetPassword }
+func (CreateAdmin) Kind() Kind    { return KindCreateAdmin }
 
 func (c *Register) encode(e *encoder) {
 	e.str(c.Username)
@@ -315,6 +352,21 @@ func (c *ImportMessages) decode(d *decoder) {
 func (c *Rehash) encode(e *encoder) { e.str(c.User); e.str(c.Old); e.str(c.New) }
 func (c *Rehash) decode(d *decoder) { c.User, c.Old, c.New = d.str(), d.str(), d.str() }
 
+func (c *SetAdmin) encode(e *encoder)    { e.str(c.User); e.bool(c.Admin) }
+func (c *SetAdmin) decode(d *decoder)    { c.User, c.Admin = d.str(), d.bool() }
+func (c *SetPassword) encode(e *encoder) { e.str(c.User); e.str(c.Hash); e.bool(c.Temporary) }
+func (c *SetPassword) decode(d *decoder) { c.User, c.Hash, c.Temporary = d.str(), d.str(), d.bool() }
+func (c *CreateAdmin) encode(e *encoder) {
+	e.str(c.Username)
+	e.str(c.Email)
+	e.str(c.PasswordHash)
+	e.bool(c.FirstOnly)
+	e.bool(c.Temporary)
+}
+func (c *CreateAdmin) decode(d *decoder) {
+	c.Username, c.Email, c.PasswordHash, c.FirstOnly, c.Temporary = d.str(), d.str(), d.str(), d.bool(), d.bool()
+}
+
 // newCommand returns an empty command of kind k to decode into.
 func newCommand(k Kind) Command {
 	switch k {
@@ -348,6 +400,12 @@ func newCommand(k Kind) Command {
 		return &ImportMessages{}
 	case KindRehash:
 		return &Rehash{}
+	case KindSetAdmin:
+		return &SetAdmin{}
+	case KindSetPassword:
+		return &SetPassword{}
+	case KindCreateAdmin:
+		return &CreateAdmin{}
 	}
 	return nil
 }
@@ -367,12 +425,16 @@ func Encode(c Command) []byte {
 }
 
 // Decode parses what Encode wrote. Commands are pointers to the types above.
-func Decode(b []byte) (Command, error) {
+func Decode(b []byte) (Command, error) { return decodeUpTo(b, FormatVersion) }
+
+// decodeUpTo is Decode for a binary that reads formats up to maxFormat, so
+// tests can check what an older binary does with a newer entry.
+func decodeUpTo(b []byte, maxFormat byte) (Command, error) {
 	if len(b) < 2 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
-	if b[0] > FormatVersion {
-		return nil, fmt.Errorf("%w (format %d, this binary reads up to %d)", ErrNewerFormat, b[0], FormatVersion)
+	if b[0] > maxFormat {
+		return nil, fmt.Errorf("%w (format %d, this binary reads up to %d)", ErrNewerFormat, b[0], maxFormat)
 	}
 	c := newCommand(Kind(b[1]))
 	if c == nil {

@@ -205,11 +205,11 @@ func applyDecoded(w *store.WriteTx, index uint64, cmd Command, decodeErr error) 
 }
 
 // IsRefusal reports whether err is a typed, deterministic refusal by the
-// store (as opposed to an I/O failure).
+// store (as opposed to an I/O failure). The refusals are the errors that
+// have a wire code (result.go), so every refusal can reach the proposer.
 func IsRefusal(err error) bool {
-	for _, e := range []error{store.ErrUnknownUser, store.ErrNameTaken, store.ErrFollowSelf,
-		store.ErrUnknownMessage, store.ErrInvalid, ErrMalformed, store.ErrLocked, store.ErrCertNotFound} {
-		if errors.Is(err, e) {
+	for _, c := range refusalCodes {
+		if errors.Is(err, c.err) {
 			return true
 		}
 	}
@@ -265,6 +265,22 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		}
 	case *Rehash:
 		_, res.Err = w.ReplacePasswordHash(c.User, c.Old, c.New)
+	case *SetAdmin:
+		res.Err = w.SetAdmin(c.User, c.Admin)
+	case *SetPassword:
+		res.Err = w.SetPasswordHash(c.User, c.Hash)
+		if res.Err == nil && c.Temporary {
+			res.Err = w.MarkPasswordTemporary(c.User)
+		}
+	case *CreateAdmin:
+		if c.FirstOnly {
+			res.ID, res.Err = w.RegisterFirstAdmin(c.Username, c.Email, c.PasswordHash)
+		} else {
+			res.ID, res.Err = w.RegisterAdmin(c.Username, c.Email, c.PasswordHash)
+		}
+		if res.Err == nil && c.Temporary {
+			res.Err = w.MarkPasswordTemporary(c.Username)
+		}
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

@@ -59,10 +59,20 @@ func script() []raftfsm.Command {
 		&raftfsm.ImportMessages{Messages: []raftfsm.ImportedMessage{{LegacyID: 7, Author: "Ünï", Text: "from the course db", PubDate: 1500000000}}}, // again: nothing
 		&raftfsm.Rehash{User: "Ünï", Old: "h", New: "$argon2id$new"},
 		&raftfsm.Rehash{User: "Ünï", Old: "h", New: "$argon2id$other"}, // no longer "h": unchanged
+		&raftfsm.CreateAdmin{Username: "root", Email: "root@example.com", PasswordHash: "$argon2id$root", FirstOnly: true},
+		&raftfsm.CreateAdmin{Username: "root2", Email: "root2@example.com", PasswordHash: "h", FirstOnly: true}, // an admin exists
+		&raftfsm.SetAdmin{User: "root", Admin: false},                                                           // the last admin
+		&raftfsm.SetAdmin{User: "Ünï", Admin: true},
+		&raftfsm.SetAdmin{User: "root", Admin: false},
+		&raftfsm.SetAdmin{User: "nobody", Admin: true}, // unknown
+		&raftfsm.SetPassword{User: "Roger Histand", Hash: "$argon2id$reset"},
+		&raftfsm.SetPassword{User: "Roger Histand", Hash: ""}, // invalid
+		&raftfsm.CreateAdmin{Username: "ops", Email: "ops@example.com", PasswordHash: "$argon2id$ops"},
 	}
 }
 
-var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked}
+var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked,
+	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid}
 
 func logsOf(cmds []raftfsm.Command, first uint64) []*raft.Log {
 	logs := make([]*raft.Log, len(cmds))
@@ -94,8 +104,14 @@ func TestEveryCommandOneByOne(t *testing.T) {
 		}
 	}
 	err := s.View(func(r *store.ReadTx) error {
-		if c := r.Counts(); c != (store.Counts{Users: 2, Messages: 4, Follows: 1, Flagged: 2}) {
+		if c := r.Counts(); c != (store.Counts{Users: 4, Messages: 4, Follows: 1, Flagged: 2, Admins: 2}) {
 			return fmt.Errorf("counts %+v", c)
+		}
+		if admins, _ := r.Admins(10); len(admins) != 2 || admins[0].Name != "Ünï" || admins[1].Name != "ops" {
+			return fmt.Errorf("admins %+v", admins)
+		}
+		if u, _ := r.UserByName("Roger Histand"); u.PasswordHash != "$argon2id$reset" {
+			return fmt.Errorf("password hash %q after a reset and a refused empty one", u.PasswordHash)
 		}
 		if v, _ := r.Latest(); v != 12 {
 			return fmt.Errorf("latest %d, want 12", v)

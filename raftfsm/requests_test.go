@@ -18,7 +18,8 @@ func tagged(id byte, c raftfsm.Command) *raftfsm.Tagged {
 
 // TestTaggedEncoding: a Tagged command is written as format 2, the kinds
 // that existed before it keep format 1 (their bytes in existing logs and
-// snapshots do not change), and it round-trips.
+// snapshots do not change), the admin kinds are format 3, and it
+// round-trips.
 func TestTaggedEncoding(t *testing.T) {
 	t.Parallel()
 	tg := tagged(7, &raftfsm.Follow{Who: "a", Whom: "b"})
@@ -28,7 +29,10 @@ func TestTaggedEncoding(t *testing.T) {
 	}
 	for _, c := range script() {
 		want := byte(1)
-		if c.Kind() >= raftfsm.KindTagged {
+		switch {
+		case c.Kind() >= raftfsm.KindSetAdmin:
+			want = 3
+		case c.Kind() >= raftfsm.KindTagged:
 			want = 2
 		}
 		if v := raftfsm.Encode(c)[0]; v != want {

@@ -11,7 +11,8 @@ import (
 // Results cross the cluster RPC when a follower forwards a proposal to the
 // leader. A refusal travels as a code and its message and arrives as an
 // error that still matches the store's sentinel with errors.Is, so handlers
-// on every node map it to the same status.
+// on every node map it to the same status. This list is also what IsRefusal
+// counts as a refusal; codes are never reused.
 var refusalCodes = []struct {
 	code string
 	err  error
@@ -24,6 +25,8 @@ var refusalCodes = []struct {
 	{"malformed", ErrMalformed},
 	{"locked", store.ErrLocked},
 	{"cert_not_found", store.ErrCertNotFound},
+	{"last_admin", store.ErrLastAdmin},
+	{"admin_exists", store.ErrAdminExists},
 }
 
 type wireResult struct {

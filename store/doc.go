@@ -10,5 +10,7 @@
 //
 // Every query is bounded by what it returns: timelines walk an index backwards
 // from a cursor and stop after one page (plus a bounded number of flagged
-// messages skipped). See DESIGN.md for the layout and the trade-offs.
+// messages skipped); the admin pages' message search examines at most a set
+// number of messages per call and returns a cursor to go on. See DESIGN.md
+// for the layout and the trade-offs.
 package store

@@ -16,9 +16,13 @@ var (
 	bucketMeta         = []byte("meta")          // see meta keys below
 	bucketCerts        = []byte("certs")         // certificate storage (filled by later features)
 	bucketImported     = []byte("imported")      // legacy message id → message id (imports)
+	bucketAdmins       = []byte("admins")        // user id → empty, for every admin
 
+	// allBuckets are created at open when missing, so a data file written
+	// before a bucket existed opens unchanged: the new bucket starts empty,
+	// which is what that file held.
 	allBuckets = [][]byte{bucketUsers, bucketUsernames, bucketMessages, bucketUserMessages,
-		bucketFollowing, bucketFollowers, bucketMeta, bucketCerts, bucketImported}
+		bucketFollowing, bucketFollowers, bucketMeta, bucketCerts, bucketImported, bucketAdmins}
 )
 
 // Meta keys.
@@ -34,6 +38,9 @@ var (
 	metaMessageCount = []byte("count_messages")
 	metaFollowCount  = []byte("count_follows")
 	metaFlaggedCount = []byte("count_flagged")
+	// metaAdminCount is absent from files written before admins existed;
+	// those files have no admin, so absent reads as 0, which is correct.
+	metaAdminCount = []byte("count_admins")
 )
 
 // SchemaVersion is the layout version this code reads and writes.
@@ -47,8 +54,10 @@ const (
 )
 
 const (
-	userFlagAdmin      = 1 << 0
-	messageFlagFlagged = 1 << 0
+	userFlagAdmin = 1 << 0
+	// userFlagTemporaryPassword marks a generated one-time password.
+	userFlagTemporaryPassword = 1 << 1
+	messageFlagFlagged        = 1 << 0
 )
 
 func u64(v uint64) []byte {
@@ -78,6 +87,9 @@ type User struct {
 	Email        string
 	PasswordHash string
 	Admin        bool
+	// TemporaryPassword: the password was generated for one sign-in (a
+	// new admin's); the UI asks for a new one before anything else.
+	TemporaryPassword bool
 }
 
 func encodeUser(u User) []byte {
@@ -85,6 +97,9 @@ func encodeUser(u User) []byte {
 	var flags byte
 	if u.Admin {
 		flags |= userFlagAdmin
+	}
+	if u.TemporaryPassword {
+		flags |= userFlagTemporaryPassword
 	}
 	b = append(b, userRecordV1, flags)
 	for _, s := range []string{u.Name, u.Email, u.PasswordHash} {
@@ -98,7 +113,7 @@ func decodeUser(id uint64, b []byte) (User, error) {
 	if len(b) < 2 || b[0] != userRecordV1 {
 		return User{}, fmt.Errorf("user %d: unknown record format", id)
 	}
-	u := User{ID: id, Admin: b[1]&userFlagAdmin != 0}
+	u := User{ID: id, Admin: b[1]&userFlagAdmin != 0, TemporaryPassword: b[1]&userFlagTemporaryPassword != 0}
 	rest := b[2:]
 	fields := [3]*string{&u.Name, &u.Email, &u.PasswordHash}
 	for _, f := range fields {

@@ -11,6 +11,12 @@ var (
 	ErrFollowSelf     = errors.New("a user cannot follow themselves")
 	ErrUnknownMessage = errors.New("unknown message")
 	ErrInvalid        = errors.New("invalid value")
+	// ErrLastAdmin refuses to revoke the only admin's rights, so that a
+	// cluster's own admins can never lock everyone out of its admin pages.
+	ErrLastAdmin = errors.New("the last admin cannot be revoked")
+	// ErrAdminExists refuses to create a cluster's first admin once an admin
+	// exists (RegisterFirstAdmin).
+	ErrAdminExists = errors.New("an admin already exists")
 	// ErrInUse means another process holds the data file open.
 	ErrInUse = errors.New("the data file is locked")
 	// ErrNewerSchema means the data file was written by a newer MiniTwit.

@@ -41,7 +41,7 @@ func Example() {
 	// second registration: the username is already taken
 	// Geoffrey Stieff: Hej!
 	// Roger Histand: Hello, world
-	// {Users:2 Messages:2 Follows:1 Flagged:0}
+	// {Users:2 Messages:2 Follows:1 Flagged:0 Admins:0}
 }
 
 // Pages are walked with a cursor: Next is the Before of the following page.

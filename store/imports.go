@@ -47,11 +47,8 @@ func (w *WriteTx) ReplacePasswordHash(user, oldHash, newHash string) (bool, erro
 		return false, nil
 	}
 	u.PasswordHash = newHash
-	if err := w.users.Put(u64(u.ID), encodeUser(u)); err != nil {
+	if err := w.putUser(u); err != nil {
 		return false, err
 	}
-	// UserByID caches users for the transaction; later reads in this
-	// transaction (a batch of commands) must see the new hash.
-	delete(w.authors, u.ID)
 	return true, nil
 }

@@ -149,7 +149,7 @@ func (r *ReadTx) AppliedIndex() uint64 { return readU64(r.meta.Get(metaApplied))
 
 // Counts are the sizes of the data set.
 type Counts struct {
-	Users, Messages, Follows, Flagged uint64
+	Users, Messages, Follows, Flagged, Admins uint64
 }
 
 // Counts reads the maintained counters (no scan).
@@ -159,6 +159,7 @@ func (r *ReadTx) Counts() Counts {
 		Messages: readU64(r.meta.Get(metaMessageCount)),
 		Follows:  readU64(r.meta.Get(metaFollowCount)),
 		Flagged:  readU64(r.meta.Get(metaFlaggedCount)),
+		Admins:   r.adminCount(),
 	}
 }
 

@@ -94,6 +94,7 @@ func TestRefusalsChangeNothing(t *testing.T) {
 	s := openTemp(t)
 	register(t, s, "a", "b")
 	post(t, s, "a", "hello")
+	mustUpdate(t, s, func(w *store.WriteTx) error { _, err := w.RegisterAdmin("root", "root@example.com", "h"); return err })
 	before := digest(t, s)
 	cases := []struct {
 		name string
@@ -122,6 +123,18 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"flag unknown", func(w *store.WriteTx) error { return w.SetFlag(99, true) }, store.ErrUnknownMessage},
 		{"short session key", func(w *store.WriteTx) error { return w.InitSecrets(store.ClusterSecrets{SessionKey: []byte("short")}) }, store.ErrInvalid},
 		{"CA cert without key", func(w *store.WriteTx) error { return w.InitSecrets(store.ClusterSecrets{CACert: []byte("cert")}) }, store.ErrInvalid},
+		{"admin name taken", func(w *store.WriteTx) error { _, err := w.RegisterAdmin("a", "x@y", "h"); return err }, store.ErrNameTaken},
+		{"admin empty name", func(w *store.WriteTx) error { _, err := w.RegisterAdmin("", "x@y", "h"); return err }, store.ErrInvalid},
+		{"first admin again", func(w *store.WriteTx) error { _, err := w.RegisterFirstAdmin("new", "x@y", "h"); return err }, store.ErrAdminExists},
+		{"first admin, name taken too", func(w *store.WriteTx) error { _, err := w.RegisterFirstAdmin("a", "x@y", "h"); return err }, store.ErrAdminExists},
+		{"revoke last admin", func(w *store.WriteTx) error { return w.SetAdmin("root", false) }, store.ErrLastAdmin},
+		{"grant unknown", func(w *store.WriteTx) error { return w.SetAdmin("nobody", true) }, store.ErrUnknownUser},
+		{"revoke unknown", func(w *store.WriteTx) error { return w.SetAdmin("nobody", false) }, store.ErrUnknownUser},
+		{"password of unknown", func(w *store.WriteTx) error { return w.SetPasswordHash("nobody", "h2") }, store.ErrUnknownUser},
+		{"empty password hash", func(w *store.WriteTx) error { return w.SetPasswordHash("a", "") }, store.ErrInvalid},
+		{"long password hash", func(w *store.WriteTx) error {
+			return w.SetPasswordHash("a", string(make([]byte, store.MaxHashBytes+1)))
+		}, store.ErrInvalid},
 	}
 	for _, c := range cases {
 		err := s.Update(func(w *store.WriteTx) error {

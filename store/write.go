@@ -64,26 +64,46 @@ func (w *WriteTx) addCounter(key []byte, delta int64) error {
 
 // Register creates a user and returns its id.
 func (w *WriteTx) Register(name, email, passwordHash string) (uint64, error) {
-	if err := ValidateUsername(name); err != nil {
+	return w.register(User{Name: name, Email: email, PasswordHash: passwordHash})
+}
+
+// register validates u and creates it (an admin too when u.Admin), filling
+// in its id.
+func (w *WriteTx) register(u User) (uint64, error) {
+	if err := ValidateUsername(u.Name); err != nil {
 		return 0, err
 	}
-	if len(email) > MaxEmailBytes || !utf8.ValidString(email) || len(passwordHash) > MaxHashBytes {
+	if len(u.Email) > MaxEmailBytes || !utf8.ValidString(u.Email) || len(u.PasswordHash) > MaxHashBytes {
 		return 0, fmt.Errorf("%w: email or password hash too long or not UTF-8", ErrInvalid)
 	}
-	if w.usernames.Get([]byte(name)) != nil {
+	if w.usernames.Get([]byte(u.Name)) != nil {
 		return 0, ErrNameTaken
 	}
 	id, err := w.users.NextSequence()
 	if err != nil {
 		return 0, err
 	}
-	if err := w.users.Put(u64(id), encodeUser(User{ID: id, Name: name, Email: email, PasswordHash: passwordHash})); err != nil {
+	u.ID = id
+	if err := w.users.Put(u64(id), encodeUser(u)); err != nil {
 		return 0, err
 	}
-	if err := w.usernames.Put([]byte(name), u64(id)); err != nil {
+	if err := w.usernames.Put([]byte(u.Name), u64(id)); err != nil {
 		return 0, err
+	}
+	if u.Admin {
+		if err := w.addAdmin(id); err != nil {
+			return 0, err
+		}
 	}
 	return id, w.addCounter(metaUserCount, 1)
+}
+
+// putUser rewrites an existing user's record. UserByID caches users for the
+// transaction, and later reads in it (a batch of commands) must see the
+// change, so the cached copy is dropped.
+func (w *WriteTx) putUser(u User) error {
+	delete(w.authors, u.ID)
+	return w.users.Put(u64(u.ID), encodeUser(u))
 }
 
 // Post records a message by the named author and returns its id. Ids grow

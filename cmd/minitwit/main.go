@@ -35,6 +35,7 @@ func commands() []command {
 		{"restore", "restore a backup into an empty data dir", runRestore},
 		{"import", "import a course database (SQLite: user, follower, message)", runImport},
 		{"flag", "flag, unflag or list messages (moderation) through Raft", runFlag},
+		{"admin", "create an admin, reset a password, grant or revoke admin rights", runAdmin},
 		{"version", "print version, commit, build date and Go version", runVersion},
 	}
 }

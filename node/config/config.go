@@ -169,10 +169,17 @@ type TLSConfig struct {
 }
 
 // AdminConfig guards the remote admin endpoints (backups and imports over
-// HTTP, for `minitwit backup --url` and `minitwit import --url`).
+// HTTP, for `minitwit backup --url` and `minitwit import --url`) and names
+// the first admin user, whom a new cluster creates on its first start.
 type AdminConfig struct {
 	Token     string `toml:"token"`
 	TokenFile string `toml:"token_file"`
+	// Username and Password of the first admin. Without a password a
+	// one-time password is generated, printed to the log once, and must be
+	// changed at the first sign-in.
+	Username     string `toml:"username"`
+	Password     string `toml:"password"`
+	PasswordFile string `toml:"password_file"`
 }
 
 // BackupConfig schedules backups. They run on the leader, every Interval,
@@ -229,9 +236,10 @@ func Default() Config {
 			MaxNo:        1000,
 			MaxBodyBytes: 64 << 10,
 		},
-		Raft: RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
-		Log:  LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
-		TLS:  TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
+		Raft:  RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
+		Log:   LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
+		TLS:   TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
+		Admin: AdminConfig{Username: "operator"},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7,
 			S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 	}

@@ -41,6 +41,7 @@ func TestDefaultIsValid(t *testing.T) {
 		Log:       LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
 		TLS:       TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Backup:    BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7, S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
+		Admin:     AdminConfig{Username: "operator"},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("Default() = %+v\nwant        %+v", c, want)

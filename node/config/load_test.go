@@ -199,6 +199,8 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"tls.email":              {"ops@example.org", func(c Config) any { return c.TLS.Email }},
 		"backup.dir":             {"/var/backups/minitwit", func(c Config) any { return c.Backup.Dir }},
 		"admin.token":            {"admin-token-0123456789", func(c Config) any { return c.Admin.Token }},
+		"admin.username":         {"root-of-all", func(c Config) any { return c.Admin.Username }},
+		"admin.password":         {"first-admin-secret", func(c Config) any { return c.Admin.Password }},
 		"backup.s3.access_key":   {"AKIA0123", func(c Config) any { return c.Backup.S3.AccessKey }},
 		"backup.s3.secret_key":   {"s3-secret", func(c Config) any { return c.Backup.S3.SecretKey }},
 	}

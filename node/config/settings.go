@@ -51,6 +51,8 @@ func Settings() []Setting {
 		{Key: "tls.email", Env: "MINITWIT_ACME_EMAIL", Usage: "contact e-mail for the ACME account"},
 		{Key: "backup.dir", Env: "MINITWIT_BACKUP_DIR", Usage: "folder for scheduled backups"},
 		{Key: "admin.token", Env: "MINITWIT_ADMIN_TOKEN", Usage: "bearer token of the remote admin endpoints (backups and imports over HTTP)"},
+		{Key: "admin.username", Env: "MINITWIT_ADMIN_USERNAME", Usage: "name of the first admin user, created on a new cluster's first start"},
+		{Key: "admin.password", Env: "MINITWIT_ADMIN_PASSWORD", Usage: "the first admin's password (default: a one-time password printed to the log)"},
 		{Key: "backup.s3.access_key", Env: "MINITWIT_BACKUP_S3_ACCESS_KEY", Usage: "S3 access key for scheduled backups"},
 		{Key: "backup.s3.secret_key", Env: "MINITWIT_BACKUP_S3_SECRET_KEY", Usage: "S3 secret key for scheduled backups"},
 	}
@@ -74,6 +76,10 @@ func set(c *Config, key, raw string) error {
 		c.Backup.Dir = raw
 	case "admin.token":
 		c.Admin.Token = raw
+	case "admin.username":
+		c.Admin.Username = raw
+	case "admin.password":
+		c.Admin.Password = raw
 	case "backup.s3.access_key":
 		c.Backup.S3.AccessKey = raw
 	case "backup.s3.secret_key":
@@ -141,6 +147,7 @@ func secrets(c *Config) []secret {
 		{"metrics.token", "metrics.token_file", &c.Metrics.Token, &c.Metrics.TokenFile},
 		{"backup.s3.secret_key", "backup.s3.secret_key_file", &c.Backup.S3.SecretKey, &c.Backup.S3.SecretKeyFile},
 		{"admin.token", "admin.token_file", &c.Admin.Token, &c.Admin.TokenFile},
+		{"admin.password", "admin.password_file", &c.Admin.Password, &c.Admin.PasswordFile},
 	}
 }
 

@@ -9,15 +9,18 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"minitwit/store"
 )
 
 // Limits that Validate enforces.
 const (
-	maxNodeIDLen       = 64
-	minJoinTokenLen    = 16
-	maxAPIMaxNo        = 1_000_000
-	minAPIMaxBodyBytes = 1024
-	maxAPIMaxBodyBytes = 16 << 20
+	maxNodeIDLen        = 64
+	minJoinTokenLen     = 16
+	minAdminPasswordLen = 10
+	maxAPIMaxNo         = 1_000_000
+	minAPIMaxBodyBytes  = 1024
+	maxAPIMaxBodyBytes  = 16 << 20
 )
 
 // Validate checks every key and fills the parsed forms behind AcceptedIPs
@@ -117,6 +120,21 @@ func (c *Config) validate(source func(key string) string) error {
 		{"admin.token", func() error {
 			if c.Admin.Token != "" && len(c.Admin.Token) < minJoinTokenLen {
 				return fmt.Errorf("must be at least %d characters (it unlocks backups and imports)", minJoinTokenLen)
+			}
+			return nil
+		}},
+		{"admin.username", func() error {
+			if err := store.ValidateUsername(c.Admin.Username); err != nil {
+				return err
+			}
+			if store.IsReservedName(c.Admin.Username) {
+				return fmt.Errorf("%q is the name of a page; choose another", c.Admin.Username)
+			}
+			return nil
+		}},
+		{"admin.password", func() error {
+			if c.Admin.Password != "" && len(c.Admin.Password) < minAdminPasswordLen {
+				return fmt.Errorf("must be at least %d characters", minAdminPasswordLen)
 			}
 			return nil
 		}},

@@ -57,6 +57,10 @@ func TestValidateRejects(t *testing.T) {
 		{"api.max_body_bytes too big", func(c *Config) { c.API.MaxBodyBytes = 16<<20 + 1 }, "api.max_body_bytes", "at most 16777216"},
 		{"unknown log.level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "debug, info, warn, error"},
 		{"empty log.level", func(c *Config) { c.Log.Level = "" }, "log.level", "debug, info, warn, error"},
+		{"empty admin.username", func(c *Config) { c.Admin.Username = "" }, "admin.username", "empty username"},
+		{"admin.username a page", func(c *Config) { c.Admin.Username = "Admin" }, "admin.username", "name of a page"},
+		{"admin.username with slash", func(c *Config) { c.Admin.Username = "a/b" }, "admin.username", "contains"},
+		{"short admin.password", func(c *Config) { c.Admin.Password = "123456789" }, "admin.password", "at least 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

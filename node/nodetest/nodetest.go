@@ -15,7 +15,16 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/ops"
+	"minitwit/store"
 )
+
+// AdminPassword is the first admin's password (user cfg.Admin.Username,
+// "operator" by default) in nodes made from Config.
+const AdminPassword = "test-admin-password"
+
+// SampleInterval is how often test nodes sample the admin page's figures:
+// short, so a test sees chart points within a second.
+const SampleInterval = 250 * time.Millisecond
 
 // Config returns a valid configuration for a node in dir, listening on free
 // loopback ports.
@@ -25,6 +34,7 @@ func Config(dir string) config.Config {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.RaftAddr = "127.0.0.1:0"
 	cfg.NodeID = "test-node"
+	cfg.Admin.Password = AdminPassword
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
@@ -47,7 +57,8 @@ func Start(t testing.TB, cfg config.Config) *node.Node {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(cfg, node.Options{Logger: Logger(), Build: ops.NewBuildInfo("test", "", "")})
+	n, err := node.Start(cfg, node.Options{Logger: Logger(), Build: ops.NewBuildInfo("test", "", ""),
+		SampleInterval: SampleInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +72,20 @@ func Start(t testing.TB, cfg config.Config) *node.Node {
 	if err := n.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	// The first admin follows the cluster secrets within moments; tests
+	// that count users start after it.
+	for {
+		var c store.Counts
+		n.LocalStore().View(func(tx *store.ReadTx) error { c = tx.Counts(); return nil })
+		if c.Admins > 0 {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no first admin within 10 s")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // StartDefault starts a node with Config in a fresh temporary dir and returns

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"minitwit/httpui"
+	"minitwit/node"
+	"minitwit/raftfsm"
+	"minitwit/store"
+)
+
+const adminUsage = `Usage: minitwit admin create NAME [--email E] [--password-stdin]
+       minitwit admin reset-password NAME [--password-stdin]
+       minitwit admin grant NAME
+       minitwit admin revoke NAME
+
+Manages the users who may open the admin page (/admin), through Raft:
+create registers a new admin; reset-password replaces a user's password;
+grant and revoke change an existing user's admin rights (the last admin
+cannot be revoked). Without --password-stdin a one-time password is
+generated and printed; it must be replaced at the first sign-in.
+
+It reads the same configuration as serve (--config, MINITWIT_* env) to find
+the node: when the node runs, the change goes through it, over the internode
+port with its certificate (like 'minitwit cluster'); when it is stopped, the
+node is started here for the change and stopped again.
+
+Flags:
+`
+
+func runAdmin(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, adminUsage); fs.PrintDefaults() }
+	email := fs.String("email", "", "with create: the admin's e-mail `address` (for the gravatar)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
+	dataDir := fs.String("data-dir", "", "the node's data `dir`")
+	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its raft_addr)")
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	// Flags may come after the action and the name: parse around them.
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return exitFromParse(err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(positional) != 2 {
+		fs.Usage()
+		return 2
+	}
+	action, name := positional[0], positional[1]
+	fail := func(code int, err error) int { fmt.Fprintln(stderr, "minitwit admin:", err); return code }
+	if err := store.ValidateUsername(name); err != nil {
+		return fail(2, err)
+	}
+
+	var cmd raftfsm.Command
+	var password string
+	temporary := false
+	if action == "create" || action == "reset-password" {
+		var err error
+		if password, temporary, err = readPassword(*fromStdin, os.Stdin); err != nil {
+			return fail(2, err)
+		}
+	}
+	switch action {
+	case "create":
+		if store.IsReservedName(name) {
+			return fail(2, fmt.Errorf("%q is the name of a page; choose another", name))
+		}
+		cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: httpui.HashPassword(password), Temporary: temporary}
+	case "reset-password":
+		cmd = &raftfsm.SetPassword{User: name, Hash: httpui.HashPassword(password), Temporary: temporary}
+	case "grant", "revoke":
+		cmd = &raftfsm.SetAdmin{User: name, Admin: action == "grant"}
+	default:
+		return fail(2, fmt.Errorf("unknown action %q: create, reset-password, grant or revoke", action))
+	}
+
+	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
+	if err != nil {
+		return fail(2, err)
+	}
+	if *addr == "" {
+		*addr = cfg.RaftAddr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	propose := func(p httpui.Proposer) error {
+		res, err := p.Propose(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		return res.Err
+	}
+	// The node started here logs only warnings: the outcome is the output.
+	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	err = node.WithLocalNode(ctx, cfg, quiet, func(n *node.Node) error { return propose(n) })
+	if errors.Is(err, node.ErrDataDirInUse) {
+		var client *node.ClusterClient
+		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {
+			err = propose(client.Proposer(*addr))
+		}
+	}
+	switch {
+	case errors.Is(err, store.ErrNameTaken):
+		return fail(1, fmt.Errorf("a user called %q exists; make them an admin with 'minitwit admin grant %s'", name, name))
+	case errors.Is(err, store.ErrUnknownUser):
+		return fail(1, fmt.Errorf("there is no user called %q", name))
+	case errors.Is(err, store.ErrLastAdmin):
+		return fail(1, fmt.Errorf("%q is the last admin; grant someone else first", name))
+	case err != nil:
+		return fail(1, err)
+	}
+	switch action {
+	case "create":
+		fmt.Fprintf(stdout, "created admin %s\n", name)
+	case "reset-password":
+		fmt.Fprintf(stdout, "password of %s replaced\n", name)
+	case "grant":
+		fmt.Fprintf(stdout, "%s is now an admin\n", name)
+	case "revoke":
+		fmt.Fprintf(stdout, "%s is no longer an admin\n", name)
+	}
+	if temporary {
+		fmt.Fprintf(stdout, "one-time password: %s\n(it must be replaced at the first sign-in)\n", password)
+	}
+	return 0
+}
+
+// minPasswordLen is the shortest password the admin tool accepts.
+const minPasswordLen = 10
+
+// readPassword reads the first line of stdin, or generates a one-time
+// password (130 bits) when asked for none.
+func readPassword(fromStdin bool, stdin io.Reader) (password string, temporary bool, err error) {
+	if !fromStdin {
+		return rand.Text(), true, nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", false, fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	password = strings.TrimRight(line, "\r\n")
+	if len(password) < minPasswordLen {
+		return "", false, fmt.Errorf("the password must be at least %d characters", minPasswordLen)
+	}
+	return password, false, nil
+}

@@ -1,0 +1,168 @@
+package httpui
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The admin page's logs: the recent lines of any node, filtered by level
+// and text, a live tail over server-sent events (the page works without
+// it: reloading shows the newest lines), and a download of the node's
+// current log file.
+
+// logLine is one JSON log line, parsed enough to show and filter it.
+type logLine struct {
+	Time, Level, Msg string
+	Raw              string
+}
+
+// parseLogLine reads the fields the page shows; a line that is not JSON is
+// shown whole.
+func parseLogLine(raw string) logLine {
+	var f struct {
+		Time  string `json:"time"`
+		Level string `json:"level"`
+		Msg   string `json:"msg"`
+	}
+	l := logLine{Raw: raw}
+	if json.Unmarshal([]byte(raw), &f) == nil {
+		l.Level, l.Msg = f.Level, f.Msg
+		if t, err := time.Parse(time.RFC3339Nano, f.Time); err == nil {
+			l.Time = t.UTC().Format("15:04:05.000")
+		}
+	}
+	return l
+}
+
+// logFilter keeps lines at or above a level and containing a text
+// (case-insensitively).
+type logFilter struct {
+	min   slog.Level
+	query string
+}
+
+func newLogFilter(r *http.Request) (logFilter, string, string) {
+	level, query := r.URL.Query().Get("level"), r.URL.Query().Get("q")
+	f := logFilter{min: slog.LevelDebug, query: strings.ToLower(query)}
+	if level != "" && f.min.UnmarshalText([]byte(level)) != nil {
+		level, f.min = "", slog.LevelDebug
+	}
+	return f, level, query
+}
+
+func (f logFilter) keep(l logLine) bool {
+	if f.min > slog.LevelDebug {
+		var lv slog.Level
+		if lv.UnmarshalText([]byte(l.Level)) != nil || lv < f.min {
+			return false
+		}
+	}
+	return f.query == "" || strings.Contains(strings.ToLower(l.Raw), f.query)
+}
+
+// logPageLines is how many recent lines the page shows (and looks through
+// for the filter).
+const (
+	logPageLines = 300
+	logScanLines = 10_000
+)
+
+func (s *Server) adminLogs(w http.ResponseWriter, r *http.Request, d *adminData) {
+	s.nodeChoice(r, d)
+	f, level, query := newLogFilter(r)
+	d.Level, d.Query = level, query
+	raw, err := s.opts.Admin.RecentLogs(r.Context(), d.Node, logScanLines)
+	if err != nil {
+		d.Error = "node " + d.Node + ": " + err.Error()
+	}
+	for i := len(raw) - 1; i >= 0 && len(d.Lines) < logPageLines; i-- {
+		if l := parseLogLine(raw[i]); f.keep(l) {
+			d.Lines = append(d.Lines, l)
+		}
+	}
+	// Oldest first, as a log reads.
+	for i, j := 0, len(d.Lines)-1; i < j; i, j = i+1, j-1 {
+		d.Lines[i], d.Lines[j] = d.Lines[j], d.Lines[i]
+	}
+	s.renderAdmin(w, r, "logs", d)
+}
+
+// sseKeepAlive is how often an idle stream sends a comment, so proxies
+// and the browser keep the connection.
+const sseKeepAlive = 15 * time.Second
+
+// adminLogStream is the live tail: new lines of one node, filtered, as
+// server-sent events whose data is the JSON line.
+func (s *Server) adminLogStream(w http.ResponseWriter, r *http.Request, d *adminData) {
+	s.nodeChoice(r, d)
+	f, _, _ := newLogFilter(r)
+	lines, err := s.opts.Admin.TailLogs(r.Context(), d.Node)
+	if err != nil {
+		http.Error(w, "node "+d.Node+": "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // the stream ends with the request's context
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx in front must not buffer
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	fmt.Fprint(bw, "retry: 2000\n: tailing "+d.Node+"\n\n")
+	bw.Flush()
+	rc.Flush()
+	keepAlive := time.NewTicker(sseKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepAlive.C:
+			fmt.Fprint(bw, ": keep-alive\n\n")
+		case line, ok := <-lines:
+			if !ok {
+				return
+			}
+			if !f.keep(parseLogLine(line)) {
+				continue
+			}
+			// A JSON line holds no raw newline, so it is one data field.
+			fmt.Fprintf(bw, "data: %s\n\n", strings.ReplaceAll(line, "\n", " "))
+			// Send what has queued up in one write, then flush.
+			for more := true; more; {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						more = false
+					} else if f.keep(parseLogLine(l)) {
+						fmt.Fprintf(bw, "data: %s\n\n", strings.ReplaceAll(l, "\n", " "))
+					}
+				default:
+					more = false
+				}
+			}
+		}
+		if bw.Flush() != nil || rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+func (s *Server) adminLogDownload(w http.ResponseWriter, r *http.Request, d *adminData) {
+	s.nodeChoice(r, d)
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(adminAPITimeout))
+	started := false
+	err := s.opts.Admin.DownloadLogs(r.Context(), d.Node, w, func(name string) {
+		started = true
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer(`"`, "", "/", "_").Replace(name)+`"`)
+	})
+	if err != nil && !started {
+		http.Error(w, "node "+d.Node+": "+err.Error(), http.StatusBadGateway)
+	}
+}

@@ -1,0 +1,148 @@
+package httpui_test
+
+// The admin page in a real browser (Debian's headless Chromium): sign in
+// as the first admin, read the overview, see charts with data points after
+// some traffic, see a request made during the test arrive in the live log
+// tail (and pause/resume it), flag a message and see it vanish from
+// /public. Screenshots go to a temporary directory named in the test log.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"minitwit/node/nodetest"
+)
+
+// browserScreenshot saves the page as dir/name.png.
+func browserScreenshot(ctx context.Context, t *testing.T, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+// browserWaitTrue polls a JavaScript condition from Go until it holds.
+func browserWaitTrue(ctx context.Context, t *testing.T, what, js string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			t.Fatalf("waiting for %s at %s: not within %s (last error: %v)", what, loc, within, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func browserGo(ctx context.Context, t *testing.T, url string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("opening %s: %v", url, err)
+	}
+}
+
+func TestBrowserAdminPage(t *testing.T) {
+	t.Parallel()
+	execPath := browserExecPath(t)
+	n, base := nodetest.StartDefault(t)
+	shots, err := os.MkdirTemp("", "minitwit-admin-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	ctx := browserContext(t, execPath, 90*time.Second)
+
+	// Traffic for the charts, and a message to moderate.
+	author := uiSignup(t, base, "chatty")
+	uiPostMessage(t, author, "first words")
+	uiPostMessage(t, author, "words to moderate away")
+	for range 30 {
+		author.get(t, "/public")
+	}
+
+	// Sign in as the first admin through the form.
+	browserGo(ctx, t, base+"/login")
+	browserTypeInputs(ctx, t, adminName, nodetest.AdminPassword)
+	browserWaitFlash(ctx, t, "/", "You were logged in")
+
+	// The overview lists this node as the leader, with the graders' view.
+	browserGo(ctx, t, base+"/admin")
+	row := browserEval[string](ctx, t, fmt.Sprintf(`document.querySelector('tr[data-node=%q]').textContent`, n.ID()))
+	if !strings.Contains(row, "leader") || !strings.Contains(row, "ready") {
+		t.Errorf("the node's row lacks its role or health: %q", row)
+	}
+	if g := browserEval[string](ctx, t, `document.querySelector("#graders").textContent`); !strings.Contains(g, "Public timeline") {
+		t.Errorf("no graders' view: %q", g)
+	}
+	browserScreenshot(ctx, t, shots, "overview")
+
+	// Charts: reload until the request chart holds a few points.
+	var pts, lines int
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		browserGo(ctx, t, base+"/admin/charts")
+		pts = browserEval[int](ctx, t, `Number(document.querySelector("#charts svg").getAttribute("data-points"))`)
+		lines = browserEval[int](ctx, t, `document.querySelectorAll("#charts svg path.chart-line").length`)
+		if pts >= 3 && lines > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 15 s the request chart has %d points and %d lines", pts, lines)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	browserScreenshot(ctx, t, shots, "charts")
+
+	// The live tail: once connected, a request made now appears within
+	// seconds; paused, the next one is held back until resume.
+	browserGo(ctx, t, base+"/admin/logs")
+	browserWaitTrue(ctx, t, "the live tail to connect",
+		`document.querySelector("#tailstatus").textContent.startsWith("Live")`, 10*time.Second)
+	uiClient(t, base).post(t, "/login", uiForm("username", "browser-tail-marker", "password", "x"))
+	browserWaitTrue(ctx, t, "the request's log line in the tail",
+		`[...document.querySelectorAll("#log tbody tr")].some(tr => tr.textContent.includes("browser-tail-marker"))`, 5*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#pause"))); err != nil {
+		t.Fatal(err)
+	}
+	uiClient(t, base).post(t, "/login", uiForm("username", "paused-marker", "password", "x"))
+	browserWaitTrue(ctx, t, "held lines while paused",
+		`document.querySelector("#tailstatus").textContent.includes("held")`, 5*time.Second)
+	if browserEval[bool](ctx, t, `document.querySelector("#log").textContent.includes("paused-marker")`) {
+		t.Error("a line arrived in the table while the tail was paused")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#pause"))); err != nil {
+		t.Fatal(err)
+	}
+	browserWaitTrue(ctx, t, "the held line after resume",
+		`document.querySelector("#log").textContent.includes("paused-marker")`, 5*time.Second)
+	browserScreenshot(ctx, t, shots, "logs")
+
+	// Moderation: flag the message; it vanishes from /public.
+	browserGo(ctx, t, base+"/admin/messages?q=moderate")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#messages form button`))); err != nil {
+		t.Fatalf("clicking Flag: %v", err)
+	}
+	browserWaitTrue(ctx, t, "the flag's flash",
+		`[...document.querySelectorAll("ul.flashes li")].some(li => li.textContent.includes("flagged"))`, 5*time.Second)
+	browserScreenshot(ctx, t, shots, "moderation")
+	browserGo(ctx, t, base+"/public")
+	public := browserEval[string](ctx, t, `document.querySelector("ul.messages").textContent`)
+	if strings.Contains(public, "words to moderate away") || !strings.Contains(public, "first words") {
+		t.Errorf("after flagging, /public shows %q", public)
+	}
+}

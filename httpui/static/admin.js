@@ -1,0 +1,85 @@
+// The admin page's live parts. Every page works without this script; it
+// only adds the log tail (server-sent events) with pause/resume, and
+// refreshes the charts as new samples arrive.
+(function () {
+  "use strict";
+
+  function tail(table) {
+    var body = table.tBodies[0];
+    var status = document.getElementById("tailstatus");
+    var pause = document.getElementById("pause");
+    var paused = false, held = [], maxRows = 1000;
+
+    function cell(tr, text, code) {
+      var td = document.createElement("td");
+      if (code) {
+        var c = document.createElement("code");
+        c.textContent = text;
+        td.appendChild(c);
+      } else {
+        td.textContent = text;
+      }
+      tr.appendChild(td);
+    }
+    function show(raw) {
+      var line = {};
+      try { line = JSON.parse(raw); } catch (e) { /* shown raw */ }
+      var tr = document.createElement("tr");
+      var t = line.time ? new Date(line.time) : null;
+      cell(tr, t && !isNaN(t) ? t.toISOString().slice(11, 23) : "");
+      cell(tr, line.level || "");
+      cell(tr, line.msg || "");
+      cell(tr, raw, true);
+      tr.className = "lvl-" + (line.level || "");
+      body.appendChild(tr);
+      while (body.rows.length > maxRows) body.deleteRow(0);
+    }
+    function scrolledDown() {
+      return window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+    }
+
+    var es = new EventSource(table.dataset.stream);
+    es.onopen = function () { status.textContent = paused ? "Paused." : "Live: new lines appear below."; };
+    es.onerror = function () { status.textContent = "Live tail interrupted; reconnecting\u2026"; };
+    es.onmessage = function (ev) {
+      if (paused) {
+        held.push(ev.data);
+        if (held.length > maxRows) held.shift();
+        status.textContent = "Paused: " + held.length + " new lines held.";
+        return;
+      }
+      var follow = scrolledDown();
+      show(ev.data);
+      if (follow) window.scrollTo(0, document.body.scrollHeight);
+    };
+    pause.hidden = false;
+    pause.onclick = function () {
+      paused = !paused;
+      pause.textContent = paused ? "Resume" : "Pause";
+      if (!paused) {
+        held.forEach(show);
+        held = [];
+        status.textContent = "Live: new lines appear below.";
+      } else {
+        status.textContent = "Paused.";
+      }
+    };
+  }
+
+  function refreshCharts(box) {
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(box.dataset.refresh, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { box.innerHTML = html; })
+        .catch(function () { /* keep the last charts */ });
+    }, 10000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var log = document.getElementById("log");
+    if (log && window.EventSource) tail(log);
+    var charts = document.getElementById("charts");
+    if (charts && window.fetch) refreshCharts(charts);
+  });
+})();

@@ -1,0 +1,424 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"minitwit/httpui"
+	"minitwit/ops"
+	"minitwit/store"
+)
+
+// What the admin page shows about the cluster (httpui.AdminBackend). Any
+// node's admin page shows every member: it asks each member over the
+// cluster RPC (node certificates, internode port) for its own description,
+// samples and log lines, so an operator watching one address sees all of
+// them, followers included.
+const (
+	rpcInfo       = "/info"
+	rpcSamples    = "/samples"
+	rpcLogsRecent = "/logs/recent"
+	rpcLogsTail   = "/logs/tail"
+	rpcLogsFile   = "/logs/file"
+
+	// memberInfoTimeout bounds how long the overview waits for a member; a
+	// member that does not answer in time is shown as unreachable.
+	memberInfoTimeout = 2 * time.Second
+	// sampleEvery and sampleKeep: a point every 10 s for the last 24 h.
+	sampleEvery = 10 * time.Second
+	sampleKeep  = 24 * 60 * 6
+)
+
+func (n *Node) adminViewRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+rpcInfo, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(n.Info())
+	})
+	mux.HandleFunc("GET "+rpcSamples, func(w http.ResponseWriter, r *http.Request) {
+		since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+		json.NewEncoder(w).Encode(n.sampler.Points(time.Unix(0, since)))
+	})
+	mux.HandleFunc("GET "+rpcLogsRecent, func(w http.ResponseWriter, r *http.Request) {
+		max, _ := strconv.Atoi(r.URL.Query().Get("max"))
+		lines, err := n.recentLogs(max)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(lines)
+	})
+	mux.HandleFunc("GET "+rpcLogsTail, n.rpcServeLogTail)
+	mux.HandleFunc("GET "+rpcLogsFile, func(w http.ResponseWriter, r *http.Request) {
+		n.writeLogFile(w, func(name string) { w.Header().Set("Minitwit-Filename", name) })
+	})
+}
+
+// startSampler samples this node's figures for the admin page's charts.
+func (n *Node) startSampler(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = sampleEvery
+	}
+	n.sampler = ops.NewSampler(every, sampleKeep, n.reading)
+	n.sampler.Sample() // the first reading primes the rates
+	n.bg.Go(func() { n.sampler.Run(ctx) })
+}
+
+func (n *Node) reading() ops.Reading {
+	commit, applied := n.raft.CommitIndex(), n.raft.AppliedIndex()
+	rd := ops.Reading{RequestTotals: n.metrics.Totals(), At: time.Now(), AppliedIndex: applied,
+		HeapBytes: ops.ReadHeapBytes()}
+	if commit > applied {
+		rd.RaftLag = float64(commit - applied)
+	}
+	return rd
+}
+
+// Info describes this node for the admin page's overview.
+func (n *Node) Info() httpui.NodeInfo {
+	st := n.Status()
+	info := httpui.NodeInfo{
+		ID: n.nodeID, RaftAddr: n.RaftAddr(), HTTPAddr: n.HTTPAddr(), Role: st.Role,
+		Version: n.build.Version, StartedAt: n.started.UTC(),
+		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Ready: st.Ready, Reason: st.Reason,
+		CertExpiry: n.CertificateExpiry(), HeapBytes: int64(ops.ReadHeapBytes()),
+	}
+	stats := n.raft.Stats()
+	info.LastIndex, _ = strconv.ParseUint(stats["last_log_index"], 10, 64)
+	switch {
+	case st.Role == "leader":
+		info.LastContact = "is the leader"
+	case stats["last_contact"] == "never":
+		info.LastContact = "never"
+	default:
+		if d, err := time.ParseDuration(stats["last_contact"]); err == nil {
+			info.LastContact = d.Round(time.Millisecond).String() + " ago"
+		} else {
+			info.LastContact = stats["last_contact"]
+		}
+	}
+	for _, m := range n.memberList() {
+		if m.ID == n.nodeID {
+			info.Voter = m.Voter
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(n.cfg.DataDir, storeFile)); err == nil {
+		info.DataBytes = fi.Size()
+	}
+	if pts := n.sampler.Points(time.Now().Add(-3 * sampleEvery)); len(pts) > 0 {
+		info.Last = &pts[len(pts)-1]
+	}
+	if b, ok := n.BackupStatus(); ok {
+		info.Backup = &httpui.BackupInfo{Targets: n.backupTargets(), Interval: time.Duration(n.cfg.Backup.Interval).String(),
+			LastGood: b.LastGood, LastGoodKey: b.LastGoodKey, LastError: b.LastError,
+			LastErrorAt: b.LastErrorAt, Failures: b.Failures}
+	}
+	return info
+}
+
+// backupTargets names where scheduled backups go, without credentials.
+func (n *Node) backupTargets() []string {
+	var out []string
+	if d := n.cfg.Backup.Dir; d != "" {
+		out = append(out, d)
+	}
+	if c := n.cfg.Backup.S3; c.Bucket != "" {
+		out = append(out, "s3://"+c.Bucket+"/"+c.Prefix+" at "+c.Endpoint)
+	}
+	return out
+}
+
+// configWarnings lists what the operator should fix: each is logged at
+// start and shown on the admin page.
+func (n *Node) configWarnings() []string {
+	var out []string
+	if _, isDefault := n.cfg.SimulatorPassword(); isDefault {
+		out = append(out, "The simulator API uses the course's default password: set simulator.password_file or MINITWIT_SIM_PASSWORD.")
+	}
+	if n.tlsPublic != nil && n.tlsPublic.config == nil && n.httpLn != nil {
+		if ap, err := netip.ParseAddrPort(n.httpLn.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+			out = append(out, "Plain HTTP on a public address ("+n.httpLn.Addr().String()+"): passwords and sessions travel unencrypted; set tls.domain (or --tls self-signed).")
+		}
+	}
+	if n.cfg.Backup.Dir == "" && n.cfg.Backup.S3.Bucket == "" {
+		out = append(out, "No scheduled backups are configured: set backup.dir or backup.s3.*.")
+	}
+	if n.cfg.Metrics.Token == "" {
+		out = append(out, "metrics.token is not set: Prometheus cannot scrape /metrics (admins can still read it).")
+	}
+	return out
+}
+
+// Overview describes every member, asking the others in parallel.
+func (n *Node) Overview(ctx context.Context) httpui.Overview {
+	ov := httpui.Overview{Self: n.nodeID, Warnings: n.configWarnings()}
+	_, leader := n.raft.LeaderWithID()
+	ov.Leader = string(leader)
+	var sec store.ClusterSecrets
+	n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil })
+	ov.JoinToken = string(sec.JoinToken)
+
+	members := n.memberList()
+	ov.Nodes = make([]httpui.NodeInfo, len(members))
+	var wg sync.WaitGroup
+	for i, m := range members {
+		if m.ID == n.nodeID {
+			ov.Nodes[i] = n.Info()
+			continue
+		}
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, memberInfoTimeout)
+			defer cancel()
+			var info httpui.NodeInfo
+			if err := n.getJSON(cctx, m.Address, rpcInfo, &info); err != nil {
+				info = httpui.NodeInfo{ID: m.ID, RaftAddr: m.Address, Err: err.Error()}
+			}
+			info.Voter = m.Voter
+			ov.Nodes[i] = info
+		})
+	}
+	wg.Wait()
+	return ov
+}
+
+// errUnknownMember answers a request about a node that is not a member.
+var errUnknownMember = errors.New("not a member of this cluster")
+
+// memberAddr is the internode address of a member other than this node;
+// self reports whether id is this node.
+func (n *Node) memberAddr(id string) (addr string, self bool, err error) {
+	if id == "" || id == n.nodeID {
+		return "", true, nil
+	}
+	addr, ok := n.Members()[id]
+	if !ok {
+		return "", false, fmt.Errorf("%q: %w", id, errUnknownMember)
+	}
+	return addr, false, nil
+}
+
+// Samples returns a member's sampled figures since a time.
+func (n *Node) Samples(ctx context.Context, id string, since time.Time) ([]ops.Point, error) {
+	addr, self, err := n.memberAddr(id)
+	if err != nil || self {
+		return n.sampler.Points(since), err
+	}
+	var pts []ops.Point
+	err = n.getJSON(ctx, addr, rpcSamples+"?since="+strconv.FormatInt(since.UnixNano(), 10), &pts)
+	return pts, err
+}
+
+// RecentLogs returns up to max of a member's recent log lines.
+func (n *Node) RecentLogs(ctx context.Context, id string, max int) ([]string, error) {
+	addr, self, err := n.memberAddr(id)
+	if err != nil {
+		return nil, err
+	}
+	if self {
+		return n.recentLogs(max)
+	}
+	var lines []string
+	err = n.getJSON(ctx, addr, rpcLogsRecent+"?max="+strconv.Itoa(max), &lines)
+	return lines, err
+}
+
+var errNoLogRing = errors.New("this node's log lines go to a logger the node does not keep")
+
+func (n *Node) recentLogs(max int) ([]string, error) {
+	if n.logRing == nil {
+		return nil, errNoLogRing
+	}
+	return n.logRing.Lines(max), nil
+}
+
+// tailBuffer is how many lines a slow viewer may fall behind before lines
+// are dropped for it (the ring counts them); logging never waits.
+const tailBuffer = 1024
+
+// TailLogs streams a member's new log lines until ctx ends.
+func (n *Node) TailLogs(ctx context.Context, id string) (<-chan string, error) {
+	addr, self, err := n.memberAddr(id)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan string, tailBuffer)
+	if self {
+		if n.logRing == nil {
+			return nil, errNoLogRing
+		}
+		lines, cancel := n.logRing.Subscribe(tailBuffer)
+		go func() {
+			defer close(out)
+			defer cancel()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case l, ok := <-lines:
+					if !ok {
+						return
+					}
+					select {
+					case out <- l:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+		return out, nil
+	}
+	resp, err := n.rpcGet(ctx, addr, rpcLogsTail)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if sc.Text() == "" {
+				continue // keep-alive
+			}
+			select {
+			case out <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// tailKeepAlive is how often an idle internode tail sends an empty line,
+// so a dead viewer is noticed and its subscription released.
+const tailKeepAlive = 15 * time.Second
+
+// rpcServeLogTail streams this node's new log lines, one per line.
+func (n *Node) rpcServeLogTail(w http.ResponseWriter, r *http.Request) {
+	if n.logRing == nil {
+		http.Error(w, errNoLogRing.Error(), http.StatusNotFound)
+		return
+	}
+	lines, cancel := n.logRing.Subscribe(tailBuffer)
+	defer cancel()
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	bw := bufio.NewWriter(w)
+	keepAlive := time.NewTicker(tailKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-n.closing:
+			return
+		case <-keepAlive.C:
+			bw.WriteByte('\n')
+		case l, ok := <-lines:
+			if !ok {
+				return
+			}
+			bw.WriteString(l)
+			bw.WriteByte('\n')
+		}
+		if bw.Flush() != nil || rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+// DownloadLogs writes a member's current log file (or its in-memory lines
+// when it writes no file).
+func (n *Node) DownloadLogs(ctx context.Context, id string, w io.Writer, name func(string)) error {
+	addr, self, err := n.memberAddr(id)
+	if err != nil {
+		return err
+	}
+	if self {
+		return n.writeLogFile(w, name)
+	}
+	resp, err := n.rpcGet(ctx, addr, rpcLogsFile)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	name(resp.Header.Get("Minitwit-Filename"))
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// writeLogFile copies the current log file, which the rotation may rename
+// under us: the open file stays readable, so the copy is whole.
+func (n *Node) writeLogFile(w io.Writer, name func(string)) error {
+	if n.cfg.Log.File == "" {
+		lines, err := n.recentLogs(0)
+		if err != nil {
+			return err
+		}
+		name(n.nodeID + "-recent.log")
+		bw := bufio.NewWriter(w)
+		for _, l := range lines {
+			bw.WriteString(l)
+			bw.WriteByte('\n')
+		}
+		return bw.Flush()
+	}
+	if n.logOut != nil {
+		n.logOut.Flush()
+	}
+	f, err := os.Open(n.cfg.Log.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	name(n.nodeID + "-" + filepath.Base(n.cfg.Log.File))
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// rpcGet sends a GET to a member and returns the response when it is 200.
+func (n *Node) rpcGet(ctx context.Context, addr, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := n.rpc.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("%s did not answer in time", addr)
+		}
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return nil, &rpcError{status: resp.StatusCode, msg: string(msg)}
+	}
+	return resp, nil
+}
+
+func (n *Node) getJSON(ctx context.Context, addr, path string, v any) error {
+	resp, err := n.rpcGet(ctx, addr, path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
+}
+
+var _ httpui.AdminBackend = (*Node)(nil)
