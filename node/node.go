@@ -105,7 +105,7 @@ type Node struct {
 	// firstAdminStuck stops retrying the first admin when its name is
 	// taken (firstadmin.go); the log says what to do.
 	firstAdminStuck bool
-	build   ops.BuildInfo
+	build           ops.BuildInfo
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
