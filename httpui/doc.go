@@ -1,13 +1,16 @@
 // Package httpui owns everything HTTP on a node's public listener: the web
 // UI (server-rendered with html/template, static files embedded), the
-// simulator API under /api, the health, version and metrics endpoints, and
-// the middleware around them (request ids, one log line per request,
+// simulator API under /api, the admin page under /admin (admin.go: overview,
+// charts drawn by chart.go, logs with a live tail, moderation, users), the
+// health, version and metrics endpoints, and the middleware around them (request ids, one log line per request,
 // metrics, the /api client allow-list, browser cross-origin protection).
 //
 // It talks to the node through three small interfaces: a Reader that hands
 // out the local store once it reflects every acknowledged write (reads never
 // touch Raft), a Proposer that sends a command through Raft and returns its
-// result, and a StatusReporter for /readyz. Everything a command needs that
+// result, and a StatusReporter for /readyz; the admin page adds an
+// AdminBackend for what only the node knows (its members, their samples
+// and logs). Everything a command needs that
 // is not deterministic (timestamps, argon2id password hashes) is computed
 // here, on the node that accepted the request, before proposing.
 //
@@ -31,6 +34,17 @@
 //   - Cross-site and same-site GETs of /{user}/follow|unfollow are refused
 //     (a sibling subdomain is not to be trusted either); requests without
 //     Sec-Fetch-Site (plain clients, the course's tests) pass.
+//   - The admin page answers anonymous visitors with a redirect to /login
+//     and signed-in non-admins with 403. Only failed sign-ins to admin
+//     accounts are rate limited (per node, in memory): ordinary accounts
+//     keep the original's behaviour, which the course's tests rely on.
+//   - A one-time password (a new admin's, or one reset by `minitwit admin`)
+//     sends its user to /login/password right after signing in, and the
+//     admin pages keep sending them there until it is replaced. The page
+//     lives under /login because "login" can never be a user name.
+//   - The public timeline counts as fresh on the overview when its newest
+//     message is under 5 minutes old: the simulator posts every few seconds
+//     while it runs.
 //   - Sessions are stateless HMAC-signed cookies (30 days) keyed by the
 //     replicated session key, so any node accepts them; logout clears the
 //     cookie.

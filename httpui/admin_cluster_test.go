@@ -1,0 +1,103 @@
+package httpui_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"minitwit/node/nodetest"
+)
+
+// TestAdminCluster: on a 3-node cluster, one node's admin page lists all
+// three with their roles, and follows a follower's log live, its samples
+// and its recent lines, over the cluster RPC.
+func TestAdminCluster(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartClusterWith(t, 3, nil)
+	base := "http://" + nodes[0].HTTPAddr()
+	admin := adminSession(t, base)
+
+	// The overview, served by node1, describes every member.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p := admin.get(t, "/admin")
+		roles := map[string]string{}
+		for _, m := range regexp.MustCompile(`(?s)<tr data-node="([^"]+)">.*?<td class="role">([^<]*)</td>`).FindAllStringSubmatch(p.Body, -1) {
+			roles[m[1]] = m[2]
+		}
+		leaders, followers := 0, 0
+		for _, r := range roles {
+			switch r {
+			case "leader":
+				leaders++
+			case "follower":
+				followers++
+			}
+		}
+		if len(roles) == 3 && leaders == 1 && followers == 2 {
+			for _, n := range nodes {
+				if _, ok := roles[n.ID()]; !ok {
+					t.Errorf("the overview lacks %s: %v", n.ID(), roles)
+				}
+			}
+			uiWantLacks(t, p, "unreachable")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the overview shows roles %v, want 1 leader and 2 followers among 3 nodes", roles)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The live tail of a follower, from node1's page.
+	follower := nodes[2]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/admin/logs/stream?node="+follower.ID()+"&q=cluster-tail-marker", nil)
+	resp, err := admin.stay.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("tailing %s: %d", follower.ID(), resp.StatusCode)
+	}
+	uiClient(t, "http://"+follower.HTTPAddr()).post(t, "/login", uiForm("username", "cluster-tail-marker", "password", "x"))
+	sc := bufio.NewScanner(resp.Body)
+	got := false
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var entry struct{ Node, Msg, User string }
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if entry.Node != follower.ID() || entry.User != "cluster-tail-marker" {
+			t.Fatalf("tailed line from %q about %q, want %s's refused login", entry.Node, entry.User, follower.ID())
+		}
+		got = true
+		break
+	}
+	if !got {
+		t.Fatalf("no line of %s arrived through %s: %v", follower.ID(), nodes[0].ID(), sc.Err())
+	}
+
+	// Recent lines and charts of the follower, without JavaScript.
+	p := admin.get(t, "/admin/logs?node="+follower.ID()+"&q=cluster-tail-marker")
+	uiWantContains(t, p, "login refused", `&#34;node&#34;:&#34;`+follower.ID()+`&#34;`) // the raw line, escaped
+	p = admin.get(t, "/admin/charts?node="+follower.ID())
+	uiWantContains(t, p, "Charts of "+follower.ID())
+	uiWantLacks(t, p, `class="error"`)
+	d := admin.getStay(t, "/admin/logs/download?node="+follower.ID())
+	uiWantStatus(t, d, http.StatusOK)
+	if !strings.Contains(d.Body, "cluster-tail-marker") {
+		t.Error("the follower's downloaded log lacks the refused login")
+	}
+}
