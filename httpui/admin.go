@@ -36,6 +36,8 @@ type AdminBackend interface {
 	// Overview describes every member of the cluster; members that cannot
 	// be reached are listed with Err set.
 	Overview(ctx context.Context) Overview
+	// MemberIDs names this node and every member, without asking them.
+	MemberIDs() (self string, ids []string)
 	// Samples returns a node's sampled figures since a time, oldest first.
 	Samples(ctx context.Context, nodeID string, since time.Time) ([]ops.Point, error)
 	// RecentLogs returns up to max of a node's recent log lines, oldest
@@ -291,14 +293,12 @@ func roundAge(d time.Duration) string {
 // nodeChoice resolves ?node= to a member id (default: this node) and fills
 // the page's list of nodes.
 func (s *Server) nodeChoice(r *http.Request, d *adminData) {
-	ov := s.opts.Admin.Overview(r.Context())
-	for _, n := range ov.Nodes {
-		d.NodeIDs = append(d.NodeIDs, n.ID)
-	}
+	self, ids := s.opts.Admin.MemberIDs()
+	d.NodeIDs = append(d.NodeIDs, ids...)
 	sort.Strings(d.NodeIDs)
 	d.Node = r.URL.Query().Get("node")
 	if d.Node == "" {
-		d.Node = ov.Self
+		d.Node = self
 	}
 }
 

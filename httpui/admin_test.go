@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"minitwit/httpui"
+	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/raftfsm"
 )
@@ -353,4 +355,61 @@ func httpuiHash(t *testing.T, password string) string {
 		t.Fatalf("hash %q", h)
 	}
 	return h
+}
+
+// TestAdminBackupStatus: with scheduled backups configured, the overview
+// names the targets and shows the last good backup once the leader took it.
+func TestAdminBackupStatus(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := nodetest.Config(t.TempDir())
+	cfg.Backup.Dir = dir
+	cfg.Backup.Interval = config.Duration(time.Second)
+	n := nodetest.Start(t, cfg)
+	base := "http://" + n.HTTPAddr()
+	admin := adminSession(t, base)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p := admin.get(t, "/admin")
+		uiWantLacks(t, p, "No scheduled backups are configured")
+		uiWantContains(t, p, "every 1s to "+dir)
+		if m := regexp.MustCompile(`Last good backup</th><td class="good">([^<]+)`).FindStringSubmatch(p.Body); m != nil {
+			if !strings.Contains(m[1], "minitwit-") || !strings.Contains(m[1], "UTC") {
+				t.Errorf("last good backup shown as %q", m[1])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no last good backup on the overview after 15 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestAdminLogStreamEndsOnShutdown: an admin's open live tail does not hold
+// up a graceful shutdown.
+func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	n, base := nodetest.StartDefault(t)
+	admin := adminSession(t, base)
+	resp, err := admin.stay.Get(base + "/admin/logs/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := n.Close(ctx); err != nil {
+		t.Fatalf("closing the node with a log tail open: %v", err)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the stream did not end with the node")
+	}
 }

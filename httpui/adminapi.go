@@ -38,7 +38,7 @@ type Operations interface {
 const adminDisabled = "the admin API is disabled: set admin.token (or MINITWIT_ADMIN_TOKEN) and send it as a bearer token"
 
 func (s *Server) adminBackup(w http.ResponseWriter, r *http.Request) {
-	if !bearerOK(w, r, s.opts.AdminToken, "admin", adminDisabled) || !s.operationsOK(w) {
+	if !s.bearerOK(w, r, s.opts.AdminToken, "admin", adminDisabled) || !s.operationsOK(w) {
 		return
 	}
 	s.streamBackup(w, r, "minitwit.mtb")
@@ -61,7 +61,7 @@ func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename s
 }
 
 func (s *Server) adminImport(w http.ResponseWriter, r *http.Request) {
-	if !bearerOK(w, r, s.opts.AdminToken, "admin", adminDisabled) || !s.operationsOK(w) {
+	if !s.bearerOK(w, r, s.opts.AdminToken, "admin", adminDisabled) || !s.operationsOK(w) {
 		return
 	}
 	rc := http.NewResponseController(w)

@@ -122,6 +122,8 @@ func (s *Server) adminLogStream(w http.ResponseWriter, r *http.Request, d *admin
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.closing:
+			return
 		case <-keepAlive.C:
 			fmt.Fprint(bw, ": keep-alive\n\n")
 		case line, ok := <-lines:

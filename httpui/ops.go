@@ -46,7 +46,7 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") == "" && s.isAdminSession(r) {
 		// An admin looking at the figures in a browser.
-	} else if !bearerOK(w, r, s.opts.MetricsToken, "metrics", "metrics need metrics.token (or MINITWIT_METRICS_TOKEN) sent as a bearer token, or an admin's session") {
+	} else if !s.bearerOK(w, r, s.opts.MetricsToken, "metrics", "metrics need metrics.token (or MINITWIT_METRICS_TOKEN) sent as a bearer token, or an admin's session") {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -54,8 +54,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 }
 
 // bearerOK checks the request's bearer token against token in constant
-// time and answers 403 (no token configured: disabled) or 401 itself.
-func bearerOK(w http.ResponseWriter, r *http.Request, token, realm, disabled string) bool {
+// time and answers 403 (no token configured: disabled) or 401 itself; a
+// wrong token is a security event and is logged (without the token).
+func (s *Server) bearerOK(w http.ResponseWriter, r *http.Request, token, realm, disabled string) bool {
 	if token == "" {
 		http.Error(w, disabled, http.StatusForbidden)
 		return false
@@ -63,6 +64,8 @@ func bearerOK(w http.ResponseWriter, r *http.Request, token, realm, disabled str
 	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))
 	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		s.log.Warn("bearer token refused", "req_id", infoFrom(r.Context()).id, "realm", realm,
+			"token_sent", got != "", "ip", s.clientIP(r).String())
 		w.Header().Set("WWW-Authenticate", `Bearer realm="minitwit `+realm+`"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 		return false

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +88,10 @@ type Server struct {
 	sessions *sessions
 	pages    *pages
 	simAuth  credentials
+	// closing ends long-lived streams (the admin page's log tails) when
+	// the server shuts down: http.Server.Shutdown waits for handlers.
+	closing   chan struct{}
+	closeOnce sync.Once
 	// adminLogins limits failed sign-ins to admin accounts.
 	adminLogins *loginLimiter
 	reqSeq      atomic.Uint64
@@ -120,6 +125,7 @@ func New(opts Options) (*Server, error) {
 		pages:       pg,
 		simAuth:     newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
 		adminLogins: newLoginLimiter(),
+		closing:     make(chan struct{}),
 		reqBase:     strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 	}
 	s.routes()
@@ -169,6 +175,11 @@ func (s *Server) routes() {
 	ui("POST /login/password", s.passwordSubmit)
 	s.staticRoutes()
 }
+
+// Close ends the streams in progress; give it to
+// http.Server.RegisterOnShutdown so a graceful shutdown does not wait for
+// an admin's open log tail.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // requestInfo travels in the request's context so handlers can add what the
 // log line should carry.

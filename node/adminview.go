@@ -42,12 +42,22 @@ const (
 )
 
 func (n *Node) adminViewRoutes(mux *http.ServeMux) {
+	// The cluster RPC answers while the node is still starting; these two
+	// read what Start sets up last, so they wait for it.
 	mux.HandleFunc("GET "+rpcInfo, func(w http.ResponseWriter, r *http.Request) {
+		if !n.up.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
 		json.NewEncoder(w).Encode(n.Info())
 	})
 	mux.HandleFunc("GET "+rpcSamples, func(w http.ResponseWriter, r *http.Request) {
+		if !n.up.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
 		since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-		json.NewEncoder(w).Encode(n.sampler.Points(time.Unix(0, since)))
+		json.NewEncoder(w).Encode(n.samples(time.Unix(0, since)))
 	})
 	mux.HandleFunc("GET "+rpcLogsRecent, func(w http.ResponseWriter, r *http.Request) {
 		max, _ := strconv.Atoi(r.URL.Query().Get("max"))
@@ -74,6 +84,15 @@ func (n *Node) startSampler(ctx context.Context, every time.Duration) {
 	n.bg.Go(func() { n.sampler.Run(ctx) })
 }
 
+// samples are this node's points since a time; none while the node starts
+// (the cluster RPC answers before the sampler runs).
+func (n *Node) samples(since time.Time) []ops.Point {
+	if n.sampler == nil {
+		return []ops.Point{}
+	}
+	return n.sampler.Points(since)
+}
+
 func (n *Node) reading() ops.Reading {
 	commit, applied := n.raft.CommitIndex(), n.raft.AppliedIndex()
 	rd := ops.Reading{RequestTotals: n.metrics.Totals(), At: time.Now(), AppliedIndex: applied,
@@ -88,10 +107,13 @@ func (n *Node) reading() ops.Reading {
 func (n *Node) Info() httpui.NodeInfo {
 	st := n.Status()
 	info := httpui.NodeInfo{
-		ID: n.nodeID, RaftAddr: n.RaftAddr(), HTTPAddr: n.HTTPAddr(), Role: st.Role,
+		ID: n.nodeID, RaftAddr: n.RaftAddr(), Role: st.Role,
 		Version: n.build.Version, StartedAt: n.started.UTC(),
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Ready: st.Ready, Reason: st.Reason,
 		CertExpiry: n.CertificateExpiry(), HeapBytes: int64(ops.ReadHeapBytes()),
+	}
+	if n.httpLn != nil { // not yet while the node starts
+		info.HTTPAddr = n.HTTPAddr()
 	}
 	stats := n.raft.Stats()
 	info.LastIndex, _ = strconv.ParseUint(stats["last_log_index"], 10, 64)
@@ -115,7 +137,7 @@ func (n *Node) Info() httpui.NodeInfo {
 	if fi, err := os.Stat(filepath.Join(n.cfg.DataDir, storeFile)); err == nil {
 		info.DataBytes = fi.Size()
 	}
-	if pts := n.sampler.Points(time.Now().Add(-3 * sampleEvery)); len(pts) > 0 {
+	if pts := n.samples(time.Now().Add(-3 * sampleEvery)); len(pts) > 0 {
 		info.Last = &pts[len(pts)-1]
 	}
 	if b, ok := n.BackupStatus(); ok {
@@ -191,6 +213,15 @@ func (n *Node) Overview(ctx context.Context) httpui.Overview {
 	return ov
 }
 
+// MemberIDs names this node and every member of its configuration.
+func (n *Node) MemberIDs() (string, []string) {
+	var ids []string
+	for _, m := range n.memberList() {
+		ids = append(ids, m.ID)
+	}
+	return n.nodeID, ids
+}
+
 // errUnknownMember answers a request about a node that is not a member.
 var errUnknownMember = errors.New("not a member of this cluster")
 
@@ -211,7 +242,7 @@ func (n *Node) memberAddr(id string) (addr string, self bool, err error) {
 func (n *Node) Samples(ctx context.Context, id string, since time.Time) ([]ops.Point, error) {
 	addr, self, err := n.memberAddr(id)
 	if err != nil || self {
-		return n.sampler.Points(since), err
+		return n.samples(since), err
 	}
 	var pts []ops.Point
 	err = n.getJSON(ctx, addr, rpcSamples+"?since="+strconv.FormatInt(since.UnixNano(), 10), &pts)

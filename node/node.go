@@ -105,7 +105,10 @@ type Node struct {
 	// firstAdminStuck stops retrying the first admin when its name is
 	// taken (firstadmin.go); the log says what to do.
 	firstAdminStuck bool
-	build           ops.BuildInfo
+	// up is set once Start has finished: what the cluster RPC may read of
+	// the public listener and the sampler is in place.
+	up    atomic.Bool
+	build ops.BuildInfo
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -204,6 +207,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	if n.logOut != nil {
 		n.logOut.Flush() // start-up lines are wanted now, not a second later
 	}
+	n.up.Store(true)
 	return n, nil
 }
 
@@ -271,6 +275,7 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
 	}
+	n.httpSrv.RegisterOnShutdown(handler.Close)
 	n.served = make(chan error, 1)
 	if n.tlsPublic.config != nil {
 		go func() { n.served <- n.httpSrv.ServeTLS(n.httpLn, "", "") }()
