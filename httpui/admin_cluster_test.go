@@ -1,9 +1,6 @@
 package httpui_test
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -56,37 +53,10 @@ func TestAdminCluster(t *testing.T) {
 
 	// The live tail of a follower, from node1's page.
 	follower := nodes[2]
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/admin/logs/stream?node="+follower.ID()+"&q=cluster-tail-marker", nil)
-	resp, err := admin.stay.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("tailing %s: %d", follower.ID(), resp.StatusCode)
-	}
+	next := adminTail(t, admin, base+"/admin/logs/stream?node="+follower.ID()+"&q=cluster-tail-marker")
 	uiClient(t, "http://"+follower.HTTPAddr()).post(t, "/login", uiForm("username", "cluster-tail-marker", "password", "x"))
-	sc := bufio.NewScanner(resp.Body)
-	got := false
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		var entry struct{ Node, Msg, User string }
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("not a JSON line: %q", line)
-		}
-		if entry.Node != follower.ID() || entry.User != "cluster-tail-marker" {
-			t.Fatalf("tailed line from %q about %q, want %s's refused login", entry.Node, entry.User, follower.ID())
-		}
-		got = true
-		break
-	}
-	if !got {
-		t.Fatalf("no line of %s arrived through %s: %v", follower.ID(), nodes[0].ID(), sc.Err())
+	if line := next(); line["node"] != follower.ID() || line["user"] != "cluster-tail-marker" {
+		t.Fatalf("tailed %v, want %s's refused login", line, follower.ID())
 	}
 
 	// Recent lines and charts of the follower, without JavaScript.

@@ -33,23 +33,6 @@ func browserScreenshot(ctx context.Context, t *testing.T, dir, name string) {
 	}
 }
 
-// browserWaitTrue polls a JavaScript condition from Go until it holds.
-func browserWaitTrue(ctx context.Context, t *testing.T, what, js string, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			t.Fatalf("waiting for %s at %s: not within %s (last error: %v)", what, loc, within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func browserGo(ctx context.Context, t *testing.T, url string) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {

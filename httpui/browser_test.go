@@ -93,14 +93,21 @@ func browserTypeInputs(ctx context.Context, t *testing.T, values ...string) {
 }
 
 // browserWaitFlash waits until the page at path shows flash as an item of
-// ul.flashes. It polls from Go, because a navigation destroys the page's
-// JavaScript context under a poll that runs in the page.
+// ul.flashes.
 func browserWaitFlash(ctx context.Context, t *testing.T, path, flash string) {
 	t.Helper()
 	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	js := fmt.Sprintf(`location.pathname === %s && [...document.querySelectorAll("ul.flashes li")].some(li => li.textContent.trim() === %s)`,
 		quote(path), quote(flash))
-	deadline := time.Now().Add(15 * time.Second)
+	browserWaitTrue(ctx, t, fmt.Sprintf("flash %q on %s", flash, path), js, 15*time.Second)
+}
+
+// browserWaitTrue polls a JavaScript condition until it holds. It polls
+// from Go, because a navigation destroys the page's JavaScript context
+// under a poll that runs in the page.
+func browserWaitTrue(ctx context.Context, t *testing.T, what, js string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 		if err == nil && ok {
@@ -109,7 +116,7 @@ func browserWaitFlash(ctx context.Context, t *testing.T, path, flash string) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			loc, _ := chromedp.Run(ctx, chromedp.Location())
 			flashes, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("ul.flashes li")].map(li => li.textContent.trim()).join(" | ")`))
-			t.Fatalf("waiting for flash %q on %s: the browser is at %s with flashes %q (last error: %v)", flash, path, loc, flashes, err)
+			t.Fatalf("waiting for %s: not within %s; the browser is at %s with flashes %q (last error: %v)", what, within, loc, flashes, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -34,7 +34,7 @@ type pages struct {
 
 func parsePages() (*pages, error) {
 	funcs := template.FuncMap{"userpath": userPath}
-	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/flashes.html")
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func parsePages() (*pages, error) {
 		"date": formatDate, "stamp": formatStamp, "pathescape": url.PathEscape,
 		"hourChoices":  func() []int { return []int{1, 3, 6, 12, 24} },
 		"levelChoices": func() []string { return []string{"DEBUG", "INFO", "WARN", "ERROR"} }}
-	adminLayout, err := template.New("admin_layout").Funcs(adminFuncs).ParseFS(templateFS, "templates/admin_layout.html")
+	adminLayout, err := template.New("admin_layout").Funcs(adminFuncs).ParseFS(templateFS, "templates/admin_layout.html", "templates/flashes.html")
 	if err != nil {
 		return nil, err
 	}

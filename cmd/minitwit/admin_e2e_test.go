@@ -155,6 +155,17 @@ func admStop(t *testing.T, s *server) {
 	}
 }
 
+// admWaitLog waits until the server's log holds text; the log is
+// buffered for up to a second.
+func admWaitLog(t *testing.T, s *server, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(s.logs.String(), text); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", text, s.logs)
+		}
+	}
+}
+
 // admRunBinary runs the built binary with stdin as its standard input:
 // --password-stdin reads os.Stdin, which runTool, running in this process,
 // cannot set.
@@ -276,6 +287,9 @@ func TestAdminCommandOffline(t *testing.T) {
 	dir := t.TempDir()
 	const operatorPassword = "operator-password-from-env"
 	s := startServer(t, dir, "MINITWIT_ADMIN_PASSWORD="+operatorPassword)
+	// Ready is not the same as initialised: the leader creates the first
+	// admin right after it starts serving.
+	admWaitLog(t, s, "created the first admin with the configured admin.password")
 	admStop(t, s)
 
 	// Free ports: the node the tool starts listens like serve does, and
