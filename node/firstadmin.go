@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"net"
+	"net/netip"
+	"os"
 	"time"
 
 	"minitwit/httpui"
@@ -23,47 +26,97 @@ import (
 // ensureFirstAdmin runs on the leader while the store has no admin.
 func (n *Node) ensureFirstAdmin(ctx context.Context) {
 	if n.adminCount() > 0 {
+		// A proposal of ours whose answer was lost (a timeout, a leader
+		// change) may have made the admin after all: then its password
+		// must still be told, once.
+		if p := n.firstAdminPending; p != nil {
+			n.firstAdminPending = nil
+			var u store.User
+			n.store.View(func(tx *store.ReadTx) error { u, _ = tx.UserByName(p.cmd.Username); return nil })
+			if u.Admin && u.PasswordHash == p.cmd.PasswordHash {
+				n.announceFirstAdmin(p.cmd, p.password)
+			}
+		}
 		return
 	}
-	password, temporary := n.cfg.Admin.Password, false
-	if password == "" {
-		password, temporary = rand.Text(), true // 26 base32 letters, 130 bits
+	p := n.firstAdminPending
+	if p == nil {
+		password, temporary := n.cfg.Admin.Password, false
+		if password == "" {
+			password, temporary = rand.Text(), true // 26 base32 letters, 130 bits
+		}
+		p = &pendingAdmin{password: password, cmd: &raftfsm.CreateAdmin{Username: n.cfg.Admin.Username,
+			PasswordHash: httpui.HashPassword(password), FirstOnly: true, Temporary: temporary}}
 	}
-	cmd := &raftfsm.CreateAdmin{Username: n.cfg.Admin.Username, PasswordHash: httpui.HashPassword(password),
-		FirstOnly: true, Temporary: temporary}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := n.Propose(pctx, cmd)
+	res, err := n.Propose(pctx, p.cmd)
 	if err == nil {
 		err = res.Err
 	}
 	switch {
 	case errors.Is(err, store.ErrAdminExists):
+		n.firstAdminPending = nil
 		return // another leader (or an earlier term of ours) made one
 	case errors.Is(err, store.ErrNameTaken):
+		n.firstAdminPending = nil
 		n.log.Error("cannot create the first admin: a user with that name exists; set admin.username to another name, "+
-			"or make that user an admin with `minitwit admin grant`", "user", n.cfg.Admin.Username)
+			"or make that user an admin with `minitwit admin grant`", "user", p.cmd.Username)
 		n.firstAdminStuck = true
 		return
 	case err != nil:
-		n.log.Warn("creating the first admin failed; will retry", "err", err.Error())
+		// Retried with the same password, so whichever attempt lands is
+		// the one announced.
+		n.firstAdminPending = p
+		select {
+		case <-n.closing:
+		default:
+			n.log.Warn("creating the first admin failed; will retry", "err", err.Error())
+		}
 		return
 	}
-	login := "http://" + n.HTTPAddr() + "/login"
+	n.firstAdminPending = nil
+	n.announceFirstAdmin(p.cmd, p.password)
+}
+
+// pendingAdmin is a first-admin proposal whose outcome is not known yet.
+type pendingAdmin struct {
+	cmd      *raftfsm.CreateAdmin
+	password string
+}
+
+// announceFirstAdmin logs how to sign in as the first admin.
+func (n *Node) announceFirstAdmin(cmd *raftfsm.CreateAdmin, password string) {
+	login := "http://" + n.reachableAddr() + "/login"
 	switch {
 	case n.cfg.TLS.Domain != "":
 		login = "https://" + n.cfg.TLS.Domain + "/login"
 	case n.tlsPublic != nil && n.tlsPublic.config != nil:
-		login = "https://" + n.HTTPAddr() + "/login"
+		login = "https://" + n.reachableAddr() + "/login"
 	}
-	if !temporary {
-		n.log.Warn("created the first admin with the configured admin.password", "user", n.cfg.Admin.Username, "login", login)
+	if !cmd.Temporary {
+		n.log.Warn("created the first admin with the configured admin.password", "user", cmd.Username, "login", login)
 		return
 	}
 	// The one line that carries a secret, by design: it stops being one at
 	// the first sign-in, which must replace it.
 	n.log.Warn("created the first admin: sign in with this one-time password, which must be changed at the first sign-in",
-		"user", n.cfg.Admin.Username, "one_time_password", password, "login", login)
+		"user", cmd.Username, "one_time_password", password, "login", login)
+}
+
+// reachableAddr is the public listener's address as a person would type
+// it: a listener on all interfaces is shown with this machine's host name.
+func (n *Node) reachableAddr() string {
+	addr := n.HTTPAddr()
+	host, port, err := net.SplitHostPort(addr)
+	if ip, perr := netip.ParseAddr(host); err == nil && perr == nil && ip.IsUnspecified() {
+		name, err := os.Hostname()
+		if err != nil || name == "" {
+			name = "localhost"
+		}
+		return net.JoinHostPort(name, port)
+	}
+	return addr
 }
 
 func (n *Node) adminCount() uint64 {

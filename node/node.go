@@ -104,7 +104,8 @@ type Node struct {
 	sampler *ops.Sampler   // the admin page's charts (adminview.go)
 	// firstAdminStuck stops retrying the first admin when its name is
 	// taken (firstadmin.go); the log says what to do.
-	firstAdminStuck bool
+	firstAdminStuck   bool
+	firstAdminPending *pendingAdmin
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
 	up    atomic.Bool
