@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate
 SCENARIO ?= ../shared/data/minitwit_scenario.csv
 URL     ?= http://127.0.0.1:8080/api
 
-.PHONY: build run test lint bench bench-scenario bench-cluster simulate clean
+.PHONY: build run test lint bench bench-scenario bench-cluster bench-observability simulate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/minitwit ./cmd/minitwit
@@ -50,6 +50,12 @@ bench-scenario: build
 	  fi; \
 	  kill $$pid; wait $$pid; \
 	done
+
+# bench-observability: request logging on versus off (metrics and the
+# admin page's sampler always on), the scenario at concurrency 16
+# (scripts/bench-observability.sh).
+bench-observability: build
+	@SCENARIO=$(SCENARIO) sh scripts/bench-observability.sh
 
 # bench-cluster: the scenario through a fresh 3-node cluster at concurrency
 # 1 and 16, then a leader kill -9 under load (scripts/bench-cluster.sh).
