@@ -3,11 +3,14 @@ package httpui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +54,10 @@ type AdminBackend interface {
 	DownloadLogs(ctx context.Context, nodeID string, w io.Writer, name func(string)) error
 }
 
+// ErrUnknownNode is what an AdminBackend answers for a node id that is not
+// a member; the page answers 404 for it.
+var ErrUnknownNode = errors.New("not a member of this cluster")
+
 // Overview is the cluster as the admin page shows it.
 type Overview struct {
 	Self     string // the node answering
@@ -69,6 +76,7 @@ type NodeInfo struct {
 	Role         string      `json:"role"`
 	Voter        bool        `json:"voter"`
 	Version      string      `json:"version"`
+	Format       int         `json:"format"` // the newest command format its binary reads
 	StartedAt    time.Time   `json:"started_at"`
 	AppliedIndex uint64      `json:"applied_index"`
 	CommitIndex  uint64      `json:"commit_index"`
@@ -128,6 +136,7 @@ type adminData struct {
 	TextQuery string
 	OlderURL  string
 	Back      string // this page, for forms to return to
+	LiveURL   string // what the page's script fetches or streams
 	Users     []store.User
 	Admins    []store.User
 	Error     string
@@ -187,17 +196,15 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 // isAdminSession tells whether the request carries an admin's session; it
 // never answers the request itself.
 func (s *Server) isAdminSession(r *http.Request) bool {
-	uid, ok := s.sessionUser(r)
-	if !ok {
+	if _, err := r.Cookie(sessionCookie); err != nil {
 		return false
 	}
 	st, err := s.opts.Reader.ReadStore(r.Context())
 	if err != nil {
 		return false
 	}
-	var u store.User
-	st.View(func(tx *store.ReadTx) error { u, err = tx.UserByID(uid); return err })
-	return err == nil && u.Admin
+	u, ok := s.sessionAccount(r, st)
+	return ok && u.Admin && !u.TemporaryPassword
 }
 
 // renderAdmin executes an admin page into a buffer first, like render.
@@ -327,8 +334,13 @@ func (s *Server) adminCharts(w http.ResponseWriter, r *http.Request, d *adminDat
 		fmt.Sscan(h, &d.Hours)
 	}
 	d.Hours = min(max(d.Hours, 1), 24)
+	d.LiveURL = "/admin/charts?" + url.Values{"partial": {"1"}, "node": {d.Node}, "hours": {strconv.Itoa(d.Hours)}}.Encode()
 	pts, err := s.opts.Admin.Samples(r.Context(), d.Node, time.Now().Add(-time.Duration(d.Hours)*time.Hour))
 	if err != nil {
+		if r.URL.Query().Get("partial") == "1" {
+			http.Error(w, "node "+d.Node+": "+err.Error(), nodeErrorStatus(err))
+			return
+		}
 		d.Error = "node " + d.Node + ": " + err.Error()
 	}
 	times := make([]time.Time, len(pts))

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -419,5 +421,72 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	case <-ended:
 	case <-time.After(3 * time.Second):
 		t.Fatal("the stream did not end with the node")
+	}
+}
+
+// TestAdminSessionsEndWithThePassword: resetting a password signs out every
+// session made with the old one (a thief's too); a one-time password's
+// session cannot read /metrics either.
+func TestAdminSessionsEndWithThePassword(t *testing.T) {
+	t.Parallel()
+	n, base := nodetest.StartDefault(t)
+	thief := adminSession(t, base)
+	uiWantStatus(t, thief.getStay(t, "/admin"), http.StatusOK)
+	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: httpuiHash(t, "reset-by-the-owner"), Temporary: true})
+	if err != nil || res.Err != nil {
+		t.Fatalf("reset: %v %v", err, res.Err)
+	}
+	uiWantRedirect(t, thief.getStay(t, "/admin"), "/login")
+	uiWantStatus(t, thief.getStay(t, "/metrics"), http.StatusForbidden)
+
+	owner := uiClient(t, base)
+	p := owner.post(t, "/login", uiForm("username", adminName, "password", "reset-by-the-owner"))
+	if p.Path != "/login/password" {
+		t.Fatalf("signing in after the reset ended at %s", p.Path)
+	}
+	uiWantStatus(t, owner.getStay(t, "/metrics"), http.StatusForbidden) // not before choosing a password
+	p = owner.post(t, "/login/password", uiForm("current", "reset-by-the-owner", "password", "owner-chose-this", "password2", "owner-chose-this"))
+	if p.Path != "/admin" {
+		t.Fatalf("changing the password ended at %s", p.Path)
+	}
+	uiWantStatus(t, owner.getStay(t, "/metrics"), http.StatusOK)
+	uiWantRedirect(t, thief.getStay(t, "/admin"), "/login") // still out
+}
+
+// TestAdminBadInput: bad forms and parameters get 4xx and change nothing.
+func TestAdminBadInput(t *testing.T) {
+	t.Parallel()
+	n, base := nodetest.StartDefault(t)
+	admin := adminSession(t, base)
+	uiSignup(t, base, "bystander")
+	uiWantStatus(t, admin.postStay(t, "/admin/users/bystander/admin", uiForm("admin", "yes")), http.StatusBadRequest)
+	uiWantStatus(t, admin.postStay(t, "/admin/users/bystander/admin", nil), http.StatusBadRequest)
+	uiWantStatus(t, admin.postStay(t, "/admin/users/operator/admin", uiForm("admin", "")), http.StatusBadRequest)
+	if c := uiCounts(t, n); c.Admins != 1 {
+		t.Errorf("admins %d after bad forms, want 1", c.Admins)
+	}
+	if u, _ := uiUser(t, n, "bystander"); u.Admin {
+		t.Error("a bad form granted admin rights")
+	}
+	// A back link never leads off the admin page.
+	for _, back := range []string{`/admin/../\evil.example/`, "//evil.example/admin/", "/admin/..//evil.example", "https://evil.example/admin/"} {
+		p := admin.postStay(t, "/admin/users/bystander/admin", uiForm("admin", "0", "back", back))
+		if !strings.HasPrefix(p.Location, "/admin") || strings.HasPrefix(p.Location, "//") || strings.Contains(p.Location, `\`) {
+			t.Errorf("back=%q redirects to %q", back, p.Location)
+		}
+	}
+	// Unknown nodes: 404 where the answer is not a page.
+	for _, path := range []string{"/admin/logs/stream?node=nope", "/admin/logs/download?node=nope", "/admin/charts?partial=1&node=nope"} {
+		uiWantStatus(t, admin.getStay(t, path), http.StatusNotFound)
+	}
+	// Filters reach the live tail as typed.
+	p := admin.get(t, "/admin/logs?q="+url.QueryEscape("a+b&level=DEBUG #x 50%"))
+	m := regexp.MustCompile(`data-stream="([^"]+)"`).FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatal("no live tail URL on the logs page")
+	}
+	u, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil || u.Query().Get("q") != "a+b&level=DEBUG #x 50%" || u.Query().Get("level") != "" {
+		t.Errorf("the live tail URL %q loses the filter (q=%q, level=%q)", m[1], u.Query().Get("q"), u.Query().Get("level"))
 	}
 }

@@ -3,9 +3,11 @@ package httpui
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -76,6 +78,7 @@ func (s *Server) adminLogs(w http.ResponseWriter, r *http.Request, d *adminData)
 	s.nodeChoice(r, d)
 	f, level, query := newLogFilter(r)
 	d.Level, d.Query = level, query
+	d.LiveURL = "/admin/logs/stream?" + url.Values{"node": {d.Node}, "level": {level}, "q": {query}}.Encode()
 	raw, err := s.opts.Admin.RecentLogs(r.Context(), d.Node, logScanLines)
 	if err != nil {
 		d.Error = "node " + d.Node + ": " + err.Error()
@@ -103,7 +106,7 @@ func (s *Server) adminLogStream(w http.ResponseWriter, r *http.Request, d *admin
 	f, _, _ := newLogFilter(r)
 	lines, err := s.opts.Admin.TailLogs(r.Context(), d.Node)
 	if err != nil {
-		http.Error(w, "node "+d.Node+": "+err.Error(), http.StatusBadGateway)
+		http.Error(w, "node "+d.Node+": "+err.Error(), nodeErrorStatus(err))
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -165,6 +168,15 @@ func (s *Server) adminLogDownload(w http.ResponseWriter, r *http.Request, d *adm
 		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer(`"`, "", "/", "_").Replace(name)+`"`)
 	})
 	if err != nil && !started {
-		http.Error(w, "node "+d.Node+": "+err.Error(), http.StatusBadGateway)
+		http.Error(w, "node "+d.Node+": "+err.Error(), nodeErrorStatus(err))
 	}
+}
+
+// nodeErrorStatus is the answer when another node could not be asked: 404
+// for an id that is no member, 502 for a member that did not answer.
+func nodeErrorStatus(err error) int {
+	if errors.Is(err, ErrUnknownNode) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadGateway
 }

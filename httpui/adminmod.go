@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
+	"strings"
 
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -83,8 +85,14 @@ func (s *Server) adminFlag(w http.ResponseWriter, r *http.Request, d *adminData)
 // else fallback: never a redirect to another site.
 func backTo(r *http.Request, fallback string) string {
 	b := r.PostForm.Get("back")
-	if u, err := url.Parse(b); err == nil && u.Scheme == "" && u.Host == "" && len(b) > 6 && b[:7] == "/admin/" {
-		return b
+	u, err := url.Parse(b)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.ContainsAny(b, "\\\x00\r\n") {
+		return fallback
+	}
+	// http.Redirect cleans the path: judge the cleaned one.
+	if clean := path.Clean(u.Path); clean == "/admin" || strings.HasPrefix(clean, "/admin/") {
+		u.Path = clean
+		return u.RequestURI()
 	}
 	return fallback
 }
@@ -124,7 +132,15 @@ func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminD
 		return
 	}
 	name := r.PathValue("name")
-	grant := r.PostForm.Get("admin") == "1"
+	var grant bool
+	switch r.PostForm.Get("admin") {
+	case "1":
+		grant = true
+	case "0":
+	default:
+		s.errorPage(w, r, http.StatusBadRequest, `The form must say admin=1 (grant) or admin=0 (revoke).`)
+		return
+	}
 	err := s.propose(r.Context(), &raftfsm.SetAdmin{User: name, Admin: grant})
 	switch {
 	case errors.Is(err, store.ErrUnknownUser):

@@ -224,6 +224,11 @@ func chartValueTicks(lo, hi float64) (first, last, step float64) {
 	if hi <= lo {
 		hi = lo + 1 // a flat line still needs a scale
 	}
+	if !chartFinite(hi-lo) || !chartFinite(lo) || !chartFinite(hi) {
+		// Values near the float range (only a broken member would send
+		// them): a plain scale rather than a search that never ends.
+		return lo, hi, hi - lo
+	}
 	step = chartNiceStep((hi - lo) / 4)
 	for {
 		// The epsilon keeps float noise (4.0000001 steps) from adding a tick.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"minitwit/raftfsm"
+	"minitwit/store"
 )
 
 // The password page (/login/password): a signed-in user replaces their
@@ -63,9 +64,20 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := s.hasher.Hash(r.Context(), f.Get("password"))
 	if err == nil {
-		err = s.propose(r.Context(), &raftfsm.SetPassword{User: user.Name, Hash: hash})
+		err = s.propose(r.Context(), &raftfsm.SetPassword{User: user.Name, Hash: hash, Old: user.PasswordHash})
+	}
+	if errors.Is(err, store.ErrPasswordChanged) {
+		s.endSession(w, r)
+		s.flash(w, r, "Your password was reset meanwhile; sign in with the new one")
+		redirect(w, r, "/login")
+		return
 	}
 	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	// The new password ended every session of the old one, this one too.
+	if err := s.startSession(w, r, store.User{ID: user.ID, PasswordHash: hash}); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}

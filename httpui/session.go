@@ -93,36 +93,60 @@ func cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Coo
 	return c
 }
 
-// sessionUser returns the logged-in user's id from a valid, unexpired
-// session cookie.
-func (s *Server) sessionUser(r *http.Request) (uint64, bool) {
+// A session cookie holds the user's id, its expiry and a tag of the
+// user's password hash: a new password (a reset, a change) ends every
+// session made with the old one, so resetting a stolen account locks the
+// thief out.
+
+// passwordTag is the session's tag of a password hash.
+func passwordTag(hash string) string {
+	sum := sha256.Sum256([]byte(hash))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+// sessionAccount returns the signed-in user: a valid, unexpired session
+// cookie whose user exists in st and still has the password the session
+// was made with.
+func (s *Server) sessionAccount(r *http.Request, st *store.Store) (store.User, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return 0, false
+		return store.User{}, false
 	}
 	key, err := s.sessions.signingKey(r.Context())
 	if err != nil {
-		return 0, false
+		return store.User{}, false
 	}
 	payload, ok := unseal(key, "session", c.Value)
 	if !ok {
-		return 0, false
+		return store.User{}, false
 	}
-	idStr, expStr, ok := strings.Cut(string(payload), "|")
-	id, err1 := strconv.ParseUint(idStr, 10, 64)
-	exp, err2 := strconv.ParseInt(expStr, 10, 64)
-	if !ok || err1 != nil || err2 != nil || time.Now().Unix() > exp {
-		return 0, false
+	fields := strings.Split(string(payload), "|")
+	if len(fields) != 3 {
+		return store.User{}, false
 	}
-	return id, true
+	id, err1 := strconv.ParseUint(fields[0], 10, 64)
+	exp, err2 := strconv.ParseInt(fields[1], 10, 64)
+	if err1 != nil || err2 != nil || time.Now().Unix() > exp {
+		return store.User{}, false
+	}
+	var u store.User
+	if st.View(func(tx *store.ReadTx) error { u, err = tx.UserByID(id); return err }) != nil {
+		return store.User{}, false
+	}
+	if !hmac.Equal([]byte(fields[2]), []byte(passwordTag(u.PasswordHash))) {
+		return store.User{}, false
+	}
+	return u, true
 }
 
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, uid uint64) error {
+// startSession signs u in; u's PasswordHash must be the one stored now.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
 	key, err := s.sessions.signingKey(r.Context())
 	if err != nil {
 		return err
 	}
-	payload := strconv.FormatUint(uid, 10) + "|" + strconv.FormatInt(time.Now().Add(sessionMaxAge).Unix(), 10)
+	payload := strconv.FormatUint(u.ID, 10) + "|" + strconv.FormatInt(time.Now().Add(sessionMaxAge).Unix(), 10) +
+		"|" + passwordTag(u.PasswordHash)
 	http.SetCookie(w, cookie(r, sessionCookie, seal(key, "session", []byte(payload)), sessionMaxAge))
 	return nil
 }

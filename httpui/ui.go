@@ -51,14 +51,14 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store
 		s.unavailable(w, r, err)
 		return nil, nil, false
 	}
-	uid, ok := s.sessionUser(r)
-	if !ok {
+	if _, err := r.Cookie(sessionCookie); err != nil {
 		return st, nil, true
 	}
-	var u store.User
-	if err := st.View(func(tx *store.ReadTx) error { u, err = tx.UserByID(uid); return err }); err != nil {
-		// A cookie for a user this data set does not know (say, after a
-		// restore): carry on anonymously.
+	u, ok := s.sessionAccount(r, st)
+	if !ok {
+		// Expired, forged, for a user this data set does not know (say,
+		// after a restore) or for a password since replaced: carry on
+		// anonymously.
 		s.endSession(w, r)
 		return st, nil, true
 	}
@@ -314,10 +314,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		refuse(msgBadUsername)
 		return
 	}
-	ip := s.clientIP(r).String()
+	ip := s.clientIP(r)
+	attemptDone := func(bool) {}
 	if u.Admin {
-		if wait, blocked := s.adminLogins.blocked(ip, u.Name); blocked {
-			s.log.Warn("admin login rate limited", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip)
+		done, wait, ok := s.adminLogins.begin(ip, u.Name)
+		if !ok {
+			s.log.Warn("admin login rate limited", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip.String())
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 			data := &pageData{Error: "Too many failed sign-ins to this admin account. Try again in " +
 				roundAge(wait+time.Second) + "."}
@@ -325,11 +327,14 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.render(w, r, http.StatusTooManyRequests, "login", data)
 			return
 		}
+		attemptDone = done
 	}
 	match, legacy, err := s.hasher.Verify(r.Context(), password, u.PasswordHash)
+	// Only a wrong password spends the attempt; a correct one, or a check
+	// that could not be made, gives it back.
+	attemptDone(match || err != nil)
 	if err == nil && !match && u.Admin {
-		s.adminLogins.failed(ip, u.Name)
-		s.log.Warn("failed admin login", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip)
+		s.log.Warn("failed admin login", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip.String())
 	}
 	switch {
 	case errors.Is(err, errBadHash):
@@ -344,9 +349,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if legacy {
-		s.upgradeHash(r.Context(), u, password)
+		if hash, ok := s.upgradeHash(r.Context(), u, password); ok {
+			u.PasswordHash = hash
+		}
 	}
-	if err := s.startSession(w, r, u.ID); err != nil {
+	if err := s.startSession(w, r, u); err != nil {
 		s.unavailable(w, r, err)
 		return
 	}
@@ -361,9 +368,10 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // upgradeHash replaces a legacy password hash (from an imported course
-// database) with an argon2id one after a successful login. A failure only
-// leaves the old hash, which still works; it is logged.
-func (s *Server) upgradeHash(ctx context.Context, u store.User, password string) {
+// database) with an argon2id one after a successful login, and returns the
+// new hash. A failure only leaves the old hash, which still works; it is
+// logged.
+func (s *Server) upgradeHash(ctx context.Context, u store.User, password string) (string, bool) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
 		var res raftfsm.Result
@@ -374,9 +382,10 @@ func (s *Server) upgradeHash(ctx context.Context, u store.User, password string)
 	}
 	if err != nil {
 		s.log.Warn("upgrading a legacy password hash failed; the old one stays", "user", u.Name, "err", err.Error())
-		return
+		return "", false
 	}
 	s.log.Info("legacy password hash upgraded to argon2id", "user", u.Name)
+	return hash, true
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -84,18 +85,33 @@ func (n *Node) rpcServeTransfer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, errNotLeaderHere.Error(), statusNotLeader)
 		return
 	}
-	var f raft.Future
-	if req.ID == "" {
-		f = n.raft.LeadershipTransfer()
-	} else {
-		addr, ok := n.Members()[req.ID]
-		if !ok {
+	addr := ""
+	if req.ID != "" {
+		var ok bool
+		if addr, ok = n.Members()[req.ID]; !ok {
 			http.Error(w, fmt.Sprintf("no member %q", req.ID), http.StatusNotFound)
 			return
 		}
-		f = n.raft.LeadershipTransferToServer(raft.ServerID(req.ID), raft.ServerAddress(addr))
 	}
-	if err := f.Error(); err != nil {
+	// hashicorp/raft gives a transfer one election timeout (50 ms here) to
+	// bring the target up to date; a busy machine can miss that, so a
+	// transfer that timed out is tried again while this node still leads.
+	var err error
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		var f raft.Future
+		if req.ID == "" {
+			f = n.raft.LeadershipTransfer()
+		} else {
+			f = n.raft.LeadershipTransferToServer(raft.ServerID(req.ID), raft.ServerAddress(addr))
+		}
+		err = f.Error()
+		retriable := err != nil && (strings.Contains(err.Error(), "timeout") || errors.Is(err, raft.ErrLeadershipTransferInProgress))
+		if !retriable || n.raft.State() != raft.Leader || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}

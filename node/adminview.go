@@ -69,8 +69,13 @@ func (n *Node) adminViewRoutes(mux *http.ServeMux) {
 		json.NewEncoder(w).Encode(lines)
 	})
 	mux.HandleFunc("GET "+rpcLogsTail, n.rpcServeLogTail)
+	mux.HandleFunc("GET "+rpcClusterFormat, n.rpcServeClusterFormat)
 	mux.HandleFunc("GET "+rpcLogsFile, func(w http.ResponseWriter, r *http.Request) {
-		n.writeLogFile(w, func(name string) { w.Header().Set("Minitwit-Filename", name) })
+		started := false
+		err := n.writeLogFile(w, func(name string) { started = true; w.Header().Set("Minitwit-Filename", name) })
+		if err != nil && !started {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		}
 	})
 }
 
@@ -110,7 +115,7 @@ func (n *Node) Info() httpui.NodeInfo {
 		ID: n.nodeID, RaftAddr: n.RaftAddr(), Role: st.Role,
 		Version: n.build.Version, StartedAt: n.started.UTC(),
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Ready: st.Ready, Reason: st.Reason,
-		CertExpiry: n.CertificateExpiry(), HeapBytes: int64(ops.ReadHeapBytes()),
+		CertExpiry: n.CertificateExpiry(), HeapBytes: int64(ops.ReadHeapBytes()), Format: int(n.readsFormat.Load()),
 	}
 	if n.httpLn != nil { // not yet while the node starts
 		info.HTTPAddr = n.HTTPAddr()
@@ -222,9 +227,6 @@ func (n *Node) MemberIDs() (string, []string) {
 	return n.nodeID, ids
 }
 
-// errUnknownMember answers a request about a node that is not a member.
-var errUnknownMember = errors.New("not a member of this cluster")
-
 // memberAddr is the internode address of a member other than this node;
 // self reports whether id is this node.
 func (n *Node) memberAddr(id string) (addr string, self bool, err error) {
@@ -233,7 +235,7 @@ func (n *Node) memberAddr(id string) (addr string, self bool, err error) {
 	}
 	addr, ok := n.Members()[id]
 	if !ok {
-		return "", false, fmt.Errorf("%q: %w", id, errUnknownMember)
+		return "", false, fmt.Errorf("%q: %w", id, httpui.ErrUnknownNode)
 	}
 	return addr, false, nil
 }
@@ -241,8 +243,11 @@ func (n *Node) memberAddr(id string) (addr string, self bool, err error) {
 // Samples returns a member's sampled figures since a time.
 func (n *Node) Samples(ctx context.Context, id string, since time.Time) ([]ops.Point, error) {
 	addr, self, err := n.memberAddr(id)
-	if err != nil || self {
-		return n.samples(since), err
+	if err != nil {
+		return nil, err
+	}
+	if self {
+		return n.samples(since), nil
 	}
 	var pts []ops.Point
 	err = n.getJSON(ctx, addr, rpcSamples+"?since="+strconv.FormatInt(since.UnixNano(), 10), &pts)

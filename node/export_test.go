@@ -52,3 +52,7 @@ func (n *Node) CertStorageForTest(ttl time.Duration) certmagic.Storage {
 	c.SetLeaseTTL(ttl)
 	return c
 }
+
+// PlayOlderBinaryForTest makes the node tell the cluster it reads command
+// formats up to format only, as a member still on an older release would.
+func (n *Node) PlayOlderBinaryForTest(format int) { n.readsFormat.Store(int64(format)) }

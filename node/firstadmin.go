@@ -39,6 +39,15 @@ func (n *Node) ensureFirstAdmin(ctx context.Context) {
 		}
 		return
 	}
+	if err := n.checkClusterReads(ctx, raftfsm.FormatOf(&raftfsm.CreateAdmin{})); err != nil {
+		// A rolling upgrade in progress: the older members could not
+		// apply it. Said once; tried again every second.
+		if !n.firstAdminWaitSaid {
+			n.firstAdminWaitSaid = true
+			n.log.Info("the first admin is created once every member runs this version", "reason", err.Error())
+		}
+		return
+	}
 	p := n.firstAdminPending
 	if p == nil {
 		password, temporary := n.cfg.Admin.Password, false

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
@@ -282,46 +280,6 @@ func inParallel(ctx context.Context, n int, do func(i int) error) error {
 	return first
 }
 
-// Proposer returns a Proposer that sends commands, over the internode port,
-// to the leader of the cluster the node at addr belongs to: `minitwit
-// import` into a running cluster. Each command carries a request ID, so a
-// retry after the leader changed is applied once.
-func (c *ClusterClient) Proposer(addr string) Proposer {
-	return &remoteProposer{c: c, addr: addr}
-}
-
-type remoteProposer struct {
-	c    *ClusterClient
-	addr string
-
-	mu     sync.Mutex
-	leader string // the leader found last, tried first
-}
-
-func (p *remoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
-	var id raftfsm.RequestID
-	rand.Read(id[:])
-	body := raftfsm.Encode(&raftfsm.Tagged{ID: id, Cmd: raftfsm.Encode(cmd)})
-	tries := 0
-	leader := func(ctx context.Context) (string, error) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if tries++; tries > 1 || p.leader == "" { // it moved, or first use: ask
-			addr, err := p.c.Leader(ctx, p.addr)
-			if err != nil {
-				return "", err
-			}
-			p.leader = addr
-		}
-		return p.leader, nil
-	}
-	data, err := postToLeader(ctx, p.c.http, leader, rpcPropose, body, false)
-	if err != nil {
-		return raftfsm.Result{}, err
-	}
-	return raftfsm.DecodeResult(data)
-}
-
 // ImportIntoDataDir imports the course database at path into the stopped
 // (or new) node of cfg: it starts the node in this process, waits until it
 // is ready, imports through it and stops it. It fails with ErrDataDirInUse
@@ -335,28 +293,4 @@ func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log 
 		return err
 	})
 	return rep, err
-}
-
-// WithLocalNode starts the node on cfg's data dir for one task of an admin
-// tool and stops it again. A data dir of a running node is refused with
-// ErrDataDirInUse: the tool then goes through the running node instead.
-// The node started here rejoins its cluster like any restart, so the task
-// goes through Raft whether the cluster has one node or more.
-func WithLocalNode(ctx context.Context, cfg config.Config, log *slog.Logger, task func(*Node) error) error {
-	n, err := Start(cfg, Options{Logger: log})
-	if errors.Is(err, store.ErrInUse) {
-		return ErrDataDirInUse
-	}
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		n.Close(cctx)
-	}()
-	if err := n.WaitReady(ctx); err != nil {
-		return fmt.Errorf("the node did not become ready: %w", err)
-	}
-	return task(n)
 }

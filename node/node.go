@@ -104,12 +104,19 @@ type Node struct {
 	sampler *ops.Sampler   // the admin page's charts (adminview.go)
 	// firstAdminStuck stops retrying the first admin when its name is
 	// taken (firstadmin.go); the log says what to do.
-	firstAdminStuck   bool
-	firstAdminPending *pendingAdmin
+	firstAdminStuck    bool
+	firstAdminPending  *pendingAdmin
+	firstAdminWaitSaid bool
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
-	up    atomic.Bool
-	build ops.BuildInfo
+	up atomic.Bool
+	// formats remembers which command formats every member reads
+	// (formatgate.go).
+	formats formatGate
+	// readsFormat is the command format this node says it reads: the
+	// binary's, lowered by tests to play an older member.
+	readsFormat atomic.Int64
+	build       ops.BuildInfo
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -126,6 +133,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
 	rand.Read(n.idPrefix[:])
+	n.readsFormat.Store(raftfsm.FormatVersion)
 	defer func() {
 		if err != nil {
 			if n.tlsPublic != nil && n.tlsPublic.stop != nil {

@@ -73,6 +73,9 @@ func (n *Node) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result
 // propose is Propose for a given request ID; retry says an attempt with
 // this ID may already have been committed.
 func (n *Node) propose(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Command, retry bool) (raftfsm.Result, error) {
+	if err := n.checkClusterReads(ctx, raftfsm.FormatOf(cmd)); err != nil {
+		return raftfsm.Result{}, err
+	}
 	data := raftfsm.Encode(&raftfsm.Tagged{ID: id, Cmd: raftfsm.Encode(cmd)})
 	for {
 		select {

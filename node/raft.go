@@ -329,7 +329,8 @@ func (n *Node) watchLeadership(ctx context.Context) {
 		if n.raft.State() == raft.Leader && n.secretsMissing() {
 			n.initSecrets(ctx)
 		}
-		if n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdminStuck {
+		// After Start has finished: the announcement names the listener.
+		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdminStuck {
 			n.ensureFirstAdmin(ctx)
 		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {

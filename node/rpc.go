@@ -73,6 +73,13 @@ func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "a forwarded command must carry its request ID", http.StatusBadRequest)
 		return
 	}
+	if len(tagged.Cmd) > 0 {
+		// Leader-side format gate, for proposers that did not ask.
+		if err := n.checkClusterReads(r.Context(), tagged.Cmd[0]); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+	}
 	res, err := n.proposeHere(r.Context(), tagged.ID, data, r.Header.Get(retryHeader) != "")
 	switch {
 	case errors.Is(err, errNotLeaderHere):

@@ -36,6 +36,9 @@ func TestAdminCommands(t *testing.T) {
 		{&raftfsm.SetPassword{User: "root", Hash: "$argon2id$new"}, 0, nil, []string{"u"}},
 		{&raftfsm.SetPassword{User: "root", Hash: ""}, 0, store.ErrInvalid, []string{"u"}},
 		{&raftfsm.SetPassword{User: "ghost", Hash: "h"}, 0, store.ErrUnknownUser, []string{"u"}},
+		// A conditional change applies only over the hash it expects.
+		{&raftfsm.SetPassword{User: "root", Hash: "$argon2id$mine", Old: "$argon2id$stale"}, 0, store.ErrPasswordChanged, []string{"u"}},
+		{&raftfsm.SetPassword{User: "root", Hash: "$argon2id$mine", Old: "$argon2id$new"}, 0, nil, []string{"u"}},
 	}
 	for i, st := range steps {
 		var res raftfsm.Result
@@ -66,7 +69,7 @@ func TestAdminCommands(t *testing.T) {
 		})
 	}
 	s.View(func(r *store.ReadTx) error {
-		if u, _ := r.UserByName("root"); u.PasswordHash != "$argon2id$new" || u.Admin {
+		if u, _ := r.UserByName("root"); u.PasswordHash != "$argon2id$mine" || u.Admin {
 			t.Errorf("root at the end: %+v", u)
 		}
 		return nil

@@ -38,6 +38,16 @@ const (
 	KindCreateAdmin Kind = 18
 )
 
+// FormatOf is the format version a command is written with: a member
+// whose binary reads less cannot apply it (see ErrOlderMembers).
+func FormatOf(c Command) byte { return sinceVersion(c.Kind()) }
+
+// ReleasedFormat is the newest format that every MiniTwit release still in
+// use reads; commands up to it may always be proposed. A command of a newer
+// format may only be proposed once every member reads it, or the older
+// members would stop on it in the middle of a rolling upgrade.
+const ReleasedFormat = 2
+
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3.
 func sinceVersion(k Kind) byte {
@@ -200,6 +210,11 @@ type SetPassword struct {
 	// Temporary marks a generated one-time password, which the user must
 	// replace at the next sign-in.
 	Temporary bool
+	// Old, when set, makes the change conditional: it applies only while
+	// the stored hash is still Old (a user changing their own password
+	// must not undo an admin's reset that landed meanwhile), else it is
+	// refused with store.ErrPasswordChanged.
+	Old string
 }
 
 // CreateAdmin registers a user who is an admin. FirstOnly makes it the
@@ -352,10 +367,17 @@ func (c *ImportMessages) decode(d *decoder) {
 func (c *Rehash) encode(e *encoder) { e.str(c.User); e.str(c.Old); e.str(c.New) }
 func (c *Rehash) decode(d *decoder) { c.User, c.Old, c.New = d.str(), d.str(), d.str() }
 
-func (c *SetAdmin) encode(e *encoder)    { e.str(c.User); e.bool(c.Admin) }
-func (c *SetAdmin) decode(d *decoder)    { c.User, c.Admin = d.str(), d.bool() }
-func (c *SetPassword) encode(e *encoder) { e.str(c.User); e.str(c.Hash); e.bool(c.Temporary) }
-func (c *SetPassword) decode(d *decoder) { c.User, c.Hash, c.Temporary = d.str(), d.str(), d.bool() }
+func (c *SetAdmin) encode(e *encoder) { e.str(c.User); e.bool(c.Admin) }
+func (c *SetAdmin) decode(d *decoder) { c.User, c.Admin = d.str(), d.bool() }
+func (c *SetPassword) encode(e *encoder) {
+	e.str(c.User)
+	e.str(c.Hash)
+	e.bool(c.Temporary)
+	e.str(c.Old)
+}
+func (c *SetPassword) decode(d *decoder) {
+	c.User, c.Hash, c.Temporary, c.Old = d.str(), d.str(), d.bool(), d.str()
+}
 func (c *CreateAdmin) encode(e *encoder) {
 	e.str(c.Username)
 	e.str(c.Email)
@@ -413,7 +435,10 @@ func newCommand(k Kind) Command {
 // Errors of decoding.
 var (
 	ErrNewerFormat = errors.New("command was written by a newer version of minitwit")
-	ErrMalformed   = errors.New("malformed command")
+	// ErrOlderMembers refuses to propose a command that a member of the
+	// cluster cannot read yet: finish the upgrade first.
+	ErrOlderMembers = errors.New("a member of the cluster runs an older MiniTwit that cannot apply this change yet; upgrade every node first")
+	ErrMalformed    = errors.New("malformed command")
 )
 
 // Encode serialises a command: format version, kind, then the fields.

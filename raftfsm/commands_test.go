@@ -60,7 +60,7 @@ func TestEncodingIsStable(t *testing.T) {
 			"020e010705c39c6ec3af1266726f6d2074686520636f7572736520646280bcc1960b00"},
 		{&raftfsm.Rehash{User: "Ünï", Old: "h", New: "$argon2id$new"}, "020f05c39c6ec3af01680d246172676f6e326964246e6577"},
 		{&raftfsm.SetAdmin{User: "a", Admin: true}, "0310016101"},
-		{&raftfsm.SetPassword{User: "a", Hash: "h", Temporary: true}, "03110161016801"},
+		{&raftfsm.SetPassword{User: "a", Hash: "h", Temporary: true, Old: "o"}, "03110161016801016f"},
 		{&raftfsm.CreateAdmin{Username: "a", Email: "e", PasswordHash: "h", FirstOnly: true, Temporary: true}, "03120161016501680101"},
 	}
 	seen := map[raftfsm.Kind]bool{}

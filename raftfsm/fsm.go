@@ -268,6 +268,12 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 	case *SetAdmin:
 		res.Err = w.SetAdmin(c.User, c.Admin)
 	case *SetPassword:
+		if c.Old != "" {
+			if u, err := w.UserByName(c.User); err == nil && u.PasswordHash != c.Old {
+				res.Err = store.ErrPasswordChanged
+				break
+			}
+		}
 		res.Err = w.SetPasswordHash(c.User, c.Hash)
 		if res.Err == nil && c.Temporary {
 			res.Err = w.MarkPasswordTemporary(c.User)

@@ -27,6 +27,7 @@ var refusalCodes = []struct {
 	{"cert_not_found", store.ErrCertNotFound},
 	{"last_admin", store.ErrLastAdmin},
 	{"admin_exists", store.ErrAdminExists},
+	{"password_changed", store.ErrPasswordChanged},
 }
 
 type wireResult struct {

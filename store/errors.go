@@ -17,6 +17,9 @@ var (
 	// ErrAdminExists refuses to create a cluster's first admin once an admin
 	// exists (RegisterFirstAdmin).
 	ErrAdminExists = errors.New("an admin already exists")
+	// ErrPasswordChanged refuses a conditional password change whose
+	// expected old hash is no longer the stored one.
+	ErrPasswordChanged = errors.New("the password was changed meanwhile")
 	// ErrInUse means another process holds the data file open.
 	ErrInUse = errors.New("the data file is locked")
 	// ErrNewerSchema means the data file was written by a newer MiniTwit.

@@ -1,6 +1,6 @@
 // The admin page's live parts. Every page works without this script; it
 // only adds the log tail (server-sent events) with pause/resume, and
-// refreshes the charts as new samples arrive.
+// refreshes the charts and the overview as new samples arrive.
 (function () {
   "use strict";
 
@@ -40,7 +40,13 @@
 
     var es = new EventSource(table.dataset.stream);
     es.onopen = function () { status.textContent = paused ? "Paused." : "Live: new lines appear below."; };
-    es.onerror = function () { status.textContent = "Live tail interrupted; reconnecting\u2026"; };
+    es.onerror = function () {
+      // CLOSED: the browser gave up (the session ended, or the node is
+      // gone); otherwise it reconnects by itself.
+      status.textContent = es.readyState === EventSource.CLOSED
+        ? "Live tail stopped (signed out, or the node is gone): reload the page."
+        : "Live tail interrupted; reconnecting\u2026";
+    };
     es.onmessage = function (ev) {
       if (paused) {
         held.push(ev.data);
@@ -70,13 +76,32 @@
     setInterval(function () {
       if (document.hidden) return;
       fetch(box.dataset.refresh, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        // A redirect means the session ended (sent to /login): keep the
+        // charts rather than show the sign-in page inside them.
+        .then(function (r) { return r.ok && !r.redirected ? r.text() : Promise.reject(r.status); })
         .then(function (html) { box.innerHTML = html; })
         .catch(function () { /* keep the last charts */ });
     }, 10000);
   }
 
+  // The overview redraws itself from a fresh copy of the page.
+  function refreshOverview(body) {
+    setInterval(function () {
+      if (document.hidden || document.querySelector("details[open]")) return;
+      fetch(location.href, { credentials: "same-origin" })
+        .then(function (r) { return r.ok && !r.redirected ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("div.body");
+          if (fresh) body.innerHTML = fresh.innerHTML;
+        })
+        .catch(function () { /* keep what is shown */ });
+    }, 10000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (document.getElementById("nodes") && window.fetch && window.DOMParser) {
+      refreshOverview(document.querySelector("div.body"));
+    }
     var log = document.getElementById("log");
     if (log && window.EventSource) tail(log);
     var charts = document.getElementById("charts");
