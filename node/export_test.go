@@ -28,6 +28,7 @@ func (n *Node) CrashForTest() {
 		close(n.raftDown)
 		n.bg.Wait()
 		n.transport.Close()
+		n.stable.close()
 		n.logStore.Close()
 		n.store.Close() // the unsynced marker stays: the next start rebuilds
 	})

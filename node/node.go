@@ -61,6 +61,7 @@ type Node struct {
 	fsm         *raftfsm.FSM
 	raft        *raft.Raft
 	logStore    *raftboltdb.BoltStore
+	stable      *guardedStable   // the stable store Raft writes to (stablestore.go)
 	tls         *nodeTLS         // this node's internode identity (clustertls.go)
 	localCA     *clusterCA       // the CA this node made, until it is in the replicated state
 	cluster     *clusterListener // raft_addr: Raft, cluster RPC, joins (transport.go)
@@ -524,6 +525,9 @@ func (n *Node) closeStorage() error {
 	}
 	if n.cluster != nil {
 		n.cluster.Close()
+	}
+	if n.stable != nil {
+		n.stable.close()
 	}
 	if n.logStore != nil {
 		errs = append(errs, n.logStore.Close())

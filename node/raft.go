@@ -189,7 +189,8 @@ func (n *Node) startRaft() error {
 	if err := n.recoverFromPeersJSON(existing, logs); err != nil {
 		return err
 	}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, n.snaps, n.transport)
+	n.stable = &guardedStable{StableStore: n.logStore}
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, n.snaps, n.transport)
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)
 	}
