@@ -27,25 +27,26 @@ func TestScheduledBackupsOnTheLeader(t *testing.T) {
 		cfg.Backup.Interval = config.Duration(time.Second)
 	})
 	register(t, nodes[1], "backed up")
-	leader, _ := leaderOf(t, nodes)
-	leaderDir, followerDir := dirs[0], dirs[1]
-	if leader != nodes[0] {
-		leaderDir, followerDir = dirs[1], dirs[0]
-	}
+	dirOf := map[*node.Node]string{nodes[0]: dirs[0], nodes[1]: dirs[1]}
+	first, _ := leaderOf(t, nodes)
+	term := first.RaftStatsForTest()["term"]
 	// The schedule may have run before the registration; the next run
-	// after it holds it.
-	want := digest(t, leader)
+	// after it holds it. Under a loaded CI machine leadership may move
+	// (50 ms timeouts): look in the folder of whoever leads now.
+	want := digest(t, first)
 	deadline := time.Now().Add(20 * time.Second)
+	var leader *node.Node
 	for attempt := 0; ; attempt++ {
 		if time.Now().After(deadline) {
 			t.Fatal("no scheduled backup with the leader's state appeared in its folder")
 		}
 		time.Sleep(200 * time.Millisecond)
-		entries, _ := os.ReadDir(leaderDir)
+		leader, _ = leaderOf(t, nodes)
+		entries, _ := os.ReadDir(dirOf[leader])
 		if len(entries) == 0 {
 			continue
 		}
-		newest := filepath.Join(leaderDir, entries[len(entries)-1].Name())
+		newest := filepath.Join(dirOf[leader], entries[len(entries)-1].Name())
 		if restoredDigest(t, newest, attempt) == want {
 			break
 		}
@@ -53,8 +54,18 @@ func TestScheduledBackupsOnTheLeader(t *testing.T) {
 	if st, ok := leader.BackupStatus(); !ok || st.LastGood.IsZero() {
 		t.Errorf("backup status %+v, %t", st, ok)
 	}
-	if entries, _ := os.ReadDir(followerDir); len(entries) != 0 {
-		t.Errorf("the follower stored backups: %v", entries)
+	// Only a leader takes backups: while one node led throughout, the
+	// other stored none.
+	if leader == first && first.RaftStatsForTest()["term"] == term {
+		follower := nodes[0]
+		if leader == nodes[0] {
+			follower = nodes[1]
+		}
+		if entries, _ := os.ReadDir(dirOf[follower]); len(entries) != 0 {
+			t.Errorf("the follower stored backups: %v", entries)
+		}
+	} else {
+		t.Logf("leadership moved during the test (term %s to %s); the follower check is skipped", term, leader.RaftStatsForTest()["term"])
 	}
 }
 
