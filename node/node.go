@@ -293,6 +293,15 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		go func() { n.served <- n.httpSrv.Serve(n.httpLn) }()
 	}
 	n.startRedirect()
+	if n.tlsPublic.manage != nil {
+		if err := n.tlsPublic.manage(); err != nil {
+			n.httpSrv.Close()
+			if n.redirect != nil {
+				n.redirect.Close()
+			}
+			return err
+		}
+	}
 	return nil
 }
 

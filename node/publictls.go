@@ -52,10 +52,15 @@ type publicTLS struct {
 	magic    *certmagic.Config
 	cache    *certmagic.Cache
 	stop     func()
+	// manage starts certmagic's management; called once the listeners that
+	// answer the challenges serve, so the first validation cannot find
+	// the HTTP-01 port closed (which costs a failed order and a retry).
+	manage func() error
 }
 
 // setupPublicTLS prepares the mode the configuration asks for. In acme
-// mode it starts certmagic's management of the domain in the background.
+// mode, publicTLS.manage then starts certmagic's management of the domain
+// in the background.
 func (n *Node) setupPublicTLS(httpsPort string) (*publicTLS, error) {
 	switch n.cfg.TLSMode() {
 	case config.TLSSelfSigned:
@@ -111,9 +116,11 @@ func (n *Node) setupACME(httpsPort string) (*publicTLS, error) {
 	p.magic.Issuers = []certmagic.Issuer{issuer}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = func() { cancel(); p.cache.Stop() }
-	if err := p.magic.ManageAsync(ctx, []string{n.cfg.TLS.Domain}); err != nil {
-		p.stop()
-		return nil, fmt.Errorf("tls.domain %s: %w", n.cfg.TLS.Domain, err)
+	p.manage = func() error {
+		if err := p.magic.ManageAsync(ctx, []string{n.cfg.TLS.Domain}); err != nil {
+			return fmt.Errorf("tls.domain %s: %w", n.cfg.TLS.Domain, err)
+		}
+		return nil
 	}
 	p.config = p.magic.TLSConfig()
 	p.config.NextProtos = append([]string{"h2", "http/1.1"}, p.config.NextProtos...)
