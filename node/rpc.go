@@ -162,7 +162,7 @@ func (n *Node) removeHere(id string) error {
 		return errNotLeaderHere
 	}
 	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 30*time.Second).Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) { // harmless to repeat
 			return errNotLeaderHere
 		}
 		return err
@@ -203,7 +203,10 @@ func (n *Node) addVoterHere(id, addr string) error {
 		return errNotLeaderHere
 	}
 	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) {
+		// Leadership lost with the change in flight (an election on a
+		// busy machine): adding a voter again is harmless, so the caller
+		// sends it to the next leader like any "not the leader".
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
 			return errNotLeaderHere
 		}
 		return err
