@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -39,6 +40,38 @@ func parseLogLine(raw string) logLine {
 		}
 	}
 	return l
+}
+
+// Attrs is the rest of the line, key=value in key order, for reading (the
+// raw line stays what filters and downloads use).
+func (l logLine) Attrs() string {
+	var m map[string]any
+	if json.Unmarshal([]byte(l.Raw), &m) != nil {
+		return l.Raw
+	}
+	delete(m, "time")
+	delete(m, "level")
+	delete(m, "msg")
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		if s, ok := m[k].(string); ok {
+			b.WriteString(s)
+		} else {
+			v, _ := json.Marshal(m[k])
+			b.Write(v)
+		}
+	}
+	return b.String()
 }
 
 // logFilter keeps lines at or above a level and containing a text

@@ -29,10 +29,20 @@
       cell(tr, t && !isNaN(t) ? t.toISOString().slice(11, 23) : "");
       cell(tr, line.level || "");
       cell(tr, line.msg || "");
-      cell(tr, raw, true);
+      cell(tr, attrs(line, raw), true);
       tr.className = "lvl-" + (line.level || "");
       body.appendChild(tr);
       while (body.rows.length > maxRows) body.deleteRow(0);
+    }
+    // The rest of the line as key=value, as the server renders it.
+    function attrs(line, raw) {
+      if (!line.msg && !line.level) return raw;
+      return Object.keys(line).filter(function (k) {
+        return k !== "time" && k !== "level" && k !== "msg";
+      }).sort().map(function (k) {
+        var v = line[k];
+        return k + "=" + (typeof v === "string" ? v : JSON.stringify(v));
+      }).join(" ");
     }
     function scrolledDown() {
       return window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
