@@ -46,8 +46,8 @@ type AdminBackend interface {
 	// RecentLogs returns up to max of a node's recent log lines, oldest
 	// first.
 	RecentLogs(ctx context.Context, nodeID string, max int) ([]string, error)
-	// TailLogs streams a node's new log lines until ctx ends; the channel
-	// is closed when the stream ends for any reason.
+	// TailLogs streams a node's new log lines until ctx ends; a closed
+	// channel means the source ended first (a member went away).
 	TailLogs(ctx context.Context, nodeID string) (<-chan string, error)
 	// DownloadLogs writes a node's current log file (or, without one, its
 	// in-memory lines) to w, and names the download.

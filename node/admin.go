@@ -149,23 +149,12 @@ func (c *ClusterClient) do(ctx context.Context, method, addr, path string, body 
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.http.Do(req)
+	resp, err := rpcSend(ctx, c.http, method, addr, path, rd)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &rpcError{status: resp.StatusCode, msg: string(bytes.TrimSpace(data))}
-	}
-	return data, nil
+	return io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
 }
 
 type rpcError struct {

@@ -61,12 +61,7 @@ func (n *Node) adminViewRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET "+rpcLogsRecent, func(w http.ResponseWriter, r *http.Request) {
 		max, _ := strconv.Atoi(r.URL.Query().Get("max"))
-		lines, err := n.recentLogs(max)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		json.NewEncoder(w).Encode(lines)
+		json.NewEncoder(w).Encode(n.logRing.Lines(max))
 	})
 	mux.HandleFunc("GET "+rpcLogsTail, n.rpcServeLogTail)
 	mux.HandleFunc("GET "+rpcClusterFormat, n.rpcServeClusterFormat)
@@ -261,20 +256,11 @@ func (n *Node) RecentLogs(ctx context.Context, id string, max int) ([]string, er
 		return nil, err
 	}
 	if self {
-		return n.recentLogs(max)
+		return n.logRing.Lines(max), nil
 	}
 	var lines []string
 	err = n.getJSON(ctx, addr, rpcLogsRecent+"?max="+strconv.Itoa(max), &lines)
 	return lines, err
-}
-
-var errNoLogRing = errors.New("this node's log lines go to a logger the node does not keep")
-
-func (n *Node) recentLogs(max int) ([]string, error) {
-	if n.logRing == nil {
-		return nil, errNoLogRing
-	}
-	return n.logRing.Lines(max), nil
 }
 
 // tailBuffer is how many lines a slow viewer may fall behind before lines
@@ -287,33 +273,12 @@ func (n *Node) TailLogs(ctx context.Context, id string) (<-chan string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan string, tailBuffer)
 	if self {
-		if n.logRing == nil {
-			return nil, errNoLogRing
-		}
 		lines, cancel := n.logRing.Subscribe(tailBuffer)
-		go func() {
-			defer close(out)
-			defer cancel()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case l, ok := <-lines:
-					if !ok {
-						return
-					}
-					select {
-					case out <- l:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
-		}()
-		return out, nil
+		context.AfterFunc(ctx, cancel)
+		return lines, nil
 	}
+	out := make(chan string, tailBuffer)
 	resp, err := n.rpcGet(ctx, addr, rpcLogsTail)
 	if err != nil {
 		return nil, err
@@ -343,10 +308,6 @@ const tailKeepAlive = 15 * time.Second
 
 // rpcServeLogTail streams this node's new log lines, one per line.
 func (n *Node) rpcServeLogTail(w http.ResponseWriter, r *http.Request) {
-	if n.logRing == nil {
-		http.Error(w, errNoLogRing.Error(), http.StatusNotFound)
-		return
-	}
 	lines, cancel := n.logRing.Subscribe(tailBuffer)
 	defer cancel()
 	rc := http.NewResponseController(w)
@@ -401,13 +362,9 @@ func (n *Node) DownloadLogs(ctx context.Context, id string, w io.Writer, name fu
 // under us: the open file stays readable, so the copy is whole.
 func (n *Node) writeLogFile(w io.Writer, name func(string)) error {
 	if n.cfg.Log.File == "" {
-		lines, err := n.recentLogs(0)
-		if err != nil {
-			return err
-		}
 		name(n.nodeID + "-recent.log")
 		bw := bufio.NewWriter(w)
-		for _, l := range lines {
+		for _, l := range n.logRing.Lines(0) {
 			bw.WriteString(l)
 			bw.WriteByte('\n')
 		}
@@ -428,24 +385,12 @@ func (n *Node) writeLogFile(w io.Writer, name func(string)) error {
 
 // rpcGet sends a GET to a member and returns the response when it is 200.
 func (n *Node) rpcGet(ctx context.Context, addr, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
-	if err != nil {
-		return nil, err
+	resp, err := rpcSend(ctx, n.rpc, http.MethodGet, addr, path, nil)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil, fmt.Errorf("%s did not answer in time", addr)
 	}
-	resp, err := n.rpc.Do(req)
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("%s did not answer in time", addr)
-		}
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return nil, &rpcError{status: resp.StatusCode, msg: string(msg)}
-	}
-	return resp, nil
+	return resp, err
 }
 
 func (n *Node) getJSON(ctx context.Context, addr, path string, v any) error {

@@ -144,19 +144,11 @@ func (n *Node) rpcServeBackup(w http.ResponseWriter, r *http.Request) {
 // cut short shows in the file's checksum; callers check it with
 // backup.Read before trusting the file.
 func (c *ClusterClient) Backup(ctx context.Context, addr string, w io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+rpcBackup, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
+	resp, err := rpcSend(ctx, c.http, http.MethodGet, addr, rpcBackup, nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return &rpcError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
-	}
 	_, err = io.Copy(w, resp.Body)
 	return err
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -109,18 +108,10 @@ func (c *ClusterClient) RestoreCluster(ctx context.Context, addr, file string) e
 		return err
 	}
 	defer f.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader+rpcRestore, f)
+	resp, err := rpcSend(ctx, c.http, http.MethodPost, leader, rpcRestore, f)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return &rpcError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
-	}
+	resp.Body.Close()
 	return nil
 }

@@ -338,8 +338,7 @@ const (
 	logRingBytes = 8 << 20
 )
 
-// LogRing holds this node's recent log lines, or nil when the node was
-// given its own logger (tests).
+// LogRing holds this node's recent log lines (with a caller's logger too).
 func (n *Node) LogRing() *ops.LogRing { return n.logRing }
 
 // requestWriteTimeout bounds how long answering one request may take.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -184,17 +185,36 @@ func (n *Node) RemoveMember(ctx context.Context, id string) error {
 
 // callMember sends an RPC to one member at addr.
 func (n *Node) callMember(ctx context.Context, addr, path string, body []byte) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
-	resp, err := n.rpc.Do(req)
+	resp, err := rpcSend(ctx, n.rpc, http.MethodPost, addr, path, bytes.NewReader(body))
 	if err != nil {
+		var re *rpcError
+		if errors.As(err, &re) {
+			return fmt.Errorf("%s answered %w", addr, err)
+		}
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("%s answered %d: %s", addr, resp.StatusCode, bytes.TrimSpace(msg))
-	}
+	resp.Body.Close()
 	return nil
+}
+
+// rpcSend sends one cluster RPC with hc (a node's or a tool's client) and
+// returns the response when it is 200 OK; any other answer becomes an
+// *rpcError carrying the status and the start of the body.
+func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return nil, &rpcError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
+	}
+	return resp, nil
 }
 
 // addVoterHere adds (or re-addresses) a voter; only the leader can.
