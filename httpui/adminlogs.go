@@ -90,14 +90,19 @@ func newLogFilter(r *http.Request) (logFilter, string, string) {
 	return f, level, query
 }
 
-func (f logFilter) keep(l logLine) bool {
+// keep judges a raw line; it decodes the line only for a level filter, so
+// an unfiltered page or tail does not parse every line it passes by.
+func (f logFilter) keep(raw string) bool {
+	if f.query != "" && !strings.Contains(strings.ToLower(raw), f.query) {
+		return false
+	}
 	if f.min > slog.LevelDebug {
 		var lv slog.Level
-		if lv.UnmarshalText([]byte(l.Level)) != nil || lv < f.min {
+		if lv.UnmarshalText([]byte(parseLogLine(raw).Level)) != nil || lv < f.min {
 			return false
 		}
 	}
-	return f.query == "" || strings.Contains(strings.ToLower(l.Raw), f.query)
+	return true
 }
 
 // logPageLines is how many recent lines the page shows (and looks through
@@ -117,8 +122,8 @@ func (s *Server) adminLogs(w http.ResponseWriter, r *http.Request, d *adminData)
 		d.Error = "node " + d.Node + ": " + err.Error()
 	}
 	for i := len(raw) - 1; i >= 0 && len(d.Lines) < logPageLines; i-- {
-		if l := parseLogLine(raw[i]); f.keep(l) {
-			d.Lines = append(d.Lines, l)
+		if f.keep(raw[i]) {
+			d.Lines = append(d.Lines, parseLogLine(raw[i]))
 		}
 	}
 	// Oldest first, as a log reads.
@@ -166,20 +171,14 @@ func (s *Server) adminLogStream(w http.ResponseWriter, r *http.Request, d *admin
 			if !ok {
 				return
 			}
-			if !f.keep(parseLogLine(line)) {
-				continue
-			}
-			// A JSON line holds no raw newline, so it is one data field.
-			fmt.Fprintf(bw, "data: %s\n\n", strings.ReplaceAll(line, "\n", " "))
-			// Send what has queued up in one write, then flush.
+			// Whatever queued up behind it goes in the same write.
 			for more := true; more; {
+				if f.keep(line) {
+					// A JSON line holds no raw newline: one data field.
+					fmt.Fprintf(bw, "data: %s\n\n", strings.ReplaceAll(line, "\n", " "))
+				}
 				select {
-				case l, ok := <-lines:
-					if !ok {
-						more = false
-					} else if f.keep(parseLogLine(l)) {
-						fmt.Fprintf(bw, "data: %s\n\n", strings.ReplaceAll(l, "\n", " "))
-					}
+				case line, more = <-lines:
 				default:
 					more = false
 				}
