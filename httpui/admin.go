@@ -74,7 +74,7 @@ type NodeInfo struct {
 	RaftAddr     string      `json:"raft_addr"`
 	HTTPAddr     string      `json:"http_addr"`
 	Role         string      `json:"role"`
-	Voter        bool        `json:"voter"`
+	Voter        bool        `json:"-"` // from the configuration: Overview fills it in
 	Version      string      `json:"version"`
 	Format       int         `json:"format"` // the newest command format its binary reads
 	StartedAt    time.Time   `json:"started_at"`

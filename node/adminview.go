@@ -129,11 +129,6 @@ func (n *Node) Info() httpui.NodeInfo {
 			info.LastContact = stats["last_contact"]
 		}
 	}
-	for _, m := range n.memberList() {
-		if m.ID == n.nodeID {
-			info.Voter = m.Voter
-		}
-	}
 	if fi, err := os.Stat(filepath.Join(n.cfg.DataDir, storeFile)); err == nil {
 		info.DataBytes = fi.Size()
 	}
@@ -196,6 +191,7 @@ func (n *Node) Overview(ctx context.Context) httpui.Overview {
 	for i, m := range members {
 		if m.ID == n.nodeID {
 			ov.Nodes[i] = n.Info()
+			ov.Nodes[i].Voter = m.Voter // the configuration says, not the member
 			continue
 		}
 		wg.Go(func() {

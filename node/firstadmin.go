@@ -29,8 +29,8 @@ func (n *Node) ensureFirstAdmin(ctx context.Context) {
 		// A proposal of ours whose answer was lost (a timeout, a leader
 		// change) may have made the admin after all: then its password
 		// must still be told, once.
-		if p := n.firstAdminPending; p != nil {
-			n.firstAdminPending = nil
+		if p := n.firstAdmin.pending; p != nil {
+			n.firstAdmin.pending = nil
 			var u store.User
 			n.store.View(func(tx *store.ReadTx) error { u, _ = tx.UserByName(p.cmd.Username); return nil })
 			if u.Admin && u.PasswordHash == p.cmd.PasswordHash {
@@ -42,13 +42,14 @@ func (n *Node) ensureFirstAdmin(ctx context.Context) {
 	if err := n.checkClusterReads(ctx, raftfsm.FormatOf(&raftfsm.CreateAdmin{})); err != nil {
 		// A rolling upgrade in progress: the older members could not
 		// apply it. Said once; tried again every second.
-		if !n.firstAdminWaitSaid {
-			n.firstAdminWaitSaid = true
+		if !n.firstAdmin.waitSaid {
+			n.firstAdmin.waitSaid = true
 			n.log.Info("the first admin is created once every member runs this version", "reason", err.Error())
 		}
 		return
 	}
-	p := n.firstAdminPending
+	p := n.firstAdmin.pending
+	n.firstAdmin.pending = nil
 	if p == nil {
 		password, temporary := n.cfg.Admin.Password, false
 		if password == "" {
@@ -65,18 +66,16 @@ func (n *Node) ensureFirstAdmin(ctx context.Context) {
 	}
 	switch {
 	case errors.Is(err, store.ErrAdminExists):
-		n.firstAdminPending = nil
 		return // another leader (or an earlier term of ours) made one
 	case errors.Is(err, store.ErrNameTaken):
-		n.firstAdminPending = nil
 		n.log.Error("cannot create the first admin: a user with that name exists; set admin.username to another name, "+
 			"or make that user an admin with `minitwit admin grant`", "user", p.cmd.Username)
-		n.firstAdminStuck = true
+		n.firstAdmin.stuck = true
 		return
 	case err != nil:
 		// Retried with the same password, so whichever attempt lands is
 		// the one announced.
-		n.firstAdminPending = p
+		n.firstAdmin.pending = p
 		select {
 		case <-n.closing:
 		default:
@@ -84,8 +83,15 @@ func (n *Node) ensureFirstAdmin(ctx context.Context) {
 		}
 		return
 	}
-	n.firstAdminPending = nil
 	n.announceFirstAdmin(p.cmd, p.password)
+}
+
+// firstAdminState is ensureFirstAdmin's memory between runs; only the
+// leadership loop touches it.
+type firstAdminState struct {
+	stuck    bool          // the name is taken: stop retrying (the log says what to do)
+	waitSaid bool          // "waiting for the upgrade" was logged
+	pending  *pendingAdmin // a proposal whose outcome is not known yet
 }
 
 // pendingAdmin is a first-admin proposal whose outcome is not known yet.

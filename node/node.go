@@ -99,15 +99,11 @@ type Node struct {
 	stop context.CancelFunc // ends background loops
 	bg   sync.WaitGroup     // background loops, waited for before storage closes
 
-	logOut  *ops.LogWriter // buffered stdout (and file), when the node made its own logger
-	logFile io.WriteCloser // the rotating log file, if log.file is set
-	logRing *ops.LogRing   // recent log lines, for the admin page
-	sampler *ops.Sampler   // the admin page's charts (adminview.go)
-	// firstAdminStuck stops retrying the first admin when its name is
-	// taken (firstadmin.go); the log says what to do.
-	firstAdminStuck    bool
-	firstAdminPending  *pendingAdmin
-	firstAdminWaitSaid bool
+	logOut     *ops.LogWriter  // buffered stdout (and file), when the node made its own logger
+	logFile    io.WriteCloser  // the rotating log file, if log.file is set
+	logRing    *ops.LogRing    // recent log lines, for the admin page
+	sampler    *ops.Sampler    // the admin page's charts (adminview.go)
+	firstAdmin firstAdminState // firstadmin.go
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
 	up atomic.Bool

@@ -331,7 +331,7 @@ func (n *Node) watchLeadership(ctx context.Context) {
 			n.initSecrets(ctx)
 		}
 		// After Start has finished: the announcement names the listener.
-		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdminStuck {
+		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdmin.stuck {
 			n.ensureFirstAdmin(ctx)
 		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {
