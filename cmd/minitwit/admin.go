@@ -144,9 +144,6 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// minPasswordLen is the shortest password the admin tool accepts.
-const minPasswordLen = 10
-
 // readPassword reads the first line of stdin, or generates a one-time
 // password (130 bits) when asked for none.
 func readPassword(fromStdin bool, stdin io.Reader) (password string, temporary bool, err error) {
@@ -158,8 +155,8 @@ func readPassword(fromStdin bool, stdin io.Reader) (password string, temporary b
 		return "", false, fmt.Errorf("reading the password from standard input: %w", err)
 	}
 	password = strings.TrimRight(line, "\r\n")
-	if len(password) < minPasswordLen {
-		return "", false, fmt.Errorf("the password must be at least %d characters", minPasswordLen)
+	if len(password) < httpui.MinPasswordLen {
+		return "", false, fmt.Errorf("the password must be at least %d characters", httpui.MinPasswordLen)
 	}
 	return password, false, nil
 }

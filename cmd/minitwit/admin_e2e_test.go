@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"minitwit/httpui"
 )
 
 // admBrowser is one browser: its own cookie jar, and redirects are not
@@ -220,9 +222,9 @@ func TestAdminFirstStartOneTimePassword(t *testing.T) {
 		}
 	}
 	first := lines[0]
-	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < minPasswordLen {
+	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < httpui.MinPasswordLen {
 		t.Fatalf("one-time password line %+v; want level WARN, user operator, login %s/login and a password of %d+ characters",
-			first, s.base, minPasswordLen)
+			first, s.base, httpui.MinPasswordLen)
 	}
 
 	b := newAdmBrowser(t)

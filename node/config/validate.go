@@ -10,17 +10,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"minitwit/httpui"
 	"minitwit/store"
 )
 
 // Limits that Validate enforces.
 const (
-	maxNodeIDLen        = 64
-	minJoinTokenLen     = 16
-	minAdminPasswordLen = 10
-	maxAPIMaxNo         = 1_000_000
-	minAPIMaxBodyBytes  = 1024
-	maxAPIMaxBodyBytes  = 16 << 20
+	maxNodeIDLen       = 64
+	minJoinTokenLen    = 16
+	maxAPIMaxNo        = 1_000_000
+	minAPIMaxBodyBytes = 1024
+	maxAPIMaxBodyBytes = 16 << 20
 )
 
 // Validate checks every key and fills the parsed forms behind AcceptedIPs
@@ -133,8 +133,8 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"admin.password", func() error {
-			if c.Admin.Password != "" && len(c.Admin.Password) < minAdminPasswordLen {
-				return fmt.Errorf("must be at least %d characters", minAdminPasswordLen)
+			if c.Admin.Password != "" && len(c.Admin.Password) < httpui.MinPasswordLen {
+				return fmt.Errorf("must be at least %d characters", httpui.MinPasswordLen)
 			}
 			return nil
 		}},
