@@ -237,7 +237,7 @@ func (s *Server) adminOverview(w http.ResponseWriter, r *http.Request, d *adminD
 		return
 	}
 	d.Overview = s.opts.Admin.Overview(r.Context())
-	st.View(func(tx *store.ReadTx) error {
+	err = st.View(func(tx *store.ReadTx) error {
 		d.Counts = tx.Counts()
 		if v, ok := tx.Latest(); ok {
 			d.Latest = fmt.Sprint(v)
@@ -255,6 +255,10 @@ func (s *Server) adminOverview(w http.ResponseWriter, r *http.Request, d *adminD
 		}
 		return nil
 	})
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
 	var commit uint64
 	for _, n := range d.Overview.Nodes {
 		commit = max(commit, n.CommitIndex)
@@ -330,8 +334,8 @@ const chartGap = 30 * time.Second
 func (s *Server) adminCharts(w http.ResponseWriter, r *http.Request, d *adminData) {
 	s.nodeChoice(r, d)
 	d.Hours = 1
-	if h := r.URL.Query().Get("hours"); h != "" {
-		fmt.Sscan(h, &d.Hours)
+	if h, err := strconv.Atoi(r.URL.Query().Get("hours")); err == nil {
+		d.Hours = h
 	}
 	d.Hours = min(max(d.Hours, 1), 24)
 	d.LiveURL = "/admin/charts?" + url.Values{"partial": {"1"}, "node": {d.Node}, "hours": {strconv.Itoa(d.Hours)}}.Encode()

@@ -155,8 +155,9 @@ func (s *Server) adminLogStream(w http.ResponseWriter, r *http.Request, d *admin
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriter(w)
 	fmt.Fprint(bw, "retry: 2000\n: tailing "+d.Node+"\n\n")
-	bw.Flush()
-	rc.Flush()
+	if bw.Flush() != nil || rc.Flush() != nil {
+		return
+	}
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
 	for {

@@ -161,7 +161,8 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 // staticRoutes registers each embedded file under its exact path: a
 // "/static/" prefix pattern would collide with "/{username}/follow".
 func (s *Server) staticRoutes() {
-	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+	// The files are embedded: a walk that fails is a broken build.
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -177,4 +178,7 @@ func (s *Server) staticRoutes() {
 		})
 		return nil
 	})
+	if err != nil {
+		panic("embedded static files: " + err.Error())
+	}
 }

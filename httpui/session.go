@@ -43,7 +43,9 @@ func (s *sessions) signingKey(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	var key []byte
-	st.View(func(r *store.ReadTx) error { key = r.SessionKey(); return nil })
+	if err := st.View(func(r *store.ReadTx) error { key = r.SessionKey(); return nil }); err != nil {
+		return nil, err
+	}
 	if key == nil {
 		return nil, errNoSessionKey
 	}

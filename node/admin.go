@@ -54,7 +54,10 @@ func (n *Node) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+rpcFlagged, n.rpcServeFlagged)
 	mux.HandleFunc("GET "+rpcToken, func(w http.ResponseWriter, r *http.Request) {
 		var sec store.ClusterSecrets
-		n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil })
+		if err := n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
+			http.Error(w, "reading the join token: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		if len(sec.JoinToken) == 0 {
 			http.Error(w, "the cluster has no join token yet", http.StatusServiceUnavailable)
 			return
@@ -80,7 +83,10 @@ func (n *Node) memberList() []Member {
 // the most up-to-date one when none is named. Only the leader can.
 func (n *Node) rpcServeTransfer(w http.ResponseWriter, r *http.Request) {
 	var req addVoterRequest
-	json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req)
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		http.Error(w, "bad transfer request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	if n.raft.State() != raft.Leader {
 		http.Error(w, errNotLeaderHere.Error(), statusNotLeader)
 		return

@@ -182,7 +182,9 @@ func (n *Node) Overview(ctx context.Context) httpui.Overview {
 	_, leader := n.raft.LeaderWithID()
 	ov.Leader = string(leader)
 	var sec store.ClusterSecrets
-	n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil })
+	if err := n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
+		ov.Warnings = append(ov.Warnings, "reading the join token failed: "+err.Error())
+	}
 	ov.JoinToken = string(sec.JoinToken)
 
 	members := n.memberList()
@@ -309,7 +311,9 @@ func (n *Node) rpcServeLogTail(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	rc.Flush()
+	if rc.Flush() != nil {
+		return
+	}
 	bw := bufio.NewWriter(w)
 	keepAlive := time.NewTicker(tailKeepAlive)
 	defer keepAlive.Stop()

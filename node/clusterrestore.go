@@ -56,8 +56,12 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 		return h, fmt.Errorf("the backup's data file: %w", err)
 	}
 	defer st.Close()
+	// Without the current identity the restored state would carry the
+	// backup's CA and token, locking the members out of each other.
 	var current store.ClusterSecrets
-	n.store.View(func(tx *store.ReadTx) error { current = tx.Secrets(); return nil })
+	if err := n.store.View(func(tx *store.ReadTx) error { current = tx.Secrets(); return nil }); err != nil {
+		return h, fmt.Errorf("reading the cluster's identity: %w", err)
+	}
 	if err := st.Update(func(w *store.WriteTx) error { return w.KeepClusterIdentity(current) }); err != nil {
 		return h, err
 	}

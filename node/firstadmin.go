@@ -25,14 +25,20 @@ import (
 
 // ensureFirstAdmin runs on the leader while the store has no admin.
 func (n *Node) ensureFirstAdmin(ctx context.Context) {
-	if n.adminCount() > 0 {
+	admins, err := n.adminCount()
+	if err != nil {
+		return // tried again at the next check
+	}
+	if admins > 0 {
 		// A proposal of ours whose answer was lost (a timeout, a leader
 		// change) may have made the admin after all: then its password
 		// must still be told, once.
 		if p := n.firstAdmin.pending; p != nil {
-			n.firstAdmin.pending = nil
 			var u store.User
-			n.store.View(func(tx *store.ReadTx) error { u, _ = tx.UserByName(p.cmd.Username); return nil })
+			if err := n.store.View(func(tx *store.ReadTx) error { u, _ = tx.UserByName(p.cmd.Username); return nil }); err != nil {
+				return // the password is still pending: told at the next check
+			}
+			n.firstAdmin.pending = nil
 			if u.Admin && u.PasswordHash == p.cmd.PasswordHash {
 				n.announceFirstAdmin(p.cmd, p.password)
 			}
@@ -134,8 +140,8 @@ func (n *Node) reachableAddr() string {
 	return addr
 }
 
-func (n *Node) adminCount() uint64 {
+func (n *Node) adminCount() (uint64, error) {
 	var c store.Counts
-	n.store.View(func(tx *store.ReadTx) error { c = tx.Counts(); return nil })
-	return c.Admins
+	err := n.store.View(func(tx *store.ReadTx) error { c = tx.Counts(); return nil })
+	return c.Admins, err
 }

@@ -199,7 +199,10 @@ func (n *Node) serveJoin(conn *tls.Conn) {
 		json.NewEncoder(conn).Encode(joinWelcome{Error: reason})
 	}
 	var sec store.ClusterSecrets
-	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
+	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
+		refuse("this member cannot read the cluster secrets; retry in a moment", "err", err.Error())
+		return
+	}
 	if len(sec.JoinToken) == 0 || len(sec.CAKey) == 0 {
 		refuse("this cluster is not initialised yet; retry in a moment")
 		return

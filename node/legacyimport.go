@@ -229,10 +229,17 @@ func checkCourseSchema(ctx context.Context, db *sql.DB) error {
 		}
 		for rows.Next() {
 			var name string
-			rows.Scan(&name)
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading the columns of %s: %w", table, err)
+			}
 			have[name] = true
 		}
+		err = rows.Err()
 		rows.Close()
+		if err != nil {
+			return fmt.Errorf("reading the columns of %s: %w", table, err)
+		}
 		if len(have) == 0 {
 			return fmt.Errorf("not a course database: no table %q", table)
 		}

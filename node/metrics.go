@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,7 +60,9 @@ func (n *Node) registerMetrics() {
 	counts := func(get func(store.Counts) float64) func() float64 {
 		return func() float64 {
 			var c store.Counts
-			n.store.View(func(r *store.ReadTx) error { c = r.Counts(); return nil })
+			if err := n.store.View(func(r *store.ReadTx) error { c = r.Counts(); return nil }); err != nil {
+				return math.NaN() // unknown, rather than a zero that looks like data
+			}
 			return get(c)
 		}
 	}

@@ -140,7 +140,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 				n.stop()
 				n.bg.Wait()
 			}
-			n.closeStorage()
+			_ = n.closeStorage() // the start's own error is the one to report
 			if n.logOut != nil {
 				n.logOut.Close()
 			}
@@ -324,7 +324,11 @@ func (n *Node) startRedirect() {
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
 	}
 	n.redirectAddr = ln.Addr().String()
-	go n.redirect.Serve(ln)
+	go func() {
+		if err := n.redirect.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("the HTTP redirect listener stopped", "addr", n.redirectAddr, "err", err.Error())
+		}
+	}()
 }
 
 // The in-memory ring of recent log lines: enough for the admin page's view
@@ -437,7 +441,10 @@ func (n *Node) close(ctx context.Context) error {
 		}
 	}
 	if n.redirect != nil {
-		n.redirect.Shutdown(ctx)
+		if err := n.redirect.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("redirect shutdown: %w", err))
+			n.redirect.Close()
+		}
 	}
 	if n.tlsPublic != nil && n.tlsPublic.stop != nil {
 		n.tlsPublic.stop()
@@ -524,11 +531,13 @@ func (n *Node) closeStorage() error {
 		}
 	}
 	close(n.raftDown)
+	// Raft has stopped: closing its transport and the internode listener
+	// only releases sockets, and loses nothing if it fails.
 	if n.transport != nil {
-		n.transport.Close()
+		_ = n.transport.Close()
 	}
 	if n.cluster != nil {
-		n.cluster.Close()
+		_ = n.cluster.Close()
 	}
 	if n.stable != nil {
 		n.stable.close()

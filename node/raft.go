@@ -183,7 +183,13 @@ func (n *Node) startRaft() error {
 	})
 	n.rpcServer = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
-	go n.rpcServer.Serve(ownListener(n.cluster, n.cluster.rpc))
+	go func() {
+		// Serve returns ErrServerClosed at shutdown; anything else means the
+		// cluster RPC stopped answering, which an operator must hear of.
+		if err := n.rpcServer.Serve(ownListener(n.cluster, n.cluster.rpc)); !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("cluster RPC server stopped", "err", err.Error())
+		}
+	}()
 	go n.acceptJoins()
 
 	if err := n.recoverFromPeersJSON(existing, logs); err != nil {
@@ -259,8 +265,12 @@ func (n *Node) announceAddress(ctx context.Context) {
 // restored data file), else from a new CA that this node will propose as
 // the cluster's.
 func (n *Node) makeOwnCertificate() error {
+	// A failed read must stop here: read as "no cluster CA", it would mint
+	// a second CA that the other members do not trust.
 	var sec store.ClusterSecrets
-	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
+	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
+		return fmt.Errorf("reading the cluster CA: %w", err)
+	}
 	var ca *clusterCA
 	var err error
 	if len(sec.CACert) > 0 {
@@ -367,10 +377,15 @@ func (n *Node) takeFirstSnapshot() {
 	}
 }
 
-// secretsMissing reports whether a cluster secret is still unset.
+// secretsMissing reports whether a cluster secret is still unset. A failed
+// read says no: proposing secrets on a guess is not needed, the next check
+// reads again.
 func (n *Node) secretsMissing() bool {
 	var sec store.ClusterSecrets
-	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
+	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
+		n.log.Warn("reading the cluster secrets failed", "err", err.Error())
+		return false
+	}
 	return sec.SessionKey == nil || sec.CACert == nil || sec.JoinToken == nil
 }
 
@@ -394,9 +409,13 @@ func (n *Node) initSecrets(ctx context.Context) {
 	n.log.Info("initialised cluster secrets")
 }
 
+// sessionKeyMissing reports whether the session key is unset; a failed read
+// counts as missing, which only holds back readiness and the first admin.
 func (n *Node) sessionKeyMissing() bool {
 	missing := true
-	n.store.View(func(r *store.ReadTx) error { missing = r.SessionKey() == nil; return nil })
+	if err := n.store.View(func(r *store.ReadTx) error { missing = r.SessionKey() == nil; return nil }); err != nil {
+		return true
+	}
 	return missing
 }
 

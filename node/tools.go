@@ -80,7 +80,7 @@ func (p *remoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raft
 // ErrDataDirInUse: the tool then goes through the running node instead.
 // The node started here rejoins its cluster like any restart, so the task
 // goes through Raft whether the cluster has one node or more.
-func WithLocalNode(ctx context.Context, cfg config.Config, log *slog.Logger, task func(*Node) error) error {
+func WithLocalNode(ctx context.Context, cfg config.Config, log *slog.Logger, task func(*Node) error) (err error) {
 	n, err := Start(cfg, Options{Logger: log})
 	if errors.Is(err, store.ErrInUse) {
 		return ErrDataDirInUse
@@ -91,7 +91,11 @@ func WithLocalNode(ctx context.Context, cfg config.Config, log *slog.Logger, tas
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		n.Close(cctx)
+		// A node that does not stop cleanly may not have saved the task's
+		// result to its log as it should: the tool must fail then.
+		if cerr := n.Close(cctx); cerr != nil && err == nil {
+			err = fmt.Errorf("stopping the node: %w", cerr)
+		}
 	}()
 	if err := n.WaitReady(ctx); err != nil {
 		return fmt.Errorf("the node did not become ready: %w", err)

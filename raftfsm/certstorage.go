@@ -120,21 +120,27 @@ func (c *CertStorage) Delete(ctx context.Context, key string) error {
 }
 
 func (c *CertStorage) Exists(ctx context.Context, key string) bool {
+	// certmagic's Exists has no error to return: a failed read says "no",
+	// as an absent key would.
 	found := false
-	c.view(ctx, func(r *store.ReadTx) error {
+	if err := c.view(ctx, func(r *store.ReadTx) error {
 		_, err := r.Cert(key)
 		found = err == nil || r.CertDirExists(key)
 		return nil
-	})
+	}); err != nil {
+		return false
+	}
 	return found
 }
 
 func (c *CertStorage) List(ctx context.Context, path string, recursive bool) ([]string, error) {
 	var keys []string
-	c.view(ctx, func(r *store.ReadTx) error {
+	if err := c.view(ctx, func(r *store.ReadTx) error {
 		keys = r.CertKeys(path, recursive)
 		return nil
-	})
+	}); err != nil {
+		return nil, err
+	}
 	if len(keys) == 0 {
 		return nil, fs.ErrNotExist
 	}

@@ -48,8 +48,11 @@ func New(s *store.Store) *FSM {
 	return f
 }
 
+// loadApplied reads the applied index from the store. A store that cannot
+// be read leaves it at 0, which only makes Raft replay entries the store
+// skips as already applied; the error itself surfaces at the first Apply.
 func (f *FSM) loadApplied() {
-	f.store.View(func(r *store.ReadTx) error { f.applied.Store(r.AppliedIndex()); return nil })
+	_ = f.store.View(func(r *store.ReadTx) error { f.applied.Store(r.AppliedIndex()); return nil })
 	f.signalAdvanced()
 }
 
@@ -326,7 +329,9 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	// harmless.
 	s.sn.Release()
 	if err != nil {
-		sink.Cancel()
+		// The write error is the one that matters; Cancel only discards
+		// the partial snapshot.
+		_ = sink.Cancel()
 		return err
 	}
 	return sink.Close()

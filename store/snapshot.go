@@ -64,7 +64,10 @@ func (s *Store) ReplaceWith(r io.Reader) error {
 		os.Remove(tmp)
 		return fmt.Errorf("replace data file: incoming file: %w", err)
 	}
-	check.Close()
+	if err := check.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace data file: incoming file: %w", err)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Options tune how the data file is opened.
@@ -53,14 +54,14 @@ func openDB(path string, opts Options) (*bolt.DB, error) {
 		NoSync:          opts.NoSync,
 		FreelistType:    bolt.FreelistMapType,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w; is another minitwit using this data dir?", path, ErrInUse)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := initSchema(db); err != nil {
-		db.Close()
+		_ = db.Close() // the schema error is the one to report
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil

@@ -47,14 +47,6 @@ func post(t testing.TB, s *store.Store, author, text string) uint64 {
 	return id
 }
 
-func texts(msgs []store.Message) []string {
-	out := []string{}
-	for _, m := range msgs {
-		out = append(out, m.Text)
-	}
-	return out
-}
-
 func digest(t testing.TB, s *store.Store) string {
 	t.Helper()
 	d, err := s.Digest()

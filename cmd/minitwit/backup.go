@@ -131,10 +131,13 @@ func writeChecked(path string, write func(io.Writer) error) (backup.Header, int6
 		return backup.Header{}, 0, err
 	}
 	h, err := backup.Read(f, io.Discard)
-	info, _ := f.Stat()
+	info, serr := f.Stat()
 	f.Close()
 	if err != nil {
 		return h, 0, fmt.Errorf("the backup written to %s does not check out: %w", tmp, err)
+	}
+	if serr != nil {
+		return h, 0, serr
 	}
 	return h, info.Size(), os.Rename(tmp, path)
 }

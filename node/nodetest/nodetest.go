@@ -65,7 +65,9 @@ func Start(t testing.TB, cfg config.Config) *node.Node {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		n.Close(ctx)
+		if err := n.Close(ctx); err != nil {
+			t.Errorf("closing the node: %v", err)
+		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -76,7 +78,9 @@ func Start(t testing.TB, cfg config.Config) *node.Node {
 	// that count users start after it.
 	for {
 		var c store.Counts
-		n.LocalStore().View(func(tx *store.ReadTx) error { c = tx.Counts(); return nil })
+		if err := n.LocalStore().View(func(tx *store.ReadTx) error { c = tx.Counts(); return nil }); err != nil {
+			t.Fatal(err)
+		}
 		if c.Admins > 0 {
 			return n
 		}
