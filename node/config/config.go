@@ -4,8 +4,19 @@
 //
 // The names are a contract (../shared/spec/cli-and-config.md) and
 // minitwit.example.toml at the repository root documents every key; a test
-// loads it, so it cannot drift from this package. Settings is the one table
-// of flags and variables; the command line registers its flags from it.
+// loads it, so it cannot drift from this package.
+//
+// Each key is declared once, in the table in keys.go: its name, flag,
+// environment variable, default, check and help line. Default, the
+// environment and flag overrides, Settings (from which the command line
+// registers its flags and prints --help), the set of keys the file may hold,
+// the secrets' *_file twins and Validate are all derived from it. The struct
+// tags below are what the TOML decoder reads; a test checks that they and
+// the table name the same keys for the same fields.
+//
+// The package depends on no other part of the project except the leaf
+// package store/username, so that the rules for admin.username are the
+// store's own.
 //
 // Choices made where the spec is silent:
 //
@@ -38,7 +49,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -56,10 +66,9 @@ type Config struct {
 	HTTPAddr string `toml:"http_addr"`
 	NodeID   string `toml:"node_id"`
 	RaftAddr string `toml:"raft_addr"`
-	// Join lists raft_addr values of existing members. Clustering arrives
-	// with the cluster issue; today a node with an empty data dir and a
-	// non-empty Join refuses to start with a clear message, and a node with
-	// existing state ignores Join with a log line.
+	// Join lists raft_addr values of existing members to join when the
+	// data dir is empty; a node with existing state ignores it with a log
+	// line.
 	Join          []string `toml:"join"`
 	JoinToken     string   `toml:"join_token"`
 	JoinTokenFile string   `toml:"join_token_file"`
@@ -219,30 +228,15 @@ func (c Config) TLSMode() string {
 	return TLSOff
 }
 
-// Default returns the configuration a node runs with when nothing is set.
-// Secrets are empty: see SimulatorPassword for the simulator's fallback.
+// Default returns the configuration a node runs with when nothing is set,
+// from the defaults in the key table. Secrets are empty: see
+// SimulatorPassword for the simulator's fallback.
 func Default() Config {
-	host, err := os.Hostname()
-	return Config{
-		DataDir:  "./minitwit-data",
-		HTTPAddr: "127.0.0.1:8080",
-		NodeID:   nodeIDFromHost(host, err),
-		RaftAddr: "127.0.0.1:8081",
-		Simulator: SimulatorConfig{
-			Username:    "simulator",
-			AcceptedIPs: []string{"*"},
-		},
-		API: APIConfig{
-			MaxNo:        1000,
-			MaxBodyBytes: 64 << 10,
-		},
-		Raft:  RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
-		Log:   LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
-		TLS:   TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
-		Admin: AdminConfig{Username: "operator"},
-		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7,
-			S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
+	var c Config
+	for _, k := range table() {
+		k.def(&c)
 	}
+	return c
 }
 
 // nodeIDFromHost turns a host name into a valid node_id: lower case, every

@@ -3,7 +3,10 @@ package config
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -284,6 +287,92 @@ func TestTLSModes(t *testing.T) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Key != c.key || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v %v: %v, want one line about %s", c.flags, c.env, err, c.key)
+		}
+	}
+}
+
+// TestTableMatchesStruct: the TOML decoder reads the struct tags, the rest
+// reads the key table; both must name the same keys for the same fields.
+func TestTableMatchesStruct(t *testing.T) {
+	t.Parallel()
+	var c Config
+	tagged := map[string]any{} // dotted tag path -> pointer to the field
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]() {
+				walk(v.Field(i), prefix+name+".")
+				continue
+			}
+			tagged[prefix+name] = v.Field(i).Addr().Interface()
+		}
+	}
+	walk(reflect.ValueOf(&c).Elem(), "")
+	seen := map[string]bool{}
+	for _, k := range table() {
+		if seen[k.name] {
+			t.Errorf("%s: declared twice", k.name)
+		}
+		seen[k.name] = true
+		ptr, ok := tagged[k.name]
+		if !ok {
+			t.Errorf("%s: no struct field has this tag path", k.name)
+			continue
+		}
+		if k.field(&c) != ptr {
+			t.Errorf("%s: the table points at another field than the one tagged so", k.name)
+		}
+		if (k.flagName != "" || k.envName != "") != (k.usage != "") {
+			t.Errorf("%s: a flag or variable needs a help line, and only they show one", k.name)
+		}
+		if k.secretFile != "" {
+			if f, ok := lookup(k.secretFile); !ok || f.flagName != "" || f.envName != "" {
+				t.Errorf("%s: its *_file key %q must be a file-only key of the table", k.name, k.secretFile)
+			}
+		}
+	}
+	for name := range tagged {
+		if !seen[name] {
+			t.Errorf("%s: tagged in Config but not in the key table", name)
+		}
+	}
+}
+
+// TestEveryKeyParses: each field type in the table can be set from a
+// string, so any key could gain a flag or variable.
+func TestEveryKeyParses(t *testing.T) {
+	t.Parallel()
+	for _, k := range table() {
+		var c Config
+		if err := k.set(&c, "1s"); err != nil && strings.Contains(err.Error(), "cannot be set") {
+			t.Errorf("%s: %v", k.name, err)
+		}
+	}
+}
+
+// TestImportsOnlyLeaves keeps the configuration a leaf itself: it may use
+// no part of the project but packages that import none either.
+func TestImportsOnlyLeaves(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) {
+		t.Skip("no go command on PATH")
+	}
+	if err != nil {
+		t.Fatalf("go list: %v: %s", err, out)
+	}
+	allowed := map[string]bool{"minitwit/node/config": true, "minitwit/store/username": true}
+	for p := range strings.FieldsSeq(string(out)) {
+		if strings.HasPrefix(p, "minitwit/") && !allowed[p] {
+			t.Errorf("node/config depends on %s; it may use leaf packages only (%v)", p, slices.Sorted(maps.Keys(allowed)))
 		}
 	}
 }

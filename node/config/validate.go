@@ -4,23 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"minitwit/httpui"
-	"minitwit/store"
-)
-
-// Limits that Validate enforces.
-const (
-	maxNodeIDLen       = 64
-	minJoinTokenLen    = 16
-	maxAPIMaxNo        = 1_000_000
-	minAPIMaxBodyBytes = 1024
-	maxAPIMaxBodyBytes = 16 << 20
 )
 
 // Validate checks every key and fills the parsed forms behind AcceptedIPs
@@ -30,145 +17,27 @@ func (c *Config) Validate() error {
 	return c.validate(func(string) string { return "" })
 }
 
-// validate is Validate with a function that says where a key's value came
+// validate runs the key table's checks in its order (the example file's,
+// section by section), with a function that says where a key's value came
 // from, for the error message.
 func (c *Config) validate(source func(key string) string) error {
-	var accepted, proxies []netip.Prefix
-	checks := []struct {
-		key   string
-		check func() error
-	}{
-		{"data_dir", func() error { return nonEmpty(c.DataDir) }},
-		{"http_addr", func() error { return checkHostPort(c.HTTPAddr, true) }},
-		{"node_id", func() error { return checkNodeID(c.NodeID) }},
-		{"raft_addr", func() error { return checkRaftAddr(c.RaftAddr) }},
-		{"join", func() error { return checkJoin(c.Join) }},
-		{"join_token", func() error { return checkJoinToken(c.JoinToken) }},
-		{"join_token", func() error {
-			if len(c.Join) > 0 && c.JoinToken == "" {
-				return fmt.Errorf("joining a cluster (join is set) needs the cluster's join token")
-			}
-			return nil
-		}},
-		{"trusted_proxies", func() (err error) { proxies, err = parsePrefixes(c.TrustedProxyIPs); return err }},
-		{"simulator.username", func() error { return checkUsername(c.Simulator.Username) }},
-		{"simulator.accepted_ips", func() (err error) { accepted, err = parseAcceptedIPs(c.Simulator.AcceptedIPs); return err }},
-		{"api.max_no", func() error { return inRange(int64(c.API.MaxNo), 1, maxAPIMaxNo) }},
-		{"api.max_body_bytes", func() error { return inRange(c.API.MaxBodyBytes, minAPIMaxBodyBytes, maxAPIMaxBodyBytes) }},
-		{"raft.snapshot_threshold", func() error { return inRange(int64(c.Raft.SnapshotThreshold), 16, 10_000_000) }},
-		{"raft.trailing_logs", func() error { return inRange(int64(c.Raft.TrailingLogs), 0, 10_000_000) }},
-		{"raft.snapshot_interval", func() error {
-			if d := time.Duration(c.Raft.SnapshotInterval); d < 100*time.Millisecond || d > time.Hour {
-				return fmt.Errorf("must be from 100ms to 1h (is %s)", d)
-			}
-			return nil
-		}},
-		{"log.level", func() error { return checkLevel(c.Log.Level) }},
-		{"log.max_size_mb", func() error { return inRange(int64(c.Log.MaxSizeMB), 1, 100_000) }},
-		{"log.max_files", func() error { return inRange(int64(c.Log.MaxFiles), 0, 1000) }},
-		{"tls.mode", func() error {
-			switch c.TLS.Mode {
-			case "", TLSOff, TLSSelfSigned, TLSACME:
-				return nil
-			}
-			return fmt.Errorf("%q is not off, self-signed or acme", c.TLS.Mode)
-		}},
-		{"tls.domain", func() error {
-			switch {
-			case c.TLSMode() == TLSACME && c.TLS.Domain == "":
-				return fmt.Errorf("tls.mode acme needs the public DNS name the certificate is for")
-			case c.TLS.Domain != "" && (!validHost(c.TLS.Domain) || net.ParseIP(c.TLS.Domain) != nil || strings.Contains(c.TLS.Domain, "_")):
-				return fmt.Errorf("%q is not a DNS name", c.TLS.Domain)
-			}
-			return nil
-		}},
-		{"tls.acme_ca", func() error {
-			if c.TLSMode() == TLSACME && !strings.HasPrefix(c.TLS.ACMECA, "https://") {
-				return fmt.Errorf("%q is not an https:// ACME directory URL", c.TLS.ACMECA)
-			}
-			return nil
-		}},
-		{"tls.email", func() error {
-			if c.TLS.Email != "" && (!strings.Contains(c.TLS.Email, "@") || strings.ContainsAny(c.TLS.Email, " \t\n")) {
-				return fmt.Errorf("%q is not an e-mail address", c.TLS.Email)
-			}
-			return nil
-		}},
-		{"tls.redirect_addr", func() error {
-			if c.TLS.RedirectAddr == "" {
-				return nil
-			}
-			if c.TLSMode() == TLSOff {
-				return fmt.Errorf("redirects to HTTPS need tls.mode self-signed or acme")
-			}
-			return checkHostPort(c.TLS.RedirectAddr, true)
-		}},
-		{"tls.ca_bundle", func() error {
-			if c.TLS.CABundle == "" {
-				return nil
-			}
-			_, err := os.Stat(c.TLS.CABundle)
-			return err
-		}},
-		{"backup.interval", func() error {
-			if d := time.Duration(c.Backup.Interval); d < time.Second || d > 30*24*time.Hour {
-				return fmt.Errorf("must be from 1s to 720h (is %s)", d)
-			}
-			return nil
-		}},
-		{"backup.keep_days", func() error { return inRange(int64(c.Backup.KeepDays), 1, 3650) }},
-		{"admin.token", func() error {
-			if c.Admin.Token != "" && len(c.Admin.Token) < minJoinTokenLen {
-				return fmt.Errorf("must be at least %d characters (it unlocks backups and imports)", minJoinTokenLen)
-			}
-			return nil
-		}},
-		{"admin.username", func() error {
-			if err := store.ValidateUsername(c.Admin.Username); err != nil {
-				return err
-			}
-			if store.IsReservedName(c.Admin.Username) {
-				return fmt.Errorf("%q is the name of a page; choose another", c.Admin.Username)
-			}
-			return nil
-		}},
-		{"admin.password", func() error {
-			if c.Admin.Password != "" && len(c.Admin.Password) < httpui.MinPasswordLen {
-				return fmt.Errorf("must be at least %d characters", httpui.MinPasswordLen)
-			}
-			return nil
-		}},
-		{"backup.s3.bucket", func() error {
-			s3 := c.Backup.S3
-			switch {
-			case s3.Bucket == "" && s3.Endpoint != "":
-				return fmt.Errorf("backup.s3.endpoint is set but the bucket is not")
-			case s3.Bucket != "" && s3.Endpoint == "":
-				return fmt.Errorf("needs backup.s3.endpoint (host[:port], e.g. fra1.digitaloceanspaces.com)")
-			case s3.Bucket != "" && (s3.AccessKey == "" || s3.SecretKey == ""):
-				return fmt.Errorf("needs backup.s3.access_key and backup.s3.secret_key (or MINITWIT_BACKUP_S3_ACCESS_KEY / _SECRET_KEY)")
-			}
-			return nil
-		}},
-		{"backup.s3.endpoint", func() error {
-			if strings.Contains(c.Backup.S3.Endpoint, "://") {
-				return fmt.Errorf("%q: give host[:port] without a scheme (backup.s3.insecure selects plain HTTP)", c.Backup.S3.Endpoint)
-			}
-			return nil
-		}},
-		{"tls.hsts_max_age", func() error {
-			if time.Duration(c.TLS.HSTSMaxAge) < 0 {
-				return fmt.Errorf("must not be negative")
-			}
-			return nil
-		}},
-	}
-	for _, ch := range checks {
-		if err := ch.check(); err != nil {
-			return &Error{Key: ch.key, Source: source(ch.key), Msg: err.Error()}
+	for _, k := range table() {
+		if k.check == nil {
+			continue
+		}
+		if err := k.check(c); err != nil {
+			return &Error{Key: k.name, Source: source(k.name), Msg: err.Error()}
 		}
 	}
-	c.acceptedIPs, c.trustedProxies = accepted, proxies
+	return nil
+}
+
+// durationIn checks lo <= d <= hi; loText and hiText are how the message
+// writes the bounds.
+func durationIn(d Duration, lo, hi time.Duration, loText, hiText string) error {
+	if v := time.Duration(d); v < lo || v > hi {
+		return fmt.Errorf("must be from %s to %s (is %s)", loText, hiText, v)
+	}
 	return nil
 }
 
