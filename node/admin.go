@@ -40,12 +40,15 @@ type MembersReport struct {
 	Self    httpui.Status `json:"self"`
 	Ready   bool          `json:"ready"` // Self.Ready (not in /readyz's body)
 	Members []Member      `json:"members"`
+	// RaftTiming is this node's Raft timeouts (config.RaftTiming.String),
+	// which every member should share; empty from a binary that predates it.
+	RaftTiming string `json:"raft_timing,omitempty"`
 }
 
 func (n *Node) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+rpcMembers, func(w http.ResponseWriter, r *http.Request) {
 		st := n.Status()
-		rep := MembersReport{Self: st, Ready: st.Ready, Members: n.memberList()}
+		rep := MembersReport{Self: st, Ready: st.Ready, Members: n.memberList(), RaftTiming: n.cfg.Raft.Timing().String()}
 		json.NewEncoder(w).Encode(rep)
 	})
 	mux.HandleFunc("POST "+rpcTransfer, n.rpcServeTransfer)

@@ -499,7 +499,7 @@ func (n *Node) handOverLeadership() {
 	// Followers learn of the new leader from its first heartbeat; until
 	// then they may still forward here, and get "not the leader" back
 	// while this node keeps answering.
-	deadline := time.Now().Add(2 * heartbeatTimeout)
+	deadline := time.Now().Add(2 * n.cfg.Raft.Timing().HeartbeatTimeout)
 	leader := raft.ServerID("")
 	for time.Now().Before(deadline) {
 		if _, id := n.raft.LeaderWithID(); id != "" && string(id) != n.nodeID {

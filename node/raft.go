@@ -29,26 +29,11 @@ import (
 // answer 503. A write that failed this way may still have been committed.
 var ErrUnavailable = errors.New("node unavailable")
 
-// Raft timeouts for a LAN or a datacenter (round trips well under a
-// millisecond). A follower that hears nothing from the leader for 50-150 ms
-// starts an election, so a killed leader is replaced in about 100-200 ms
-// (measured: docs/benchmarks.md), short enough that requests waiting for
-// the new leader still finish inside the simulator's 0.3 s budget. The
-// leader sends heartbeats every 5 ms on their own connection, apart from
-// log appends and disk writes, so a slow fsync does not trigger an
-// election; the lease lets a leader cut off from its quorum step down
-// within 50 ms. Followers learn that entries are committed only from the
-// leader's next message; when writes pause, the leader sends one after
-// commitTimeout (2-4 ms), which bounds how long a follower's read waits
-// for a write it is told about. The price is a few hundred small messages
-// a second per follower while idle. Across slow links these would need
-// raising; see DESIGN.md.
-const (
-	heartbeatTimeout = 50 * time.Millisecond
-	electionTimeout  = 50 * time.Millisecond
-	leaderLease      = 50 * time.Millisecond
-	commitTimeout    = 2 * time.Millisecond
-)
+// The Raft timeouts come from the configuration (raft.profile and
+// raft.*_timeout; config.RaftProfiles says why the lan profile, the
+// default, has the values it has). The leader sends heartbeats on their
+// own connection, apart from log appends and disk writes, so a slow fsync
+// does not trigger an election.
 
 // raftConfig tunes hashicorp/raft; proposals are batched (up to
 // MaxAppendEntries per log append and per ApplyBatch transaction).
@@ -56,10 +41,11 @@ func (n *Node) raftConfig() *raft.Config {
 	c := raft.DefaultConfig()
 	c.LocalID = raft.ServerID(n.nodeID)
 	c.Logger = raftLogger(n.log)
-	c.HeartbeatTimeout = heartbeatTimeout
-	c.ElectionTimeout = electionTimeout
-	c.LeaderLeaseTimeout = leaderLease
-	c.CommitTimeout = commitTimeout
+	t := n.cfg.Raft.Timing()
+	c.HeartbeatTimeout = t.HeartbeatTimeout
+	c.ElectionTimeout = t.ElectionTimeout
+	c.LeaderLeaseTimeout = t.LeaderLeaseTimeout
+	c.CommitTimeout = t.CommitTimeout
 	c.BatchApplyCh = true
 	c.MaxAppendEntries = 128
 	// The data file survives restarts and records its applied index, so

@@ -93,7 +93,8 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// clusterStatus prints every member as the member itself reports.
+// clusterStatus prints every member as the member itself reports, then a
+// warning for each member whose Raft timing differs from the leader's.
 func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io.Writer) error {
 	rep, err := c.Members(ctx, addr)
 	if err != nil {
@@ -101,16 +102,32 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tVOTER\tROLE\tAPPLIED\tCOMMIT\tREADY")
+	timing := map[string]string{} // member ID -> its Raft timing, when reported
 	for _, m := range rep.Members {
 		role, applied, commit, ready := "unreachable", "-", "-", "-"
 		if mr, err := c.Members(ctx, m.Address); err == nil {
 			role = mr.Self.Role
 			applied, commit = fmt.Sprint(mr.Self.AppliedIndex), fmt.Sprint(mr.Self.CommitIndex)
 			ready = fmt.Sprint(mr.Ready)
+			if mr.RaftTiming != "" {
+				timing[m.ID] = mr.RaftTiming
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", m.ID, m.Address, m.Voter, role, applied, commit, ready)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	leader := rep.Self.Leader
+	if want, ok := timing[leader]; ok {
+		for _, m := range rep.Members {
+			if got, ok := timing[m.ID]; ok && got != want {
+				fmt.Fprintf(w, "warning: %s's Raft timing (%s) differs from the leader %s's (%s); give every member the same raft.profile and raft.*_timeout\n",
+					m.ID, got, leader, want)
+			}
+		}
+	}
+	return nil
 }
 
 // loadNodeConfig loads the configuration of the local node the way serve

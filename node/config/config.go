@@ -100,15 +100,81 @@ type SimulatorConfig struct {
 	AcceptedIPs  []string `toml:"accepted_ips"`
 }
 
-// RaftConfig tunes log compaction. A snapshot is taken once this many
-// entries were applied since the last one, and that many entries are kept
-// behind it, so a follower that fell a little behind catches up from the
-// log instead of receiving a whole snapshot.
+// RaftConfig tunes log compaction and Raft's timing. A snapshot is taken
+// once SnapshotThreshold entries were applied since the last one, and
+// TrailingLogs entries are kept behind it, so a follower that fell a little
+// behind catches up from the log instead of receiving a whole snapshot.
 type RaftConfig struct {
 	SnapshotThreshold uint64 `toml:"snapshot_threshold"`
 	TrailingLogs      uint64 `toml:"trailing_logs"`
 	// SnapshotInterval is how often the threshold is checked.
 	SnapshotInterval Duration `toml:"snapshot_interval"`
+
+	// Profile names a set of timeouts (RaftProfiles); Load fills each
+	// timeout that no source set from it.
+	Profile string `toml:"profile"`
+	// HeartbeatTimeout: a follower that hears nothing from the leader for
+	// this long (randomised up to twice) becomes a candidate.
+	HeartbeatTimeout Duration `toml:"heartbeat_timeout"`
+	// ElectionTimeout: a candidate that wins no election in this long
+	// (randomised up to twice) starts another.
+	ElectionTimeout Duration `toml:"election_timeout"`
+	// LeaderLeaseTimeout: a leader that cannot reach a quorum for this
+	// long steps down, so a leader cut off from the others stops
+	// acknowledging writes.
+	LeaderLeaseTimeout Duration `toml:"leader_lease_timeout"`
+	// CommitTimeout: with no new writes, the leader tells followers the
+	// commit index after this long, which bounds how long a follower's
+	// read waits for a write it is told about.
+	CommitTimeout Duration `toml:"commit_timeout"`
+}
+
+// RaftTiming is the part of RaftConfig that every member should share.
+type RaftTiming struct {
+	HeartbeatTimeout, ElectionTimeout, LeaderLeaseTimeout, CommitTimeout time.Duration
+}
+
+// Timing returns the configured timeouts.
+func (r RaftConfig) Timing() RaftTiming {
+	return RaftTiming{time.Duration(r.HeartbeatTimeout), time.Duration(r.ElectionTimeout),
+		time.Duration(r.LeaderLeaseTimeout), time.Duration(r.CommitTimeout)}
+}
+
+// String writes the timing compactly, for logs and status lines.
+func (t RaftTiming) String() string {
+	return fmt.Sprintf("heartbeat %s, election %s, lease %s, commit %s",
+		t.HeartbeatTimeout, t.ElectionTimeout, t.LeaderLeaseTimeout, t.CommitTimeout)
+}
+
+// Raft timing profiles.
+const (
+	RaftLAN = "lan"
+	RaftWAN = "wan"
+)
+
+// RaftProfiles are the timings raft.profile selects.
+//
+// lan is for nodes on one LAN or in one datacenter (round trips well under
+// a millisecond): a follower that hears nothing from the leader for
+// 50-100 ms starts an election, so a killed leader is replaced in about
+// 100-200 ms (docs/benchmarks.md), short enough that requests waiting for
+// the new leader still finish inside the simulator's 0.3 s budget; the
+// lease lets a leader cut off from its quorum step down within 50 ms; and
+// with writes paused the leader sends the commit index after 2 ms. The
+// price is a few hundred small messages a second per follower while idle.
+//
+// wan is for members in different regions, or VMs that may pause for a few
+// hundred milliseconds: round trips of 50-100 ms and such pauses must not
+// start elections, at the price of a failover of a few seconds. Its values
+// are a first choice, to be re-picked from fault measurements (latency and
+// pauses injected between nodes) once those exist.
+func RaftProfiles() map[string]RaftTiming {
+	return map[string]RaftTiming{
+		RaftLAN: {HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond,
+			LeaderLeaseTimeout: 50 * time.Millisecond, CommitTimeout: 2 * time.Millisecond},
+		RaftWAN: {HeartbeatTimeout: time.Second, ElectionTimeout: time.Second,
+			LeaderLeaseTimeout: 500 * time.Millisecond, CommitTimeout: 50 * time.Millisecond},
+	}
 }
 
 // Duration is a time.Duration written as in Go ("30s", "2m").

@@ -160,7 +160,20 @@ func apiKeys() []key {
 	}
 }
 
+// Bounds of the Raft timeouts: hashicorp/raft refuses less than 5 ms (1 ms
+// for the commit timeout); below 10 ms ordinary scheduling jitter would start
+// elections, and beyond a minute a dead leader would go unnoticed for too
+// long.
+const (
+	minRaftTimeout       = 10 * time.Millisecond
+	maxRaftTimeout       = time.Minute
+	minRaftCommitTimeout = time.Millisecond
+	maxRaftCommitTimeout = time.Second
+)
+
 func raftKeys() []key {
+	lan := RaftProfiles()[RaftLAN]
+	timeout := func(d Duration) error { return durationIn(d, minRaftTimeout, maxRaftTimeout, "10ms", "1m") }
 	return []key{
 		field("raft.snapshot_threshold", func(c *Config) *uint64 { return &c.Raft.SnapshotThreshold }, 8192).
 			checked(func(c *Config) error { return inRange(int64(c.Raft.SnapshotThreshold), 16, 10_000_000) }),
@@ -170,6 +183,61 @@ func raftKeys() []key {
 			checked(func(c *Config) error {
 				return durationIn(c.Raft.SnapshotInterval, 100*time.Millisecond, time.Hour, "100ms", "1h")
 			}),
+		field("raft.profile", func(c *Config) *string { return &c.Raft.Profile }, RaftLAN).
+			env("MINITWIT_RAFT_PROFILE").help("Raft timing profile: lan (one datacenter) or wan (regions apart)").
+			checked(func(c *Config) error {
+				if _, ok := RaftProfiles()[c.Raft.Profile]; !ok {
+					return fmt.Errorf("%q is not lan or wan", c.Raft.Profile)
+				}
+				return nil
+			}),
+		field("raft.heartbeat_timeout", func(c *Config) *Duration { return &c.Raft.HeartbeatTimeout }, Duration(lan.HeartbeatTimeout)).
+			checked(func(c *Config) error { return timeout(c.Raft.HeartbeatTimeout) }),
+		field("raft.election_timeout", func(c *Config) *Duration { return &c.Raft.ElectionTimeout }, Duration(lan.ElectionTimeout)).
+			checked(func(c *Config) error {
+				if c.Raft.ElectionTimeout < c.Raft.HeartbeatTimeout {
+					return fmt.Errorf("must be at least raft.heartbeat_timeout (%s; is %s)",
+						time.Duration(c.Raft.HeartbeatTimeout), time.Duration(c.Raft.ElectionTimeout))
+				}
+				return timeout(c.Raft.ElectionTimeout)
+			}),
+		field("raft.leader_lease_timeout", func(c *Config) *Duration { return &c.Raft.LeaderLeaseTimeout }, Duration(lan.LeaderLeaseTimeout)).
+			checked(func(c *Config) error {
+				if c.Raft.LeaderLeaseTimeout > c.Raft.HeartbeatTimeout {
+					return fmt.Errorf("must be at most raft.heartbeat_timeout (%s; is %s)",
+						time.Duration(c.Raft.HeartbeatTimeout), time.Duration(c.Raft.LeaderLeaseTimeout))
+				}
+				return timeout(c.Raft.LeaderLeaseTimeout)
+			}),
+		field("raft.commit_timeout", func(c *Config) *Duration { return &c.Raft.CommitTimeout }, Duration(lan.CommitTimeout)).
+			checked(func(c *Config) error {
+				if c.Raft.CommitTimeout > c.Raft.HeartbeatTimeout {
+					return fmt.Errorf("must be at most raft.heartbeat_timeout (%s; is %s)",
+						time.Duration(c.Raft.HeartbeatTimeout), time.Duration(c.Raft.CommitTimeout))
+				}
+				return durationIn(c.Raft.CommitTimeout, minRaftCommitTimeout, maxRaftCommitTimeout, "1ms", "1s")
+			}),
+	}
+}
+
+// applyRaftProfile sets each Raft timeout that no source set to the value
+// of raft.profile, so that a profile chosen anywhere wins over the defaults
+// (the lan profile) but never over a timeout set explicitly.
+func applyRaftProfile(c *Config, isSet func(key string) bool) {
+	p, ok := RaftProfiles()[c.Raft.Profile]
+	if !ok {
+		return // Validate names the key
+	}
+	for name, v := range map[string]time.Duration{
+		"raft.heartbeat_timeout":    p.HeartbeatTimeout,
+		"raft.election_timeout":     p.ElectionTimeout,
+		"raft.leader_lease_timeout": p.LeaderLeaseTimeout,
+		"raft.commit_timeout":       p.CommitTimeout,
+	} {
+		if !isSet(name) {
+			k, _ := lookup(name)
+			*k.field(c).(*Duration) = Duration(v)
+		}
 	}
 }
 

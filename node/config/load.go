@@ -101,6 +101,7 @@ func load(flags map[string]string, getenv func(string) (string, bool), envNames 
 			cfg.TLS.RedirectAddr = ":80"
 		}
 	}
+	applyRaftProfile(&cfg, func(key string) bool { _, set := sources[key]; return set })
 	if cfg.TLS.CABundle != "" && !filepath.IsAbs(cfg.TLS.CABundle) && configDir != "" {
 		cfg.TLS.CABundle = filepath.Join(configDir, cfg.TLS.CABundle)
 	}

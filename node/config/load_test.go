@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -190,6 +191,7 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"simulator.accepted_ips": {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.Simulator.AcceptedIPs, ",") }},
 		"trusted_proxies":        {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.TrustedProxyIPs, ",") }},
 		"api.max_no":             {"42", func(c Config) any { return fmt.Sprint(c.API.MaxNo) }},
+		"raft.profile":           {"wan", func(c Config) any { return c.Raft.Profile }},
 		"log.level":              {"warn", func(c Config) any { return c.Log.Level }},
 		"log.file":               {"/var/log/minitwit/minitwit.log", func(c Config) any { return c.Log.File }},
 		"metrics.token":          {"scrape-me", func(c Config) any { return c.Metrics.Token }},
@@ -520,10 +522,14 @@ func TestExampleFile(t *testing.T) {
 	}
 	// node_id's default is the host name, so the example shows it commented
 	// out rather than pinning every node that copies the file to one name.
-	commented := map[string]bool{"node_id": true}
+	// The Raft timeouts follow raft.profile unless set, so the example shows
+	// them commented out too: set there, they would pin the lan values.
+	commented := map[string]bool{"node_id": true, "raft.heartbeat_timeout": true, "raft.election_timeout": true,
+		"raft.leader_lease_timeout": true, "raft.commit_timeout": true}
 	for key := range fileKeys() {
 		if commented[key] {
-			if !strings.Contains(string(text), "\n# "+key+" = ") {
+			// Shown in its table, so by the last part of its name.
+			if !strings.Contains(string(text), "\n# "+key[strings.LastIndex(key, ".")+1:]+" = ") {
 				t.Errorf("the example does not show %s, commented out", key)
 			}
 			continue
@@ -539,4 +545,42 @@ func TestExampleFile(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRaftProfile: raft.profile sets every Raft timeout that no source set,
+// wherever the profile itself came from; a timeout set anywhere wins.
+func TestRaftProfile(t *testing.T) {
+	t.Parallel()
+	lan, wan := RaftProfiles()[RaftLAN], RaftProfiles()[RaftWAN]
+	tests := []struct {
+		name string
+		loadCase
+		want RaftTiming
+	}{
+		{"default is lan", loadCase{}, lan},
+		{"wan from the file", loadCase{file: "[raft]\nprofile = \"wan\""}, wan},
+		{"wan from the environment", loadCase{env: map[string]string{"MINITWIT_RAFT_PROFILE": "wan"}}, wan},
+		{
+			"a timeout set in the file wins over the profile",
+			loadCase{file: "[raft]\nheartbeat_timeout = \"2s\"\nelection_timeout = \"3s\"", env: map[string]string{"MINITWIT_RAFT_PROFILE": "wan"}},
+			RaftTiming{HeartbeatTimeout: 2 * time.Second, ElectionTimeout: 3 * time.Second, LeaderLeaseTimeout: wan.LeaderLeaseTimeout, CommitTimeout: wan.CommitTimeout},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, _, _, err := tt.load(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Raft.Timing(); got != tt.want {
+				t.Errorf("timing = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Explicit timeouts are checked against the profile's others.
+	_, _, _, err := loadCase{file: "[raft]\nprofile = \"wan\"\nheartbeat_timeout = \"2s\""}.load(t)
+	assertError(t, err, "raft.election_timeout", "at least raft.heartbeat_timeout (2s; is 1s)")
+	_, _, _, err = loadCase{file: "[raft]\nprofile = \"wan\"\nheartbeat_timeout = \"100ms\""}.load(t)
+	assertError(t, err, "raft.leader_lease_timeout", "at most raft.heartbeat_timeout (100ms; is 500ms)")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidateRejects(t *testing.T) {
@@ -39,6 +40,15 @@ func TestValidateRejects(t *testing.T) {
 		{"short join_token", func(c *Config) { c.JoinToken = "tooshort-secret" }, "join_token", "at least 16"},
 		{"tiny snapshot threshold", func(c *Config) { c.Raft.SnapshotThreshold = 3 }, "raft.snapshot_threshold", "at least 16"},
 		{"huge trailing logs", func(c *Config) { c.Raft.TrailingLogs = 1 << 40 }, "raft.trailing_logs", "at most"},
+		{"unknown raft.profile", func(c *Config) { c.Raft.Profile = "lte" }, "raft.profile", `"lte" is not lan or wan`},
+		{"tiny raft.heartbeat_timeout", func(c *Config) {
+			c.Raft.HeartbeatTimeout, c.Raft.LeaderLeaseTimeout, c.Raft.CommitTimeout = Duration(time.Millisecond), Duration(time.Millisecond), Duration(time.Millisecond)
+		}, "raft.heartbeat_timeout", "must be from 10ms to 1m"},
+		{"raft.election_timeout below heartbeat", func(c *Config) { c.Raft.ElectionTimeout = Duration(40 * time.Millisecond) }, "raft.election_timeout", "at least raft.heartbeat_timeout (50ms; is 40ms)"},
+		{"huge raft.election_timeout", func(c *Config) { c.Raft.ElectionTimeout = Duration(2 * time.Minute) }, "raft.election_timeout", "must be from 10ms to 1m"},
+		{"raft.leader_lease_timeout above heartbeat", func(c *Config) { c.Raft.LeaderLeaseTimeout = Duration(60 * time.Millisecond) }, "raft.leader_lease_timeout", "at most raft.heartbeat_timeout"},
+		{"raft.commit_timeout above heartbeat", func(c *Config) { c.Raft.CommitTimeout = Duration(time.Second) }, "raft.commit_timeout", "at most raft.heartbeat_timeout"},
+		{"zero raft.commit_timeout", func(c *Config) { c.Raft.CommitTimeout = 0 }, "raft.commit_timeout", "must be from 1ms to 1s"},
 		{"empty simulator.username", func(c *Config) { c.Simulator.Username = "" }, "simulator.username", "must not be empty"},
 		{"simulator.username with colon", func(c *Config) { c.Simulator.Username = "sim:ulator" }, "simulator.username", "':'"},
 		{"empty accepted_ips", func(c *Config) { c.Simulator.AcceptedIPs = []string{} }, "simulator.accepted_ips", "must not be empty"},
@@ -116,6 +126,10 @@ func TestValidateAccepts(t *testing.T) {
 		{"api bounds low", func(c *Config) { c.API.MaxNo, c.API.MaxBodyBytes = 1, 1024 }},
 		{"api bounds high", func(c *Config) { c.API.MaxNo, c.API.MaxBodyBytes = 1_000_000, 16<<20 }},
 		{"log.level any case", func(c *Config) { c.Log.Level = "DEBUG" }},
+		{"raft timeouts all equal", func(c *Config) {
+			c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout, c.Raft.LeaderLeaseTimeout = Duration(time.Second), Duration(time.Second), Duration(time.Second)
+		}},
+		{"raft wan profile with lan timeouts", func(c *Config) { c.Raft.Profile = "wan" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
