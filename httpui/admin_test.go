@@ -18,6 +18,7 @@ import (
 	"minitwit/httpui"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 )
 
@@ -293,8 +294,7 @@ func TestAdminChartsAndBackup(t *testing.T) {
 		admin.get(t, "/public")
 	}
 	// nodetest samples every few hundred ms: wait for points after the traffic.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.UntilNil(t, "the request chart to hold 2 points", func() error {
 		p := admin.get(t, "/admin/charts")
 		uiWantStatus(t, p, http.StatusOK)
 		uiWantContains(t, p, "Requests", "req/s", "Latency", "ms", "Simulator", "Raft lag", "Memory", "MiB")
@@ -302,14 +302,11 @@ func TestAdminChartsAndBackup(t *testing.T) {
 		if len(m) != 7 {
 			t.Fatalf("%d charts, want 7", len(m))
 		}
-		if pts, _ := strconv.Atoi(m[0][1]); pts >= 2 {
-			break
+		if pts, _ := strconv.Atoi(m[0][1]); pts < 2 {
+			return fmt.Errorf("the request chart has %d points", pts)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the request chart has fewer than 2 points after 10 s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	part := admin.get(t, "/admin/charts?partial=1&hours=24")
 	if !strings.HasPrefix(strings.TrimSpace(part.Body), "<svg") {
 		t.Errorf("the partial charts are not bare SVG: %.80q", part.Body)
@@ -343,22 +340,16 @@ func TestAdminBackupStatus(t *testing.T) {
 	n := nodetest.Start(t, cfg)
 	base := "http://" + n.HTTPAddr()
 	admin := adminSession(t, base)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testwait.Until(t, "a last good backup on the overview", func() bool {
 		p := admin.get(t, "/admin")
 		uiWantLacks(t, p, "No scheduled backups are configured")
 		uiWantContains(t, p, "every 1s to "+dir)
-		if m := regexp.MustCompile(`Last good backup</th><td class="good">([^<]+)`).FindStringSubmatch(p.Body); m != nil {
-			if !strings.Contains(m[1], "minitwit-") || !strings.Contains(m[1], "UTC") {
-				t.Errorf("last good backup shown as %q", m[1])
-			}
-			break
+		m := regexp.MustCompile(`Last good backup</th><td class="good">([^<]+)`).FindStringSubmatch(p.Body)
+		if m != nil && (!strings.Contains(m[1], "minitwit-") || !strings.Contains(m[1], "UTC")) {
+			t.Errorf("last good backup shown as %q", m[1])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no last good backup on the overview after 15 s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return m != nil
+	})
 }
 
 // adminTail opens a live tail (server-sent events) with the admin's

@@ -11,6 +11,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -36,37 +37,30 @@ func register(t *testing.T, n *node.Node, name string) {
 
 func leaderOf(t *testing.T, nodes []*node.Node) (*node.Node, []*node.Node) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var leader *node.Node
+	var rest []*node.Node
+	testwait.Until(t, "a leader", func() bool {
 		for i, n := range nodes {
 			if n.Status().Role == "leader" {
-				rest := append(append([]*node.Node{}, nodes[:i]...), nodes[i+1:]...)
-				return n, rest
+				leader, rest = n, append(append([]*node.Node{}, nodes[:i]...), nodes[i+1:]...)
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("no leader")
-	return nil, nil
+		return false
+	})
+	return leader, rest
 }
 
 // waitSame waits until every node's store has the same digest.
 func waitSame(t *testing.T, nodes []*node.Node) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testwait.Until(t, "every node to converge to the same state", func() bool {
 		want, same := digest(t, nodes[0]), true
 		for _, n := range nodes[1:] {
 			same = same && digest(t, n) == want
 		}
-		if same {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nodes did not converge to the same state")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return same
+	})
 }
 
 func TestClusterJoinForwardAndReadYourWrites(t *testing.T) {
@@ -157,17 +151,12 @@ func TestClusterNodeBackWithNewAddressReplacesItsEntry(t *testing.T) {
 	closeNode(t, follower)
 	cfg.RaftAddr = "127.0.0.1:0" // a new port
 	back := nodetest.Start(t, cfg)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		addr := back.Members()[back.ID()]
-		if addr == back.RaftAddr() && addr != old {
-			break
+	testwait.UntilNil(t, "the membership to list the new address", func() error {
+		if addr := back.Members()[back.ID()]; addr != back.RaftAddr() || addr == old {
+			return fmt.Errorf("membership lists %s at %s, want %s", back.ID(), addr, back.RaftAddr())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("membership still lists %s at %s, want %s", back.ID(), addr, back.RaftAddr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	register(t, nodes[0], "after move")
 	if !readUser(t, back, "after move") {
 		t.Fatal("the moved node does not receive writes")
