@@ -17,7 +17,7 @@ import (
 
 func readUser(t *testing.T, n *node.Node, name string) bool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	st, err := n.ReadStore(ctx)
 	if err != nil {
