@@ -353,11 +353,11 @@ func TestAdminBackupStatus(t *testing.T) {
 }
 
 // adminTail opens a live tail (server-sent events) with the admin's
-// session and returns a function that waits (up to 10 s in all) for the
-// next line and returns it parsed.
+// session and returns a function that waits (up to testwait.Timeout in
+// all) for the next line and returns it parsed.
 func adminTail(t *testing.T, admin *uiSession, url string) func() map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	resp, err := admin.stay.Do(req)
@@ -401,7 +401,9 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %d", resp.StatusCode)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// A stream that held up the shutdown would hold it up for ever; the
+	// deadline only has to outlast a slow machine.
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	if err := n.Close(ctx); err != nil {
 		t.Fatalf("closing the node with a log tail open: %v", err)
@@ -410,7 +412,7 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
 	select {
 	case <-ended:
-	case <-time.After(3 * time.Second):
+	case <-time.After(testwait.Timeout):
 		t.Fatal("the stream did not end with the node")
 	}
 }

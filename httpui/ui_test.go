@@ -1112,7 +1112,7 @@ func TestUISessionSurvivesRestart(t *testing.T) {
 	s := uiSignup(t, "http://"+n1.HTTPAddr(), "stayer")
 	uiPostMessage(t, s, "written before the restart")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	if err := n1.Close(ctx); err != nil {
 		t.Fatalf("closing the first node: %v", err)

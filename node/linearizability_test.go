@@ -44,7 +44,7 @@ const (
 	linCrashes = 3
 	// linWarmUp is how many writes and reads are answered before the
 	// first crash.
-	linWarmUp = 50
+	linWarmUp = 20
 	// linCrashTimeout bounds CrashForTest, which takes well under a second.
 	linCrashTimeout = 15 * time.Second
 	linWho          = "alice"
@@ -553,8 +553,11 @@ func TestClusterLinearizable(t *testing.T) {
 	// restart on the same machine; the others come back on a new port.
 	// Each phase lasts until the clients got answers in it, not for a
 	// fixed time: on a loaded machine a fixed time may hold no answer.
+	// With the clients' 2 s timeout and elections on a starved machine,
+	// answers can take long, hence the doubled wait.
+	phase := testwait.Within(2 * testwait.Timeout)
 	var crashes []int64
-	testwait.Until(t, "a history before the first crash", func() bool { return h.answered(0, linWarmUp) })
+	phase.Until(t, "a history before the first crash", func() bool { return h.answered(0, linWarmUp) })
 	for i := range linCrashes {
 		leader, _ := leaderOf(t, cluster.snapshot())
 		cfg := leader.ConfigForTest()
@@ -563,14 +566,14 @@ func TestClusterLinearizable(t *testing.T) {
 		}
 		crashes = append(crashes, h.now())
 		cluster.crash(leader)
-		testwait.Until(t, fmt.Sprintf("the survivors of crash %d to answer a write and a read", i+1),
+		phase.Until(t, fmt.Sprintf("the survivors of crash %d to answer a write and a read", i+1),
 			func() bool { return h.answered(crashes[i], 1) })
 		back := nodetest.Start(t, cfg)
 		cluster.replace(leader, back)
 		backAt := h.now()
 		t.Logf("crash %d: leader %s crashed at %v, back at %v", i+1, leader.ID(),
 			time.Duration(crashes[i]).Round(time.Millisecond), time.Duration(backAt).Round(time.Millisecond))
-		testwait.Until(t, fmt.Sprintf("the cluster to answer a write and a read after %s came back", leader.ID()),
+		phase.Until(t, fmt.Sprintf("the cluster to answer a write and a read after %s came back", leader.ID()),
 			func() bool { return h.answered(backAt, 1) })
 	}
 	close(stop)
