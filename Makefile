@@ -1,5 +1,6 @@
 # MiniTwit: one binary. `make run` starts a node on its defaults,
-# `make test` runs every test.
+# `make test` runs every test, `make test-short` all but the process-level
+# end-to-end tests.
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -9,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate
 SCENARIO ?= ../shared/data/minitwit_scenario.csv
 URL     ?= http://127.0.0.1:8080/api
 
-.PHONY: build run test lint bench bench-scenario bench-cluster bench-observability simulate clean
+.PHONY: build run test test-short lint bench bench-scenario bench-cluster bench-observability simulate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/minitwit ./cmd/minitwit
@@ -17,22 +18,32 @@ build:
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/minitwit serve
 
-# lint: formatting, vet, staticcheck and errcheck must be clean before tests
-# count. The two checkers come from the Go module proxy at pinned versions;
-# `go run` caches their binaries and staticcheck caches its analysis, so a
-# second run takes seconds. errcheck's exclusions, each with its reason, are
-# in scripts/errcheck-excludes.txt.
+# lint: formatting, vet (with the e2e tag too, so the end-to-end tests
+# compile), staticcheck and errcheck must be clean before tests count. The
+# two checkers come from the Go module proxy at pinned versions; `go run`
+# caches their binaries and staticcheck caches its analysis, so a second run
+# takes seconds. errcheck's exclusions, each with its reason, are in
+# scripts/errcheck-excludes.txt.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ERRCHECK    ?= github.com/kisielk/errcheck@v1.30.0
 lint:
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./cmd/...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(ERRCHECK) -ignoretests -exclude scripts/errcheck-excludes.txt ./...
 
+# The tests come in three tiers: unit tests; in-process cluster tests (real
+# bbolt, Raft and listeners on loopback, several nodes in one process); and
+# process-level end-to-end tests, which build the binary and run it, behind
+# the e2e build tag (cmd/minitwit/*e2e_test.go). test runs all three;
+# test-short the first two.
 test: lint
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m -tags e2e ./...
+
+test-short: lint
+	$(GO) test -race -count=1 -timeout 10m ./...
 
 # bench: Go benchmarks (figures go to docs/benchmarks.md with the command).
 bench:

@@ -1,13 +1,14 @@
 package httpui_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // TestAdminCluster: on a 3-node cluster, one node's admin page lists all
@@ -20,8 +21,7 @@ func TestAdminCluster(t *testing.T) {
 	admin := adminSession(t, base)
 
 	// The overview, served by node1, describes every member.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.UntilNil(t, "the overview to show 1 leader and 2 followers", func() error {
 		p := admin.get(t, "/admin")
 		roles := map[string]string{}
 		for _, m := range regexp.MustCompile(`(?s)<tr data-node="([^"]+)">.*?<td class="role">([^<]*)</td>`).FindAllStringSubmatch(p.Body, -1) {
@@ -43,13 +43,10 @@ func TestAdminCluster(t *testing.T) {
 				}
 			}
 			uiWantLacks(t, p, "unreachable")
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the overview shows roles %v, want 1 leader and 2 followers among 3 nodes", roles)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("the overview shows roles %v, want 1 leader and 2 followers among 3 nodes", roles)
+	})
 
 	// The live tail of a follower, from node1's page.
 	follower := nodes[2]

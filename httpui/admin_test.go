@@ -18,6 +18,7 @@ import (
 	"minitwit/httpui"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 )
 
@@ -293,8 +294,7 @@ func TestAdminChartsAndBackup(t *testing.T) {
 		admin.get(t, "/public")
 	}
 	// nodetest samples every few hundred ms: wait for points after the traffic.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.UntilNil(t, "the request chart to hold 2 points", func() error {
 		p := admin.get(t, "/admin/charts")
 		uiWantStatus(t, p, http.StatusOK)
 		uiWantContains(t, p, "Requests", "req/s", "Latency", "ms", "Simulator", "Raft lag", "Memory", "MiB")
@@ -302,14 +302,11 @@ func TestAdminChartsAndBackup(t *testing.T) {
 		if len(m) != 7 {
 			t.Fatalf("%d charts, want 7", len(m))
 		}
-		if pts, _ := strconv.Atoi(m[0][1]); pts >= 2 {
-			break
+		if pts, _ := strconv.Atoi(m[0][1]); pts < 2 {
+			return fmt.Errorf("the request chart has %d points", pts)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the request chart has fewer than 2 points after 10 s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	part := admin.get(t, "/admin/charts?partial=1&hours=24")
 	if !strings.HasPrefix(strings.TrimSpace(part.Body), "<svg") {
 		t.Errorf("the partial charts are not bare SVG: %.80q", part.Body)
@@ -343,30 +340,24 @@ func TestAdminBackupStatus(t *testing.T) {
 	n := nodetest.Start(t, cfg)
 	base := "http://" + n.HTTPAddr()
 	admin := adminSession(t, base)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testwait.Until(t, "a last good backup on the overview", func() bool {
 		p := admin.get(t, "/admin")
 		uiWantLacks(t, p, "No scheduled backups are configured")
 		uiWantContains(t, p, "every 1s to "+dir)
-		if m := regexp.MustCompile(`Last good backup</th><td class="good">([^<]+)`).FindStringSubmatch(p.Body); m != nil {
-			if !strings.Contains(m[1], "minitwit-") || !strings.Contains(m[1], "UTC") {
-				t.Errorf("last good backup shown as %q", m[1])
-			}
-			break
+		m := regexp.MustCompile(`Last good backup</th><td class="good">([^<]+)`).FindStringSubmatch(p.Body)
+		if m != nil && (!strings.Contains(m[1], "minitwit-") || !strings.Contains(m[1], "UTC")) {
+			t.Errorf("last good backup shown as %q", m[1])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no last good backup on the overview after 15 s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return m != nil
+	})
 }
 
 // adminTail opens a live tail (server-sent events) with the admin's
-// session and returns a function that waits (up to 10 s in all) for the
-// next line and returns it parsed.
+// session and returns a function that waits (up to testwait.Timeout in
+// all) for the next line and returns it parsed.
 func adminTail(t *testing.T, admin *uiSession, url string) func() map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	resp, err := admin.stay.Do(req)
@@ -410,7 +401,9 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %d", resp.StatusCode)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// A stream that held up the shutdown would hold it up for ever; the
+	// deadline only has to outlast a slow machine.
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	if err := n.Close(ctx); err != nil {
 		t.Fatalf("closing the node with a log tail open: %v", err)
@@ -419,7 +412,7 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
 	select {
 	case <-ended:
-	case <-time.After(3 * time.Second):
+	case <-time.After(testwait.Timeout):
 		t.Fatal("the stream did not end with the node")
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -48,9 +48,11 @@ func apiBasic(user, pass string) string {
 }
 
 // apiClient shows redirects instead of following them, so a test sees the
-// status the server sent. Default transport.
+// status the server sent. Default transport. Its timeout is longer than the
+// node's own request timeout, so that a slow answer shows as the node's
+// answer, not as the client giving up.
 var apiClient = &http.Client{
-	Timeout:       10 * time.Second,
+	Timeout:       testwait.Timeout,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 

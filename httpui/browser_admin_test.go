@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // browserScreenshot saves the page as dir/name.png.
@@ -76,19 +77,15 @@ func TestBrowserAdminPage(t *testing.T) {
 	browserScreenshot(ctx, t, shots, "overview")
 
 	// Charts: reload until the request chart holds a few points.
-	var pts, lines int
-	for deadline := time.Now().Add(15 * time.Second); ; {
+	testwait.UntilNil(t, "the request chart to hold 3 points and a line", func() error {
 		browserGo(ctx, t, base+"/admin/charts")
-		pts = browserEval[int](ctx, t, `Number(document.querySelector("#charts svg").getAttribute("data-points"))`)
-		lines = browserEval[int](ctx, t, `document.querySelectorAll("#charts svg path.chart-line").length`)
-		if pts >= 3 && lines > 0 {
-			break
+		pts := browserEval[int](ctx, t, `Number(document.querySelector("#charts svg").getAttribute("data-points"))`)
+		lines := browserEval[int](ctx, t, `document.querySelectorAll("#charts svg path.chart-line").length`)
+		if pts < 3 || lines == 0 {
+			return fmt.Errorf("the request chart has %d points and %d lines", pts, lines)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 15 s the request chart has %d points and %d lines", pts, lines)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return nil
+	})
 	browserScreenshot(ctx, t, shots, "charts")
 
 	// The live tail: once connected, a request made now appears within

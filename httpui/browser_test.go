@@ -7,6 +7,7 @@ package httpui_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // browserExecPath finds Chromium, or skips the test when it is absent;
@@ -107,18 +109,19 @@ func browserWaitFlash(ctx context.Context, t *testing.T, path, flash string) {
 // under a poll that runs in the page.
 func browserWaitTrue(ctx context.Context, t *testing.T, what, js string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	var lastErr error
+	err := testwait.Poll(ctx, within, func() error {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
+		lastErr = err
+		if err == nil && !ok {
+			return errors.New("false")
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			flashes, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("ul.flashes li")].map(li => li.textContent.trim()).join(" | ")`))
-			t.Fatalf("waiting for %s: not within %s; the browser is at %s with flashes %q (last error: %v)", what, within, loc, flashes, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		flashes, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("ul.flashes li")].map(li => li.textContent.trim()).join(" | ")`))
+		t.Fatalf("waiting for %s: %v; the browser is at %s with flashes %q (last error: %v)", what, err, loc, flashes, lastErr)
 	}
 }
 

@@ -2,13 +2,14 @@ package httpui_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"minitwit/node/config"
+	"minitwit/ops/testwait"
 )
 
 func TestOpsEndpoints(t *testing.T) {
@@ -73,21 +74,17 @@ func TestOpsMetricsToken(t *testing.T) {
 
 	// The counter of a response is updated after it was sent, so poll.
 	want := `minitwit_http_responses_total{route="GET /api/latest",status="200"}`
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	testwait.UntilNil(t, "/metrics to count the API request", func() error {
 		r := a.do(t, "GET", "/metrics", "", "Bearer "+token, nil)
 		if r.status != http.StatusOK {
 			t.Fatalf("GET /metrics with the token: %d %s", r.status, r.body)
 		}
 		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-			t.Errorf("Content-Type %q, want text/plain", ct)
+			t.Fatalf("Content-Type %q, want text/plain", ct)
 		}
-		if strings.Contains(string(r.body), want) {
-			break
+		if !strings.Contains(string(r.body), want) {
+			return fmt.Errorf("/metrics lacks %s:\n%s", want, r.body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics lacks %s:\n%s", want, r.body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -25,6 +25,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -75,8 +76,8 @@ func uiClient(t testing.TB, base string) *uiSession {
 	}
 	return &uiSession{
 		base: base, jar: jar,
-		follow: &http.Client{Jar: jar, Timeout: 15 * time.Second},
-		stay: &http.Client{Jar: jar, Timeout: 15 * time.Second,
+		follow: &http.Client{Jar: jar, Timeout: testwait.Timeout},
+		stay: &http.Client{Jar: jar, Timeout: testwait.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 }
@@ -1111,7 +1112,7 @@ func TestUISessionSurvivesRestart(t *testing.T) {
 	s := uiSignup(t, "http://"+n1.HTTPAddr(), "stayer")
 	uiPostMessage(t, s, "written before the restart")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	if err := n1.Close(ctx); err != nil {
 		t.Fatalf("closing the first node: %v", err)

@@ -26,6 +26,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // pebbleCA is a real ACME server (letsencrypt/pebble, in process) on
@@ -37,6 +38,7 @@ type pebbleCA struct {
 	bundle    string         // PEM file with the certificate of pebble's own HTTPS
 	roots     *x509.CertPool // the root that issued certificates chain to
 	orders    atomic.Int64   // new-order requests received
+	held      atomic.Int64   // requests that reached the gate
 	gate      chan struct{}  // requests wait until it is closed
 	openOnce  sync.Once
 }
@@ -68,6 +70,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int, gated bool) *pebbleCA {
 	}
 	handler := front.Handler()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.held.Add(1)
 		select {
 		case <-p.gate:
 		case <-r.Context().Done():
@@ -88,15 +91,11 @@ func startPebble(t *testing.T, httpPort, tlsPort int, gated bool) *pebbleCA {
 	return p
 }
 
-// freePort returns a TCP port that was free a moment ago.
+// freePort returns a port for pebble's validation authority to dial and
+// the node to listen on, chosen before either starts.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return nodetest.FreePort(t)
 }
 
 func acmeConfig(cfg *config.Config, p *pebbleCA) {
@@ -112,20 +111,19 @@ func acmeConfig(cfg *config.Config, p *pebbleCA) {
 // a certificate that chains to roots, and returns the leaf.
 func servedCert(t *testing.T, addr string, roots *x509.CertPool) *x509.Certificate {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var lastErr error
-	for time.Now().Before(deadline) {
+	var leaf *x509.Certificate
+	// An order takes a few round trips and validations: more than the
+	// usual wait on a loaded machine.
+	testwait.Within(2*testwait.Timeout).UntilNil(t, addr+" to serve a certificate from the ACME server", func() error {
 		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, &tls.Config{ServerName: "localhost", RootCAs: roots})
-		if err == nil {
-			leaf := conn.ConnectionState().PeerCertificates[0]
-			conn.Close()
-			return leaf
+		if err != nil {
+			return err
 		}
-		lastErr = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s serves no certificate from the ACME server: %v", addr, lastErr)
-	return nil
+		leaf = conn.ConnectionState().PeerCertificates[0]
+		conn.Close()
+		return nil
+	})
+	return leaf
 }
 
 // TestACMEObtainsAndServes: a node obtains a certificate from a real ACME
@@ -188,7 +186,11 @@ func TestACMEClusterSharesOneCertificate(t *testing.T) {
 			cfg.HTTPAddr = "127.0.0.1:0"
 		}
 	})
-	time.Sleep(time.Second) // each node's certmagic gets to its first request
+	testwait.Until(t, "a node's first request to the ACME server", func() bool { return p.held.Load() > 0 })
+	// The others may still be on their way; a second more widens the race
+	// the test is after (which node orders). The assertions hold however
+	// it goes, so this pause is time for the race, not a wait for a state.
+	time.Sleep(time.Second)
 	p.open()
 	var serial string
 	for _, n := range nodes {

@@ -13,6 +13,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -34,23 +35,18 @@ func TestScheduledBackupsOnTheLeader(t *testing.T) {
 	// after it holds it. Under a loaded CI machine leadership may move
 	// (50 ms timeouts): look in the folder of whoever leads now.
 	want := digest(t, first)
-	deadline := time.Now().Add(20 * time.Second)
 	var leader *node.Node
-	for attempt := 0; ; attempt++ {
-		if time.Now().After(deadline) {
-			t.Fatal("no scheduled backup with the leader's state appeared in its folder")
-		}
-		time.Sleep(200 * time.Millisecond)
+	attempt := 0
+	testwait.Until(t, "a scheduled backup with the leader's state in its folder", func() bool {
 		leader, _ = leaderOf(t, nodes)
 		entries, _ := os.ReadDir(dirOf[leader])
 		if len(entries) == 0 {
-			continue
+			return false
 		}
 		newest := filepath.Join(dirOf[leader], entries[len(entries)-1].Name())
-		if restoredDigest(t, newest, attempt) == want {
-			break
-		}
-	}
+		attempt++
+		return restoredDigest(t, newest, attempt) == want
+	})
 	if st, ok := leader.BackupStatus(); !ok || st.LastGood.IsZero() {
 		t.Errorf("backup status %+v, %t", st, ok)
 	}

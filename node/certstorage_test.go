@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // TestCertStorageLocks: two nodes race for one lock; one wins and the
@@ -45,15 +46,17 @@ func TestCertStorageLocks(t *testing.T) {
 	}
 	select {
 	case <-won: // the waiter got it
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Timeout):
 		t.Fatal("the waiter did not get the released lock")
 	}
 	if err := waiter.Unlock(ctx, "issue_cert_localhost"); err != nil {
 		t.Fatal(err)
 	}
 
-	// A short lease, and its holder never unlocks.
-	short := nodes[0].CertStorageForTest(300 * time.Millisecond)
+	// A short lease, and its holder never unlocks. Short, but longer than
+	// a busy machine may stall between taking it and the probe below:
+	// a lease that expired before the probe would pass for a broken lock.
+	short := nodes[0].CertStorageForTest(3 * time.Second)
 	if err := short.Lock(ctx, "renew"); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestCertStorageLocks(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("took an unexpired lease: %v", err)
 	}
-	tctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+	tctx, cancel = context.WithTimeout(ctx, testwait.Timeout)
 	defer cancel()
 	if err := b.Lock(tctx, "renew"); err != nil {
 		t.Fatalf("the expired lease was not taken over: %v", err)

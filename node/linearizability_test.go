@@ -23,6 +23,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // The linearizability check (issue 3): concurrent clients drive the
@@ -41,6 +42,9 @@ import (
 const (
 	linClients = 8
 	linCrashes = 3
+	// linWarmUp is how many writes and reads are answered before the
+	// first crash.
+	linWarmUp = 20
 	// linCrashTimeout bounds CrashForTest, which takes well under a second.
 	linCrashTimeout = 15 * time.Second
 	linWho          = "alice"
@@ -465,6 +469,23 @@ func (h *linHistory) record(client int, nodeID string, req linRequest, call, ret
 
 // linFirstAnswer returns the earliest return time of the operations (call
 // and return times) called at or after from, or -1.
+// answered reports whether at least n writes and n reads issued at or
+// after from were answered successfully.
+func (h *linHistory) answered(from int64, n int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	count := func(ops [][2]int64) int {
+		k := 0
+		for _, op := range ops {
+			if op[0] >= from {
+				k++
+			}
+		}
+		return k
+	}
+	return count(h.okWrites) >= n && count(h.okReads) >= n
+}
+
 func linFirstAnswer(ops [][2]int64, from int64) int64 {
 	first := int64(-1)
 	for _, op := range ops {
@@ -530,8 +551,13 @@ func TestClusterLinearizable(t *testing.T) {
 	// Chaos, on the test goroutine (nodetest.Start may call t.Fatal). Every
 	// other restart keeps the node's internode address, like a kill -9 and
 	// restart on the same machine; the others come back on a new port.
+	// Each phase lasts until the clients got answers in it, not for a
+	// fixed time: on a loaded machine a fixed time may hold no answer.
+	// With the clients' 2 s timeout and elections on a starved machine,
+	// answers can take long, hence the doubled wait.
+	phase := testwait.Within(2 * testwait.Timeout)
 	var crashes []int64
-	time.Sleep(500 * time.Millisecond)
+	phase.Until(t, "a history before the first crash", func() bool { return h.answered(0, linWarmUp) })
 	for i := range linCrashes {
 		leader, _ := leaderOf(t, cluster.snapshot())
 		cfg := leader.ConfigForTest()
@@ -540,12 +566,15 @@ func TestClusterLinearizable(t *testing.T) {
 		}
 		crashes = append(crashes, h.now())
 		cluster.crash(leader)
-		time.Sleep(700 * time.Millisecond)
+		phase.Until(t, fmt.Sprintf("the survivors of crash %d to answer a write and a read", i+1),
+			func() bool { return h.answered(crashes[i], 1) })
 		back := nodetest.Start(t, cfg)
 		cluster.replace(leader, back)
+		backAt := h.now()
 		t.Logf("crash %d: leader %s crashed at %v, back at %v", i+1, leader.ID(),
-			time.Duration(crashes[i]).Round(time.Millisecond), time.Duration(h.now()).Round(time.Millisecond))
-		time.Sleep(time.Second)
+			time.Duration(crashes[i]).Round(time.Millisecond), time.Duration(backAt).Round(time.Millisecond))
+		phase.Until(t, fmt.Sprintf("the cluster to answer a write and a read after %s came back", leader.ID()),
+			func() bool { return h.answered(backAt, 1) })
 	}
 	close(stop)
 	clients.Wait()

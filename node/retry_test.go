@@ -7,6 +7,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -14,7 +15,7 @@ import (
 // messagesOf counts the messages of user on n.
 func messagesOf(t *testing.T, n *node.Node, user string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	st, err := n.ReadStore(ctx)
 	if err != nil {

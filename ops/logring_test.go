@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"minitwit/ops/testwait"
 )
 
 func TestLogRingKeepsTheNewestLines(t *testing.T) {
@@ -76,19 +77,19 @@ func TestRotationCapsTheLogFiles(t *testing.T) {
 	var total int64
 	var files []string
 	// lumberjack deletes old backups in the background after a rotation.
-	for attempt := 0; attempt < 50; attempt++ {
+	testwait.Until(t, "old log files to be deleted", func() bool {
 		entries, _ := os.ReadDir(dir)
 		total, files = 0, nil
 		for _, e := range entries {
-			info, _ := e.Info()
+			info, err := e.Info()
+			if err != nil {
+				return false // deleted between the listing and now
+			}
 			total += info.Size()
 			files = append(files, fmt.Sprintf("%s:%d", e.Name(), info.Size()))
 		}
-		if len(entries) <= 3 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(entries) <= 3
+	})
 	if len(files) > 3 || total > 3<<20 {
 		t.Fatalf("%d files, %d bytes: %v; want at most 3 files of 1 MiB", len(files), total, files)
 	}

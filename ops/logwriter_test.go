@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"minitwit/ops"
+	"minitwit/ops/testwait"
 )
 
 type lockedBuffer struct {
@@ -57,14 +58,8 @@ func TestLogWriterFlushesWhenFullAndOnTick(t *testing.T) {
 		t.Fatal("a write past the buffer limit must flush at once")
 	}
 	w.Write([]byte("tail\n"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if s, _ := out.snapshot(); strings.HasSuffix(s, "tail\n") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ticker never flushed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.Until(t, "the ticker to flush the tail", func() bool {
+		s, _ := out.snapshot()
+		return strings.HasSuffix(s, "tail\n")
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"minitwit/ops/testwait"
 )
 
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -319,17 +321,11 @@ func TestSamplerRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.Points(time.Time{})) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("Run made no points")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, "Run to make 3 points", func() bool { return len(s.Points(time.Time{})) >= 3 })
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout):
 		t.Fatal("Run did not return when its context ended")
 	}
 }

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // End-to-end tests of admin accounts: the first admin a new cluster creates,
@@ -9,6 +11,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -23,6 +26,7 @@ import (
 	"time"
 
 	"minitwit/httpui"
+	"minitwit/ops/testwait"
 )
 
 // admBrowser is one browser: its own cookie jar, and redirects are not
@@ -161,11 +165,12 @@ func admStop(t *testing.T, s *server) {
 // buffered for up to a second.
 func admWaitLog(t *testing.T, s *server, text string) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(s.logs.String(), text); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the log:\n%s", text, s.logs)
+	testwait.UntilNil(t, fmt.Sprintf("%q in the log", text), func() error {
+		if logs := s.logs.String(); !strings.Contains(logs, text) {
+			return fmt.Errorf("the log so far:\n%s", logs)
 		}
-	}
+		return nil
+	})
 }
 
 // admRunBinary runs the built binary with stdin as its standard input:
@@ -213,14 +218,13 @@ func TestAdminFirstStartOneTimePassword(t *testing.T) {
 	// The admin is created once the node leads, which may be after /readyz
 	// first answers 200, and the log is buffered for up to a second.
 	var lines []admOTPLine
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if lines = admOTPLines(t, s.logs.String()); len(lines) > 0 {
-			break
+	testwait.UntilNil(t, "a one_time_password line in the log", func() error {
+		logs := s.logs.String()
+		if lines = admOTPLines(t, logs); len(lines) == 0 {
+			return fmt.Errorf("the log so far:\n%s", logs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no one_time_password line in the log:\n%s", s.logs)
-		}
-	}
+		return nil
+	})
 	first := lines[0]
 	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < httpui.MinPasswordLen {
 		t.Fatalf("one-time password line %+v; want level WARN, user operator, login %s/login and a password of %d+ characters",

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -17,7 +19,7 @@ import (
 // data dir) and `minitwit restore` on the state the course scenario leaves
 // and on a generated 1,000,000-message state: time and size. Run it with
 //
-//	go test -run '^$' -bench BackupRestore -benchtime 3x ./cmd/minitwit/
+//	go test -tags e2e -run '^$' -bench BackupRestore -benchtime 3x ./cmd/minitwit/
 func BenchmarkBackupRestore(b *testing.B) {
 	b.Run("scenario", func(b *testing.B) {
 		f, err := os.Open(nodetest.SharedData(b, "minitwit_scenario.csv"))

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -11,13 +13,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"minitwit/ops/backup"
 	"minitwit/ops/simulate"
+	"minitwit/ops/testwait"
+	"minitwit/store"
 )
 
 // runTool runs a minitwit command in process and returns its exit code
@@ -84,6 +87,7 @@ func TestBackupAndRestoreE2E(t *testing.T) {
 		t.Fatalf("online backup: %d %s", code, out)
 	}
 	orig.stop(t)
+	wantScenarioState(t, orig.dataDir)
 	if code, out := runTool("backup", "--out", offline, "--data-dir", orig.dataDir); code != 0 || !strings.Contains(out, "stopped node's data dir") {
 		t.Fatalf("offline backup: %d %s", code, out)
 	}
@@ -133,6 +137,29 @@ func TestBackupAndRestoreE2E(t *testing.T) {
 	clCompareDigests(t, []*clNode{orig, orig})
 }
 
+// wantScenarioState checks the state the whole course scenario leaves in
+// a stopped node's data file, exactly (as node.TestScenarioReplay does in
+// process).
+func wantScenarioState(t *testing.T, dataDir string) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dataDir, "minitwit.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.View(func(r *store.ReadTx) error {
+		c := r.Counts()
+		latest, _ := r.Latest()
+		if c.Users-c.Admins != 200 || c.Messages != 11306 || c.Follows != 6265 || latest != 25921 {
+			t.Errorf("after the scenario: %+v, latest %d; want 200 users besides the admin, 11306 messages, 6265 follows, latest 25921", c, latest)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // userExists asks the API whether user exists (200 with messages, or 404).
 func userExists(t *testing.T, n *clNode, user string) bool {
 	t.Helper()
@@ -175,13 +202,9 @@ func TestRestoreClusterCLI(t *testing.T) {
 		t.Fatalf("restore --cluster --yes: %d %s", code, out)
 	}
 	for _, n := range nodes {
-		deadline := time.Now().Add(10 * time.Second)
-		for userExists(t, n, "lost") && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		if userExists(t, n, "lost") || !userExists(t, n, "kept") {
-			t.Fatalf("%s does not hold the backup's state", n.name)
-		}
+		testwait.Until(t, n.name+" to hold the backup's state", func() bool {
+			return !userExists(t, n, "lost") && userExists(t, n, "kept")
+		})
 	}
 }
 
@@ -201,7 +224,7 @@ func TestRestoreFromS3(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
 	register := simulate.Action{ID: 1, Command: simulate.CmdRegister, User: "from s3", Arg: "s3@x", Password: "p"}
-	if sum, err := simulate.Run(context.Background(), []simulate.Action{register}, simulate.Options{BaseURL: s.base + "/api"}); err != nil || sum.Errors != 0 {
+	if sum, err := simulate.Run(context.Background(), []simulate.Action{register}, simulate.Options{BaseURL: s.base + "/api", Timeout: clRequestTimeout}); err != nil || sum.Errors != 0 {
 		t.Fatalf("register: %v %+v", err, sum)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)

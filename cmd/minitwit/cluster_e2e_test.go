@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // Cluster end-to-end tests (issue 3): three real `minitwit serve` processes
@@ -36,6 +38,7 @@ import (
 
 	"minitwit/node/nodetest"
 	"minitwit/ops/simulate"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -48,8 +51,8 @@ const (
 	clWorkers = 4
 	// clRequestTimeout is generous on purpose: these tests assert outcomes,
 	// latency is the benchmarks' business.
-	clRequestTimeout = 5 * time.Second
-	clReadyTimeout   = 30 * time.Second
+	clRequestTimeout = 10 * time.Second
+	clReadyTimeout   = testwait.Timeout
 )
 
 // TestClusterE2EKillLeaderDuringReplay replays the scenario over three
@@ -254,22 +257,17 @@ func (n *clNode) start(t *testing.T) {
 func (n *clNode) waitReady(t *testing.T) {
 	t.Helper()
 	p := n.current()
-	deadline := time.Now().Add(clReadyTimeout)
-	for {
-		if _, code, err := clStatusOf(n); err == nil && code == http.StatusOK {
-			return
-		}
+	testwait.Within(clReadyTimeout).UntilNil(t, n.name+" to be ready", func() error {
 		select {
 		case <-p.exited:
 			t.Fatalf("%s exited before it was ready: %v", n.name, p.err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			st, code, err := clStatusOf(n)
-			t.Fatalf("%s not ready after %s: %d %+v %v", n.name, clReadyTimeout, code, st, err)
+		if st, code, err := clStatusOf(n); err != nil || code != http.StatusOK {
+			return fmt.Errorf("/readyz: %d %+v %v", code, st, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func (n *clNode) signal(t *testing.T, sig os.Signal) {
@@ -287,7 +285,7 @@ func (n *clNode) waitExit(t *testing.T) error {
 	select {
 	case <-p.exited:
 		return p.err
-	case <-time.After(60 * time.Second):
+	case <-time.After(2 * testwait.Timeout):
 		t.Fatalf("%s did not exit", n.name)
 		return nil
 	}
@@ -380,35 +378,30 @@ func clRole(n *clNode) string {
 // the nodes marked up.
 func clLeader(t *testing.T, nodes []*clNode, lb *clBalancer) int {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	leader := -1
+	testwait.Until(t, "a node that reports itself leader", func() bool {
 		for i, n := range nodes {
 			if !lb.isUp(i) {
 				continue
 			}
 			if st, code, err := clStatusOf(n); err == nil && code == http.StatusOK && st.Role == "leader" {
-				return i
+				leader = i
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("no node reports itself leader")
-	return -1
+		return false
+	})
+	return leader
 }
 
 // clWaitConverged waits until every node is ready and has applied the same
-// index, equal to its commit index, for half a second in a row.
+// index, equal to its commit index, for half a second in a row (the
+// stretch is the condition: no write still on its way).
 func clWaitConverged(t *testing.T, nodes []*clNode) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	stable := 0
-	var last []clStatus
-	for stable < 5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the nodes did not converge on one applied index: %+v", last)
-		}
-		time.Sleep(100 * time.Millisecond)
-		last = last[:0]
+	var since time.Time // when the nodes were last seen to agree after not agreeing
+	testwait.UntilNil(t, "the nodes to converge on one applied index", func() error {
+		var last []clStatus
 		same := true
 		for _, n := range nodes {
 			st, code, err := clStatusOf(n)
@@ -416,12 +409,18 @@ func clWaitConverged(t *testing.T, nodes []*clNode) {
 			same = same && err == nil && code == http.StatusOK &&
 				st.AppliedIndex == st.CommitIndex && st.AppliedIndex == last[0].AppliedIndex
 		}
-		if same {
-			stable++
-		} else {
-			stable = 0
+		switch {
+		case !same:
+			since = time.Time{}
+			return fmt.Errorf("statuses %+v", last)
+		case since.IsZero():
+			since = time.Now()
 		}
-	}
+		if time.Since(since) < 500*time.Millisecond {
+			return fmt.Errorf("agreeing on %d for %s only", last[0].AppliedIndex, time.Since(since).Round(time.Millisecond))
+		}
+		return nil
+	})
 }
 
 // clStopAll stops every node with SIGTERM and requires exit status 0.
@@ -514,19 +513,14 @@ func (b *clBalancer) isUp(i int) bool {
 // marked down already.
 func (b *clBalancer) drain(t *testing.T, i int) {
 	t.Helper()
-	deadline := time.Now().Add(clRequestTimeout + time.Second)
-	for {
+	testwait.UntilNil(t, "the requests connecting to "+b.nodes[i].name, func() error {
 		b.mu.Lock()
-		n := b.dialing[i]
-		b.mu.Unlock()
-		if n == 0 {
-			return
+		defer b.mu.Unlock()
+		if n := b.dialing[i]; n > 0 {
+			return fmt.Errorf("%d still connecting", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests still connecting to %s", n, b.nodes[i].name)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // clGate holds back actions from a given index on, so that a replay cannot
@@ -691,13 +685,12 @@ func (r *clReplayer) replay(ctx context.Context, actions []simulate.Action) []cl
 // waitDone waits until at least n actions have finished.
 func (r *clReplayer) waitDone(t *testing.T, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for r.done.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the replay is stuck at %d actions, waiting for %d", r.done.Load(), n)
+	testwait.Within(2*testwait.Timeout).UntilNil(t, fmt.Sprintf("%d actions replayed", n), func() error {
+		if done := r.done.Load(); done < n {
+			return fmt.Errorf("the replay is at %d", done)
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // do sends one action and decides its outcome.
@@ -705,18 +698,15 @@ func (r *clReplayer) do(ctx context.Context, a simulate.Action) clResult {
 	res := clResult{action: a}
 	tried := map[int]bool{}
 	hadUnknown := false
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			res.err = errors.Join(res.err, errors.New("gave up"))
-			return res
-		}
+	// Each try either settles the outcome (nil) or asks for another
+	// (errAgain), after a pause that grows with the tries.
+	errAgain := errors.New("not settled")
+	err := testwait.Poll(ctx, testwait.Timeout, func() error {
 		i, ok := r.lb.acquire(tried)
 		if !ok {
-			// Every node that is up refused the connection: wait and try them all again.
+			// Every node that is up refused the connection: try them all again.
 			tried = map[int]bool{}
-			time.Sleep(10 * time.Millisecond)
-			continue
+			return errAgain
 		}
 		res.attempts++
 		res.node = r.lb.nodes[i].name
@@ -726,7 +716,7 @@ func (r *clReplayer) do(ctx context.Context, a simulate.Action) clResult {
 			res.outcome = clNotSent
 			if r.retryRefused {
 				tried[i] = true
-				continue
+				return errAgain
 			}
 		case res.err != nil:
 			res.outcome = clUnknown
@@ -743,10 +733,14 @@ func (r *clReplayer) do(ctx context.Context, a simulate.Action) clResult {
 		if res.outcome == clUnknown && a.Command == simulate.CmdRegister && r.retryRegister && res.attempts < 10 {
 			hadUnknown = true
 			tried = map[int]bool{i: true}
-			continue
+			return errAgain
 		}
-		return res
+		return nil
+	})
+	if err != nil {
+		res.err = errors.Join(res.err, errors.New("gave up"))
 	}
+	return res
 }
 
 // send performs one request on node i; it tells the balancer when the
@@ -820,13 +814,15 @@ func clRestartUnderLoad(t *testing.T, lb *clBalancer, i int, user string, k int)
 	lb.drain(t, i)
 	// A connection the kernel accepted is in the listener's queue until the
 	// server takes it; closing the listener would reset it. A load balancer
-	// that marks a node down waits a moment for the same reason.
-	time.Sleep(100 * time.Millisecond)
+	// that marks a node down waits a moment (its deregistration delay) for
+	// the same reason. Nothing outside the server can see that queue, so
+	// this is time for it to empty, long enough for a busy machine.
+	time.Sleep(500 * time.Millisecond)
 
 	probe := clHoldRequest(t, n, simulate.Action{ID: -1 - k, Command: simulate.CmdTweet, User: user,
 		Arg: fmt.Sprintf("in flight while %s stopped (step %d)", n.name, k)})
 	n.signal(t, syscall.SIGTERM)
-	if err := clWaitRefused(n.httpAddr, 10*time.Second); err != nil {
+	if err := clWaitRefused(n.httpAddr, testwait.Timeout); err != nil {
 		t.Errorf("%s kept accepting connections after SIGTERM: %v", n.name, err)
 	}
 	res := probe.finish()
@@ -841,19 +837,17 @@ func clRestartUnderLoad(t *testing.T, lb *clBalancer, i int, user string, k int)
 
 // clWaitRefused waits until connections to addr are refused.
 func clWaitRefused(addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
+	return testwait.Poll(context.Background(), within, func() error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
+		switch {
+		case err == nil:
 			c.Close()
-		} else if errors.Is(err, syscall.ECONNREFUSED) {
+			return errors.New("a connection was accepted")
+		case errors.Is(err, syscall.ECONNREFUSED):
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still not refused after %s (last: %v)", within, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // clHeld is a request the server has started handling but whose body the
@@ -1114,33 +1108,33 @@ func (e *clErrors) add(format string, args ...any) {
 var clReadClient = &http.Client{Timeout: 10 * time.Second}
 
 // clGet reads an API resource into v; it retries a 503 or a transport
-// error a few times, since the check must not fail on a node that blinks.
+// error until a generous deadline, since the check must not fail on a node
+// that blinks. It runs off the test goroutine, so it returns errors.
 func clGet(n *clNode, path string, v any) (int, error) {
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		if attempt > 0 {
-			time.Sleep(200 * time.Millisecond)
-		}
+	code := 0
+	var body []byte
+	err := testwait.Poll(context.Background(), testwait.Timeout, func() error {
 		req, _ := http.NewRequest(http.MethodGet, n.base()+path, nil)
 		req.SetBasicAuth(simulate.DefaultUsername, simulate.DefaultPassword)
 		resp, err := clReadClient.Do(req)
 		if err != nil {
-			lastErr = err
-			continue
+			return err
 		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch {
-		case err != nil:
-			lastErr = err
-			continue
-		case resp.StatusCode == http.StatusServiceUnavailable:
-			lastErr = fmt.Errorf("503: %s", bytes.TrimSpace(body))
-			continue
-		case resp.StatusCode == http.StatusOK:
-			return resp.StatusCode, json.Unmarshal(body, v)
+		defer resp.Body.Close()
+		if body, err = io.ReadAll(resp.Body); err != nil {
+			return err
 		}
-		return resp.StatusCode, nil
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return fmt.Errorf("503: %s", bytes.TrimSpace(body))
+		}
+		code = resp.StatusCode
+		return nil
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case code == http.StatusOK:
+		return code, json.Unmarshal(body, v)
 	}
-	return 0, lastErr
+	return code, nil
 }

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -21,7 +23,7 @@ import (
 // from exec to ready, resident memory while serving, the data file's size,
 // and HTTP latency of timeline pages. Run it with
 //
-//	go test -run '^$' -bench ServeAtScale -benchtime 1x ./cmd/minitwit/
+//	go test -tags e2e -run '^$' -bench ServeAtScale -benchtime 1x ./cmd/minitwit/
 func BenchmarkServeAtScale(b *testing.B) {
 	spec, cache := seededAtScale(b)
 	for i := 0; i < b.N; i++ {

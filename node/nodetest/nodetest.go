@@ -4,6 +4,7 @@ package nodetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/ops"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -69,27 +71,26 @@ func Start(t testing.TB, cfg config.Config) *node.Node {
 			t.Errorf("closing the node: %v", err)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// A node joining a cluster on a loaded machine may take a while;
+	// the wait ends as soon as it is ready.
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	if err := n.WaitReady(ctx); err != nil {
-		t.Fatal(err)
+		t.Fatalf("node %s not ready: %v", cfg.NodeID, err)
 	}
 	// The first admin follows the cluster secrets within moments; tests
 	// that count users start after it.
-	for {
+	testwait.UntilNil(t, "the first admin on "+cfg.NodeID, func() error {
 		var c store.Counts
 		if err := n.LocalStore().View(func(tx *store.ReadTx) error { c = tx.Counts(); return nil }); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if c.Admins > 0 {
-			return n
+		if c.Admins == 0 {
+			return errors.New("no admin yet")
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("no first admin within 10 s")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+		return nil
+	})
+	return n
 }
 
 // StartDefault starts a node with Config in a fresh temporary dir and returns

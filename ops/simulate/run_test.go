@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"minitwit/ops/testwait"
 )
 
 // orderedScenario makes a scenario where users register at different points
@@ -455,8 +457,17 @@ func TestCancel(t *testing.T) {
 
 func TestProgress(t *testing.T) {
 	t.Parallel()
+	var term syncBuffer // errors and progress share it, as on a terminal
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(30 * time.Millisecond) // long enough for a redraw or two
+		// Each answer waits for a redraw of the progress line, so that
+		// the run redraws it several times however busy the machine is.
+		seen := strings.Count(term.String(), "\r")
+		testwait.Poll(r.Context(), testwait.Timeout, func() error {
+			if strings.Count(term.String(), "\r") == seen {
+				return errors.New("no redraw yet")
+			}
+			return nil
+		})
 		if r.URL.Query().Get("latest") == "3" {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
@@ -468,7 +479,6 @@ func TestProgress(t *testing.T) {
 	for i := range 10 {
 		actions = append(actions, Action{ID: i, Command: CmdTweet, User: "a", Arg: "x"})
 	}
-	var term syncBuffer // errors and progress share it, as on a terminal
 	if _, err := Run(context.Background(), actions, Options{BaseURL: srv.URL, Errors: &term, Progress: &term, Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
