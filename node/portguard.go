@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -97,6 +98,11 @@ func (g *portGuard) admit(conn net.Conn) (release func()) {
 	g.pending[id] = conn
 	g.mu.Unlock()
 	if evict != nil {
+		// The raw connection: closing the TLS one may first try to send
+		// an alert to a peer that does not read.
+		if tc, ok := evict.(*tls.Conn); ok {
+			evict = tc.NetConn()
+		}
 		evict.Close()
 	}
 	return func() {
