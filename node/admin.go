@@ -91,7 +91,7 @@ func (n *Node) rpcServeTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n.raft.State() != raft.Leader {
-		http.Error(w, errNotLeaderHere.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, errNotLeaderHere)
 		return
 	}
 	addr := ""
@@ -166,8 +166,11 @@ func (c *ClusterClient) do(ctx context.Context, method, addr, path string, body 
 	return io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
 }
 
+// rpcError is a cluster RPC's answer other than 200 OK: its status, its
+// failure code (rpc.go; empty from an endpoint without codes) and message.
 type rpcError struct {
 	status int
+	code   string
 	msg    string
 }
 

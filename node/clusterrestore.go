@@ -92,7 +92,7 @@ func (n *Node) rpcServeRestore(w http.ResponseWriter, r *http.Request) {
 	_, err := n.RestoreCluster(r.Context(), r.Body)
 	switch {
 	case errors.Is(err, errNotLeaderHere):
-		http.Error(w, err.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, err)
 	case errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrNewerFormat):
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	case err != nil:

@@ -45,12 +45,7 @@ func (n *Node) checkClusterReads(ctx context.Context, format byte) error {
 		return nil
 	}
 	members := n.memberList()
-	ids := make([]string, 0, len(members))
-	for _, m := range members {
-		ids = append(ids, m.ID+"@"+m.Address)
-	}
-	sort.Strings(ids)
-	fingerprint := strings.Join(ids, ",")
+	fingerprint := n.memberFingerprint()
 	n.formats.mu.Lock()
 	ok := n.formats.confirmed[format] == fingerprint
 	n.formats.mu.Unlock()
@@ -78,6 +73,17 @@ func (n *Node) checkClusterReads(ctx context.Context, format byte) error {
 	return nil
 }
 
+// memberFingerprint names the current membership (ids and addresses).
+func (n *Node) memberFingerprint() string {
+	members := n.memberList()
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		ids = append(ids, m.ID+"@"+m.Address)
+	}
+	sort.Strings(ids)
+	return strings.Join(ids, ",")
+}
+
 // memberFormat asks a member which command format it reads. A member
 // without /info runs a binary from before this gate: it reads at most the
 // released format.
@@ -103,15 +109,15 @@ func (n *Node) memberFormat(ctx context.Context, addr string) (int, error) {
 func (n *Node) rpcServeClusterFormat(w http.ResponseWriter, r *http.Request) {
 	f, err := strconv.Atoi(r.URL.Query().Get("format"))
 	if err != nil || f < 1 || f > 255 {
-		http.Error(w, "format: a number from 1 to 255", http.StatusBadRequest)
+		rpcFail(w, codeBadRequest, errors.New("format: a number from 1 to 255"))
 		return
 	}
 	if f > raftfsm.FormatVersion {
-		http.Error(w, fmt.Sprintf("%s (this node reads up to format %d)", raftfsm.ErrOlderMembers, raftfsm.FormatVersion), http.StatusConflict)
+		rpcFail(w, codeFormatRefused, fmt.Errorf("%w (this node reads up to format %d)", raftfsm.ErrOlderMembers, raftfsm.FormatVersion))
 		return
 	}
 	if err := n.checkClusterReads(r.Context(), byte(f)); err != nil {
-		http.Error(w, err.Error(), http.StatusConflict)
+		rpcFail(w, codeFormatRefused, err)
 		return
 	}
 	w.Write([]byte("ok"))

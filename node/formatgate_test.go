@@ -64,3 +64,36 @@ func TestFormatGateDuringRollingUpgrade(t *testing.T) {
 		t.Error("the grant did not reach the upgraded member")
 	}
 }
+
+// TestFormatGateRefusalByTheLeaderIsNotRetried: a follower whose own gate
+// passes (a stale confirmation) forwards a newer command to a leader whose
+// gate refuses it. The refusal comes back as such, an ErrOlderMembers: it
+// used to share its status with "outcome unknown, retry", so the follower
+// retried it until the caller's deadline.
+func TestFormatGateRefusalByTheLeaderIsNotRetried(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := nodes[0].Propose(ctx, &raftfsm.Register{Username: "someone", PasswordHash: "h"}); err != nil || res.Err != nil {
+		t.Fatalf("register: %v %v", err, res.Err)
+	}
+	// Two followers: one plays an older member, the other's gate holds a
+	// stale confirmation.
+	_, rest := leaderOf(t, nodes)
+	follower, old := rest[0], rest[1]
+	old.PlayOlderBinaryForTest(raftfsm.ReleasedFormat)
+	follower.ConfirmFormatForTest(ctx, raftfsm.FormatVersion)
+
+	_, err := follower.Propose(ctx, &raftfsm.SetAdmin{User: "someone", Admin: true})
+	if !errors.Is(err, raftfsm.ErrOlderMembers) || !strings.Contains(err.Error(), old.ID()) {
+		t.Fatalf("a grant refused by the leader's format gate: %v (ctx: %v)", err, ctx.Err())
+	}
+	var u store.User
+	for _, n := range nodes {
+		n.Store().View(func(tx *store.ReadTx) error { u, _ = tx.UserByName("someone"); return nil })
+		if u.Admin {
+			t.Fatalf("the refused grant was applied on %s", n.ID())
+		}
+	}
+}

@@ -29,10 +29,39 @@ import (
 //  3. The joiner starts its Raft listener with the new certificate and says
 //     "ready"; the member has the leader add it as a voter (which needs the
 //     joiner up: with two voters both must acknowledge) and reports back.
+//
+// Every message is one line of JSON. The member reads the joiner's first
+// message (step 1) with a cap of maxJoinMessage and within joinHelloTimeout,
+// before the joiner has proven anything; see portguard.go for the rest of
+// what bounds an unauthenticated peer.
 const (
 	joinLabel   = "minitwit join v1"
 	joinTimeout = 60 * time.Second
+	// joinHelloTimeout bounds the wait for the first message; a joiner
+	// sends it right after the handshake.
+	joinHelloTimeout = 5 * time.Second
+	// maxJoinMessage caps a joiner's messages (the first is ~400 bytes).
+	maxJoinMessage = 4 << 10
+	// maxWelcome caps the member's answers, read by the joiner (two
+	// certificates and a proof: ~2 KiB).
+	maxWelcome = 64 << 10
 )
+
+// errJoinMessageTooLong: a join message exceeded its cap.
+var errJoinMessageTooLong = errors.New("join message too long")
+
+// readJoinMessage reads one line of JSON into v from rd, whose buffer size
+// is the message's cap.
+func readJoinMessage(rd *bufio.Reader, v any) error {
+	line, err := rd.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return errJoinMessageTooLong
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}
 
 type joinHello struct {
 	NodeID    string `json:"node_id"`
@@ -145,9 +174,9 @@ func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*join
 	if err := json.NewEncoder(conn).Encode(hello); err != nil {
 		return nil, err
 	}
-	rd := bufio.NewReader(conn)
+	rd := bufio.NewReaderSize(conn, maxWelcome)
 	var welcome joinWelcome
-	if err := json.NewDecoder(rd).Decode(&welcome); err != nil {
+	if err := readJoinMessage(rd, &welcome); err != nil {
 		return nil, fmt.Errorf("reading the member's answer: %w", err)
 	}
 	if welcome.Error != "" {
@@ -171,7 +200,7 @@ func (s *joinSession) finish() error {
 		return fmt.Errorf("join: %s: %w", s.member, err)
 	}
 	var done joinDone
-	if err := json.NewDecoder(s.rd).Decode(&done); err != nil {
+	if err := readJoinMessage(s.rd, &done); err != nil {
 		return fmt.Errorf("join: %s: waiting to be added: %w", s.member, err)
 	}
 	if done.Error != "" {
@@ -180,23 +209,40 @@ func (s *joinSession) finish() error {
 	return nil
 }
 
-// serveJoin is the member's side of a join handshake.
-func (n *Node) serveJoin(conn *tls.Conn) {
+// serveJoin is the member's side of a join handshake. The connection is
+// on the port guard's list of unauthenticated ones until the joiner has
+// proven the token.
+func (n *Node) serveJoin(jc joinConn) {
+	conn, guard := jc.conn, n.cluster.guard
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(joinTimeout))
+	defer jc.release()
+	conn.SetDeadline(time.Now().Add(joinHelloTimeout))
 	peer := conn.RemoteAddr().String()
 	session, err := exportedSession(conn)
 	if err != nil {
 		return
 	}
-	rd := bufio.NewReader(conn)
+	rd := bufio.NewReaderSize(conn, maxJoinMessage)
 	var hello joinHello
-	if err := json.NewDecoder(rd).Decode(&hello); err != nil {
+	if err := readJoinMessage(rd, &hello); err != nil {
+		guard.refuse(refusedBadMessage, conn.RemoteAddr())
 		return // not speaking the protocol: no answer
 	}
+	// Refusals before the token is proven are counted for the port guard's
+	// aggregated line; the joiner gets the reason.
+	answer := func(reason string) {
+		json.NewEncoder(conn).Encode(joinWelcome{Error: reason})
+	}
+	if wait := guard.backedOff(conn.RemoteAddr()); wait > 0 {
+		guard.refuse(refusedBackedOff, conn.RemoteAddr())
+		answer(fmt.Sprintf("too many wrong join tokens from this address; retry in %s", wait.Round(100*time.Millisecond)))
+		return
+	}
+	// After the proof, a refusal concerns a peer that knows the token: it
+	// is worth a line of its own.
 	refuse := func(reason string, attrs ...any) {
 		n.log.Warn("join refused", append([]any{"peer", peer, "node_id", hello.NodeID, "reason", reason}, attrs...)...)
-		json.NewEncoder(conn).Encode(joinWelcome{Error: reason})
+		answer(reason)
 	}
 	var sec store.ClusterSecrets
 	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
@@ -204,16 +250,21 @@ func (n *Node) serveJoin(conn *tls.Conn) {
 		return
 	}
 	if len(sec.JoinToken) == 0 || len(sec.CAKey) == 0 {
-		refuse("this cluster is not initialised yet; retry in a moment")
+		answer("this cluster is not initialised yet; retry in a moment")
 		return
 	}
 	token := string(sec.JoinToken)
 	want := joinMAC(token, []byte("client"), session, []byte(hello.NodeID), []byte(hello.RaftAddr), hello.PublicKey)
 	if !hmac.Equal(hello.Proof, want) {
 		n.metrics.APIRefused("join_token")
-		refuse("wrong join token")
+		guard.wrongToken(conn.RemoteAddr())
+		guard.refuse(refusedWrongToken, conn.RemoteAddr())
+		answer("wrong join token")
 		return
 	}
+	guard.tokenProven(conn.RemoteAddr())
+	jc.release()
+	conn.SetDeadline(time.Now().Add(joinTimeout))
 	if err := validNodeID(hello.NodeID); err != nil {
 		refuse(err.Error())
 		return
@@ -243,7 +294,7 @@ func (n *Node) serveJoin(conn *tls.Conn) {
 		return
 	}
 	var ready joinReady
-	if err := json.NewDecoder(rd).Decode(&ready); err != nil || !ready.Ready {
+	if err := readJoinMessage(rd, &ready); err != nil || !ready.Ready {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)

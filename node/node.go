@@ -46,6 +46,10 @@ type Options struct {
 	// SampleInterval is how often the admin page's figures are sampled;
 	// zero means every 10 s. Tests shorten it.
 	SampleInterval time.Duration
+	// RefusalLogInterval is how often the internode port logs the peers it
+	// refused (one line per interval); zero means every 10 s. Tests
+	// shorten it.
+	RefusalLogInterval time.Duration
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -114,6 +118,8 @@ type Node struct {
 	// binary's, lowered by tests to play an older member.
 	readsFormat atomic.Int64
 	build       ops.BuildInfo
+	// refusalLogInterval: Options.RefusalLogInterval (portguard.go).
+	refusalLogInterval time.Duration
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -130,6 +136,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
 	rand.Read(n.idPrefix[:])
+	n.refusalLogInterval = opts.RefusalLogInterval
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	defer func() {
 		if err != nil {

@@ -153,7 +153,7 @@ func (n *Node) startRaft() error {
 		}
 	}
 
-	n.cluster = newClusterListener(tls.NewListener(tcpLn, n.tls.serverConfig()), n.log)
+	n.cluster = newClusterListener(tls.NewListener(tcpLn, n.tls.serverConfig()), n.log, n.refusalLogInterval)
 	n.rpc = newRPCClient(n.tls)
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  &raftStream{chanListener: chanListener{l: n.cluster, ch: n.cluster.raft}, tls: n.tls},

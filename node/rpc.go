@@ -28,17 +28,78 @@ const (
 	rpcRemove   = "/remove"
 	rpcStatus   = "/status"
 
-	// statusNotLeader tells the caller to find the leader again and retry;
-	// nothing was done.
-	statusNotLeader = http.StatusMisdirectedRequest
-	// statusOutcomeUnknown: the leader lost leadership with the write in
-	// flight; the caller retries it (same request ID) on the next leader.
-	statusOutcomeUnknown = http.StatusConflict
 	// retryHeader marks a request sent again after an attempt whose outcome
 	// is unknown.
 	retryHeader = "Minitwit-Retry"
 	maxRPCBody  = 4 << 20
 )
+
+// A refused or failed cluster RPC answers with an explicit code in a JSON
+// body (rpcFailure), which is what callers act on. Each code also has an
+// HTTP status of its own, for callers from before the codes: 421 and 409
+// kept their meanings, and a format gate refusal, which used to be a 409
+// too (so such a caller retried it until its deadline), now has 422.
+const (
+	// codeNotLeader: nothing was done; find the leader again and retry.
+	codeNotLeader = "not_leader"
+	// codeOutcomeUnknown: the leader lost leadership with the write in
+	// flight; retry it (same request ID) on the next leader.
+	codeOutcomeUnknown = "outcome_unknown"
+	// codeFormatRefused: the format gate refused the command; retrying
+	// cannot help until every member is upgraded.
+	codeFormatRefused = "format_refused"
+	// codeBadRequest: the request is malformed; retrying cannot help.
+	codeBadRequest = "bad_request"
+	// codeUnavailable: anything else (a Raft error, shutting down).
+	codeUnavailable = "unavailable"
+)
+
+var rpcCodeStatus = map[string]int{
+	codeNotLeader:      http.StatusMisdirectedRequest,
+	codeOutcomeUnknown: http.StatusConflict,
+	codeFormatRefused:  http.StatusUnprocessableEntity,
+	codeBadRequest:     http.StatusBadRequest,
+	codeUnavailable:    http.StatusServiceUnavailable,
+}
+
+// rpcFailure is the body of a refused or failed cluster RPC.
+type rpcFailure struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+// rpcFail answers a cluster RPC with code and err.
+func rpcFail(w http.ResponseWriter, code string, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rpcCodeStatus[code])
+	json.NewEncoder(w).Encode(rpcFailure{Code: code, Error: err.Error()})
+}
+
+// failureCode reads the code of a failed answer. An answer without one
+// comes from a member older than the codes: its status is read as it was
+// meant, and a 409 that carries the format gate's message is a refusal.
+func failureCode(status int, body []byte) (code, msg string) {
+	var f rpcFailure
+	if json.Unmarshal(body, &f) == nil && f.Code != "" {
+		return f.Code, f.Error
+	}
+	msg = strings.TrimSpace(string(body))
+	switch {
+	case status == http.StatusConflict && strings.HasPrefix(msg, raftfsm.ErrOlderMembers.Error()):
+		return codeFormatRefused, msg
+	case status == http.StatusMisdirectedRequest:
+		return codeNotLeader, msg
+	case status == http.StatusConflict:
+		return codeOutcomeUnknown, msg
+	}
+	return "", msg
+}
+
+// formatRefusal turns a format gate refusal's message into an error that
+// is raftfsm.ErrOlderMembers, worded as the refusing node worded it.
+func formatRefusal(msg string) error {
+	return fmt.Errorf("%w%s", raftfsm.ErrOlderMembers, strings.TrimPrefix(msg, raftfsm.ErrOlderMembers.Error()))
+}
 
 // errNotLeaderHere means the request reached a node that is not (or no
 // longer) the leader; nothing was done, so it may be sent again.
@@ -61,41 +122,41 @@ func (n *Node) rpcHandler() http.Handler {
 func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRPCBody))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		rpcFail(w, codeBadRequest, err)
 		return
 	}
 	cmd, err := raftfsm.Decode(data)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		rpcFail(w, codeBadRequest, err)
 		return
 	}
 	tagged, ok := cmd.(*raftfsm.Tagged)
 	if !ok {
-		http.Error(w, "a forwarded command must carry its request ID", http.StatusBadRequest)
+		rpcFail(w, codeBadRequest, errors.New("a forwarded command must carry its request ID"))
 		return
 	}
 	if len(tagged.Cmd) > 0 {
 		// Leader-side format gate, for proposers that did not ask.
 		if err := n.checkClusterReads(r.Context(), tagged.Cmd[0]); err != nil {
-			http.Error(w, err.Error(), http.StatusConflict)
+			rpcFail(w, codeFormatRefused, err)
 			return
 		}
 	}
 	res, err := n.proposeHere(r.Context(), tagged.ID, data, r.Header.Get(retryHeader) != "")
 	switch {
 	case errors.Is(err, errNotLeaderHere):
-		http.Error(w, err.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, err)
 		return
 	case errors.Is(err, errOutcomeUnknown):
-		http.Error(w, err.Error(), statusOutcomeUnknown)
+		rpcFail(w, codeOutcomeUnknown, err)
 		return
 	case err != nil:
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		rpcFail(w, codeUnavailable, err)
 		return
 	}
 	b, err := raftfsm.EncodeResult(res)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		rpcFail(w, codeUnavailable, err)
 		return
 	}
 	w.Write(b)
@@ -108,16 +169,16 @@ func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 // follower then waits until it has applied that far.
 func (n *Node) rpcServeReadIndex(w http.ResponseWriter, r *http.Request) {
 	if n.raft.State() != raft.Leader {
-		http.Error(w, errNotLeaderHere.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, errNotLeaderHere)
 		return
 	}
 	if err := n.reads.Wait(r.Context()); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		rpcFail(w, codeUnavailable, err)
 		return
 	}
 	index := n.raft.CommitIndex()
 	if err := n.raft.VerifyLeader().Error(); err != nil {
-		http.Error(w, err.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, err)
 		return
 	}
 	w.Write([]byte(strconv.FormatUint(index, 10)))
@@ -131,30 +192,30 @@ type addVoterRequest struct {
 func (n *Node) rpcServeAddVoter(w http.ResponseWriter, r *http.Request) {
 	var req addVoterRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		rpcFail(w, codeBadRequest, err)
 		return
 	}
 	err := n.addVoter(r.Context(), req.ID, req.Addr)
 	switch {
 	case errors.Is(err, errNotLeaderHere):
-		http.Error(w, err.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, err)
 	case err != nil:
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		rpcFail(w, codeUnavailable, err)
 	}
 }
 
 func (n *Node) rpcServeRemove(w http.ResponseWriter, r *http.Request) {
 	var req addVoterRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		rpcFail(w, codeBadRequest, err)
 		return
 	}
 	err := n.removeHere(req.ID)
 	switch {
 	case errors.Is(err, errNotLeaderHere):
-		http.Error(w, err.Error(), statusNotLeader)
+		rpcFail(w, codeNotLeader, err)
 	case err != nil:
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		rpcFail(w, codeUnavailable, err)
 	}
 }
 
@@ -199,7 +260,7 @@ func (n *Node) callMember(ctx context.Context, addr, path string, body []byte) e
 
 // rpcSend sends one cluster RPC with hc (a node's or a tool's client) and
 // returns the response when it is 200 OK; any other answer becomes an
-// *rpcError carrying the status and the start of the body.
+// *rpcError carrying the status, the failure code and the message.
 func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
 	if err != nil {
@@ -211,8 +272,9 @@ func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, bo
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return nil, &rpcError{status: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		code, msg := failureCode(resp.StatusCode, body)
+		return nil, &rpcError{status: resp.StatusCode, code: code, msg: msg}
 	}
 	return resp, nil
 }
@@ -288,23 +350,29 @@ func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Cont
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
 		resp.Body.Close()
-		switch {
-		case err != nil:
+		if err != nil {
 			retried = true
 			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 				return nil, err
 			}
 			continue
-		case resp.StatusCode == statusNotLeader || resp.StatusCode == statusOutcomeUnknown:
-			retried = retried || resp.StatusCode == statusOutcomeUnknown
+		}
+		if resp.StatusCode == http.StatusOK {
+			return data, nil
+		}
+		switch code, msg := failureCode(resp.StatusCode, data); code {
+		case codeNotLeader, codeOutcomeUnknown:
+			retried = retried || code == codeOutcomeUnknown
 			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 				return nil, err
 			}
 			continue
-		case resp.StatusCode != http.StatusOK:
-			return nil, fmt.Errorf("%w: leader %s answered %d: %s", ErrUnavailable, addr, resp.StatusCode, bytes.TrimSpace(data))
+		case codeFormatRefused:
+			// Not the leader's to retry: every member has to upgrade.
+			return nil, formatRefusal(msg)
+		default:
+			return nil, fmt.Errorf("%w: leader %s answered %d: %s", ErrUnavailable, addr, resp.StatusCode, msg)
 		}
-		return data, nil
 	}
 }
 

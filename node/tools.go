@@ -46,8 +46,8 @@ func (p *remoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raft
 		switch {
 		case errors.As(err, &re) && re.status == http.StatusNotFound:
 			return raftfsm.Result{}, fmt.Errorf("%w (the node at %s is older than this tool)", raftfsm.ErrOlderMembers, p.addr)
-		case errors.As(err, &re) && re.status == http.StatusConflict:
-			return raftfsm.Result{}, errors.New(re.msg)
+		case errors.As(err, &re) && re.code == codeFormatRefused:
+			return raftfsm.Result{}, formatRefusal(re.msg)
 		case err != nil:
 			return raftfsm.Result{}, err
 		}

@@ -17,7 +17,9 @@ import (
 // sends one byte saying what it wants. Raft and RPC connections must carry
 // a certificate from the cluster CA, or they are closed without a word;
 // only the join handshake accepts a peer without one, and it answers only
-// a peer that proves the join token (join.go).
+// a peer that proves the join token (join.go). Until a peer has shown a
+// certificate or proven the token, the port guard (portguard.go) bounds
+// what it may cost.
 const (
 	prefaceRaft byte = 'R'
 	prefaceRPC  byte = 'C'
@@ -28,25 +30,36 @@ const (
 
 // clusterListener accepts on raft_addr and sorts connections by preface.
 type clusterListener struct {
-	ln   net.Listener // TLS
-	log  *slog.Logger
-	raft chan net.Conn
-	rpc  chan net.Conn
-	join chan *tls.Conn
+	ln    net.Listener // TLS
+	log   *slog.Logger
+	guard *portGuard
+	raft  chan net.Conn
+	rpc   chan net.Conn
+	join  chan joinConn
 
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
+// joinConn is a connection that asked to join: it has no certificate, so
+// it stays on the port guard's list (release takes it off) until it has
+// proven the token.
+type joinConn struct {
+	conn    *tls.Conn
+	release func()
+}
+
 // newClusterListener starts sorting connections accepted on ln, a TLS
-// listener with the node's server configuration.
-func newClusterListener(ln net.Listener, log *slog.Logger) *clusterListener {
+// listener with the node's server configuration. Refusals are logged
+// together every logInterval (zero: refusalLogInterval).
+func newClusterListener(ln net.Listener, log *slog.Logger, logInterval time.Duration) *clusterListener {
 	l := &clusterListener{
-		ln: ln, log: log,
-		raft: make(chan net.Conn), rpc: make(chan net.Conn), join: make(chan *tls.Conn),
+		ln: ln, log: log, guard: newPortGuard(log, logInterval),
+		raft: make(chan net.Conn), rpc: make(chan net.Conn), join: make(chan joinConn),
 		closed: make(chan struct{}),
 	}
 	go l.acceptLoop()
+	go l.guard.run(l.closed)
 	return l
 }
 
@@ -67,20 +80,24 @@ func (l *clusterListener) acceptLoop() {
 			l.log.Warn("cluster listener stopped", "err", err.Error())
 			return
 		}
-		go l.sort(conn.(*tls.Conn))
+		release := l.guard.admit(conn)
+		go l.sort(conn.(*tls.Conn), release)
 	}
 }
 
 // sort completes the handshake, reads the preface and hands the connection
-// on; anything unexpected is closed.
-func (l *clusterListener) sort(conn *tls.Conn) {
+// on; anything unexpected is closed. release takes the connection off the
+// port guard's list of unauthenticated ones.
+func (l *clusterListener) sort(conn *tls.Conn, release func()) {
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	var preface [1]byte
 	if err := conn.Handshake(); err != nil {
+		release()
 		conn.Close()
 		return
 	}
 	if _, err := conn.Read(preface[:]); err != nil {
+		release()
 		conn.Close()
 		return
 	}
@@ -94,17 +111,19 @@ func (l *clusterListener) sort(conn *tls.Conn) {
 		dest = l.rpc
 	case preface[0] == prefaceJoin:
 		select {
-		case l.join <- conn:
+		case l.join <- joinConn{conn: conn, release: release}:
 		case <-l.closed:
+			release()
 			conn.Close()
 		}
 		return
 	default:
-		l.log.Warn("refused an internode connection without a cluster certificate",
-			"peer", conn.RemoteAddr().String(), "preface", string(preface[:]))
+		l.guard.refuse(refusedNoCert, conn.RemoteAddr())
+		release()
 		conn.Close()
 		return
 	}
+	release()
 	select {
 	case dest <- conn:
 	case <-l.closed:

@@ -1,0 +1,237 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/nodetest"
+)
+
+// heapInUse is the live heap after a collection.
+func heapInUse() (inuse, alloc uint64) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse, m.HeapAlloc
+}
+
+// TestInternodePortBoundsUnauthenticatedPeers: 64 idle connections and a
+// 256 MiB first join message cost the node less than 16 MiB of heap, and
+// it keeps serving: writes and reads, and a legitimate join while the idle
+// connections are held. Not parallel: it measures the process's heap.
+func TestInternodePortBoundsUnauthenticatedPeers(t *testing.T) {
+	n1 := nodetest.StartCluster(t, 1)[0]
+	register(t, n1, "before")
+	inuse0, alloc0 := heapInUse()
+
+	// 64 idle connections: half never start TLS, half finish the
+	// handshake, ask to join, and say nothing more.
+	var idle []net.Conn
+	held := time.Now()
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for i := range 64 {
+		var c net.Conn
+		var err error
+		if i%2 == 0 {
+			c, err = net.Dial("tcp", n1.RaftAddr())
+		} else {
+			var tc *tls.Conn
+			tc, err = tls.Dial("tcp", n1.RaftAddr(), &tls.Config{InsecureSkipVerify: true})
+			if err == nil {
+				_, err = tc.Write([]byte{'J'})
+			}
+			c = tc
+		}
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", i, err)
+		}
+		idle = append(idle, c)
+	}
+
+	// A 256 MiB first join message, streamed from one 64 KiB chunk so the
+	// sender (in this process) does not count against the node's heap.
+	big, err := tls.Dial("tcp", n1.RaftAddr(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	big.SetDeadline(time.Now().Add(60 * time.Second))
+	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	sent, writeErr := 0, error(nil)
+	if _, writeErr = big.Write([]byte(`J{"node_id":"`)); writeErr == nil {
+		for sent < 256<<20 {
+			var k int
+			k, writeErr = big.Write(chunk)
+			sent += k
+			if writeErr != nil {
+				break
+			}
+		}
+	}
+	if writeErr == nil {
+		t.Fatalf("the node read a 256 MiB first join message (%d bytes sent)", sent)
+	}
+	t.Logf("the node hung up after %d KiB of the oversized message: %v", sent>>10, writeErr)
+
+	inuse1, alloc1 := heapInUse()
+	grew := int64(inuse1) - int64(inuse0)
+	t.Logf("heap in use %d -> %d KiB (alloc %d -> %d KiB)", inuse0>>10, inuse1>>10, alloc0>>10, alloc1>>10)
+	if grew > 16<<20 || int64(alloc1)-int64(alloc0) > 16<<20 {
+		t.Fatalf("heap grew by %d KiB (alloc by %d KiB) with unauthenticated peers connected",
+			grew>>10, (int64(alloc1)-int64(alloc0))>>10)
+	}
+
+	// Still serving, with the idle connections held.
+	register(t, n1, "during")
+	if !readUser(t, n1, "during") || !readUser(t, n1, "before") {
+		t.Fatal("the node lost a write")
+	}
+	cfg := nodetest.Config(t.TempDir())
+	cfg.NodeID, cfg.JoinToken, cfg.Join = "node2", nodetest.ClusterToken, []string{n1.RaftAddr()}
+	n2 := nodetest.Start(t, cfg)
+	t.Logf("node2 joined %s after the idle connections were opened", time.Since(held).Round(time.Millisecond))
+	register(t, n2, "through node2")
+	if !readUser(t, n1, "through node2") {
+		t.Fatal("a write through the node that joined is missing on the first node")
+	}
+}
+
+// lockedBuffer is a log destination that a test reads while a node writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestInternodePortBacksOffWrongTokens: after a wrong join token, further
+// attempts from the same address are answered "retry in ..." without
+// looking at the token, until the backoff has passed; the refusals make
+// one aggregated log line per interval, not a WARN line each.
+func TestInternodePortBacksOffWrongTokens(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	cfg := nodetest.Config(t.TempDir())
+	cfg.NodeID, cfg.JoinToken = "node1", nodetest.ClusterToken
+	n, err := node.Start(cfg, node.Options{
+		Logger:             slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RefusalLogInterval: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Close(ctx)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	const wrongToken = "a-wrong-token-0123456789"
+	// Wrong tokens until the address is backed off: every wrong token
+	// doubles the wait (500 ms first), so within a few attempts even a
+	// slow machine sees one.
+	wrong, backedOff := 0, 0
+	for backedOff == 0 {
+		err := node.JoinAttemptForTest(ctx, n.RaftAddr(), wrongToken, "guesser")
+		switch {
+		case err != nil && strings.Contains(err.Error(), "refused: wrong join token"):
+			wrong++
+		case err != nil && strings.Contains(err.Error(), "too many wrong join tokens from this address; retry in"):
+			backedOff++
+		default:
+			t.Fatalf("join attempt with a wrong token: %v", err)
+		}
+		if wrong > 8 {
+			t.Fatal("8 wrong tokens in a row and no backoff")
+		}
+	}
+	// While backed off, even the right token is not looked at.
+	err = node.JoinAttemptForTest(ctx, n.RaftAddr(), nodetest.ClusterToken, "guesser")
+	if err == nil || !strings.Contains(err.Error(), "retry in") {
+		t.Fatalf("the right token during the backoff: %v", err)
+	}
+	backedOff++
+	// Once the backoff has passed, the right token is accepted.
+	for {
+		err := node.JoinAttemptForTest(ctx, n.RaftAddr(), nodetest.ClusterToken, "guesser")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "retry in") || ctx.Err() != nil {
+			t.Fatalf("the right token after the backoff: %v", err)
+		}
+		backedOff++
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The refusals are summed up in aggregated lines, none per attempt.
+	sum := func() (lines, wrong, off int) {
+		for _, l := range logs.lines() {
+			switch l["msg"] {
+			case "internode port refused peers without a certificate":
+				lines++
+				w, _ := l["wrong_token"].(float64)
+				o, _ := l["backed_off"].(float64)
+				wrong, off = wrong+int(w), off+int(o)
+			case "join refused":
+				t.Fatalf("a refusal before the token was proven has a line of its own: %v", l)
+			}
+		}
+		return
+	}
+	for {
+		lines, gotWrong, gotOff := sum()
+		if gotWrong == wrong && gotOff == backedOff {
+			// At most one line per 200 ms interval (and the first).
+			if most := int(time.Since(start)/(200*time.Millisecond)) + 1; lines > most {
+				t.Fatalf("%d aggregated lines in %s", lines, time.Since(start))
+			}
+			break
+		}
+		if ctx.Err() != nil || gotWrong > wrong || gotOff > backedOff {
+			t.Fatalf("aggregated log: %d lines, wrong_token %d (want %d), backed_off %d (want %d)",
+				lines, gotWrong, wrong, gotOff, backedOff)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := len(n.Members()); got != 1 {
+		t.Fatalf("%d members after join attempts that never finished", got)
+	}
+}
