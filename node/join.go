@@ -256,7 +256,7 @@ func (n *Node) serveJoin(conn *tls.Conn) {
 
 // addVoter has the leader add (or re-address) a voter, from any member.
 func (n *Node) addVoter(ctx context.Context, id, addr string) error {
-	err := n.addVoterHere(id, addr)
+	err := n.addVoterHere(ctx, id, addr)
 	if !errors.Is(err, errNotLeaderHere) {
 		return err
 	}

@@ -428,16 +428,36 @@ func (n *Node) Close(ctx context.Context) error {
 	return n.closeErr
 }
 
+// Shutdown budget. A stop under load ends within about 10 s whatever the
+// cluster's state: in-flight requests get drainBound to finish (they take
+// milliseconds when there is a quorum; without one they would wait for
+// their own 10 s timeout), the leadership hand-over handOverBound, the
+// cluster RPC's drain rpcDrainBound. A request cut off after the drain
+// sees a broken connection: an unknown outcome, never a false success.
+const (
+	drainBound    = 4 * time.Second
+	handOverBound = 3 * time.Second
+	rpcDrainBound = time.Second
+)
+
 func (n *Node) close(ctx context.Context) error {
 	var errs []error
+	dctx, cancel := context.WithTimeout(ctx, drainBound)
+	defer cancel()
 	if n.httpSrv != nil {
-		if err := n.httpSrv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		if err := n.httpSrv.Shutdown(dctx); err != nil {
+			if ctx.Err() != nil {
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			} else {
+				n.log.Warn("requests still running after the drain were cut off", "drain", drainBound.String())
+			}
 			n.httpSrv.Close()
 		}
 	}
 	if n.redirect != nil {
-		n.redirect.Shutdown(ctx)
+		if n.redirect.Shutdown(dctx) != nil {
+			n.redirect.Close()
+		}
 	}
 	if n.tlsPublic != nil && n.tlsPublic.stop != nil {
 		n.tlsPublic.stop()
@@ -482,10 +502,14 @@ func (n *Node) handOverLeadership() {
 	n.applyMu.Lock()
 	n.handingOver.Store(true)
 	n.applyMu.Unlock()
-	if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+	// Both waits share one bound, so a hand-over that cannot happen (no
+	// quorum) delays the stop by seconds, not forever.
+	ctx, cancel := context.WithTimeout(context.Background(), handOverBound)
+	defer cancel()
+	if err := n.await(ctx, n.raft.Barrier(handOverBound)); err != nil {
 		n.log.Warn("draining writes before the leadership transfer failed", "err", err.Error())
 	}
-	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+	if err := n.await(ctx, n.raft.LeadershipTransfer()); err != nil {
 		n.log.Warn("leadership transfer before stopping failed", "err", err.Error())
 		return
 	}
@@ -512,7 +536,7 @@ func (n *Node) handOverLeadership() {
 func (n *Node) closeStorage() error {
 	var errs []error
 	if n.rpcServer != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), rpcDrainBound)
 		if n.rpcServer.Shutdown(ctx) != nil {
 			n.rpcServer.Close()
 		}

@@ -321,9 +321,15 @@ func (n *Node) watchLeadership(ctx context.Context) {
 		} else if !n.reads.IsOpen() {
 			// Everything committed before this term must be applied
 			// before the new leader serves a read.
-			if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+			bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := n.await(bctx, n.raft.Barrier(5*time.Second))
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return // stopping
+			case err != nil:
 				n.log.Warn("leader barrier failed; reads stay held", "err", err.Error())
-			} else {
+			default:
 				n.reads.Open()
 			}
 		}
@@ -335,7 +341,7 @@ func (n *Node) watchLeadership(ctx context.Context) {
 			n.ensureFirstAdmin(ctx)
 		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {
-			n.takeFirstSnapshot()
+			n.takeFirstSnapshot(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -352,12 +358,15 @@ func (n *Node) watchLeadership(ctx context.Context) {
 // file right at start, while it is serving its first requests.
 const eagerSnapshotBytes = 32 << 20
 
-func (n *Node) takeFirstSnapshot() {
+func (n *Node) takeFirstSnapshot(ctx context.Context) {
 	if !n.hasSnapshot() {
 		if n.store.FileSize() > eagerSnapshotBytes {
 			return // keep syncing until Raft's scheduled snapshot exists
 		}
-		if err := n.raft.Snapshot().Error(); err != nil {
+		if err := n.await(ctx, n.raft.Snapshot()); err != nil {
+			if ctx.Err() != nil {
+				return // stopping
+			}
 			n.log.Warn("first snapshot failed; will retry", "err", err.Error())
 			return
 		}
