@@ -34,6 +34,9 @@ func (n *Node) CrashForTest() {
 	})
 }
 
+// SnapshotForTest has Raft take a snapshot now.
+func (n *Node) SnapshotForTest() error { return n.raft.Snapshot().Error() }
+
 // ConfigForTest is the configuration the node was started with.
 func (n *Node) ConfigForTest() config.Config { return n.cfg }
 

@@ -176,7 +176,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}
 
 	// 2. The data file.
-	if n.store, err = store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{}); err != nil {
+	if n.store, err = n.openDataFile(); err != nil {
 		return nil, err
 	}
 	n.fsm = raftfsm.New(n.store)
