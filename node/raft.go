@@ -118,6 +118,13 @@ func (n *Node) startRaft() error {
 	if n.tls, err = loadNodeTLS(n.cfg.DataDir); err != nil {
 		return err
 	}
+	if n.tls != nil {
+		// A CA this node made whose key the cluster does not hold yet
+		// (firststart.go).
+		if n.localCA, err = loadPendingCA(n.cfg.DataDir, n.tls); err != nil {
+			return err
+		}
+	}
 	var joining *joinSession
 	switch {
 	case !existing && n.fileUnsynced():
@@ -272,6 +279,12 @@ func (n *Node) makeOwnCertificate() error {
 	if err != nil {
 		return err
 	}
+	if n.localCA != nil {
+		// Before the certificate it signs: see firststart.go.
+		if err := savePendingCA(n.cfg.DataDir, n.localCA); err != nil {
+			return fmt.Errorf("saving the cluster CA: %w", err)
+		}
+	}
 	key, keyPEM, err := newNodeKey()
 	if err != nil {
 		return err
@@ -315,6 +328,7 @@ func (n *Node) watchLeadership(ctx context.Context) {
 	leaderCh := n.raft.LeaderCh()
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
+	secretsStuck := false
 	for {
 		if n.raft.State() != raft.Leader {
 			n.reads.Close()
@@ -333,9 +347,10 @@ func (n *Node) watchLeadership(ctx context.Context) {
 				n.reads.Open()
 			}
 		}
-		if n.raft.State() == raft.Leader && n.secretsMissing() {
-			n.initSecrets(ctx)
+		if n.raft.State() == raft.Leader && n.secretsMissing() && !secretsStuck {
+			secretsStuck = n.initSecrets(ctx)
 		}
+		n.forgetPendingCA()
 		// After Start has finished: the announcement names the listener.
 		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdmin.stuck {
 			n.ensureFirstAdmin(ctx)
@@ -385,8 +400,10 @@ func (n *Node) secretsMissing() bool {
 
 // initSecrets proposes the missing cluster secrets: a session key, the CA
 // this node made at bootstrap, and the join token (the configured one, or a
-// random one). The state machine keeps each secret's first value.
-func (n *Node) initSecrets(ctx context.Context) {
+// random one). The state machine keeps each secret's first value. It
+// reports stuck when the proposal went through and a secret is still
+// missing: proposing again would change nothing (see firststart.go).
+func (n *Node) initSecrets(ctx context.Context) (stuck bool) {
 	sec := raftfsm.InitSecrets{SessionKey: newSessionKey(), JoinToken: []byte(n.cfg.JoinToken)}
 	if n.cfg.JoinToken == "" {
 		sec.JoinToken = []byte(hex.EncodeToString(newSessionKey()))
@@ -398,9 +415,14 @@ func (n *Node) initSecrets(ctx context.Context) {
 	defer cancel()
 	if _, err := n.Propose(pctx, &sec); err != nil {
 		n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
-		return
+		return false
+	}
+	if n.secretsMissing() {
+		n.log.Error("the cluster has no CA and this node has none to propose (a first start that failed midway, before this version kept the CA key): no node can join; start this node on a new data dir (after `minitwit backup` if it holds data)")
+		return true
 	}
 	n.log.Info("initialised cluster secrets")
+	return false
 }
 
 func (n *Node) sessionKeyMissing() bool {
