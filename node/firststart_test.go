@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,30 +8,42 @@ import (
 	"time"
 
 	"minitwit/node"
+	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/store"
 )
 
 // TestFirstStartFailedMidwayRecovers: a first start that fails after Raft
-// was set up (its HTTP port is taken) leaves a data dir whose next start
-// completes the cluster's secrets, CA included, so another node can join.
-// It used to propose "initialised cluster secrets" every second forever,
-// without the CA, whose key had died with the failed process.
+// was set up (the public TLS certificate in the data dir is unreadable)
+// leaves a data dir whose next start completes the cluster's secrets, CA
+// included, so another node can join. It used to propose "initialised
+// cluster secrets" every second forever, without the CA, whose key had
+// died with the failed process.
 func TestFirstStartFailedMidwayRecovers(t *testing.T) {
 	t.Parallel()
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
 	cfg := nodetest.Config(t.TempDir())
 	cfg.NodeID, cfg.JoinToken = "node1", nodetest.ClusterToken
-	cfg.HTTPAddr = taken.Addr().String()
-	if _, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()}); err == nil || !strings.Contains(err.Error(), "http_addr") {
-		t.Fatalf("a first start on a taken HTTP port: err = %v", err)
+	cfg.TLS.Mode = config.TLSSelfSigned
+	garbage := []string{filepath.Join(cfg.DataDir, "tls", "self-signed.crt"), filepath.Join(cfg.DataDir, "tls", "self-signed.key")}
+	if err := os.MkdirAll(filepath.Dir(garbage[0]), 0o700); err != nil {
+		t.Fatal(err)
 	}
+	for _, p := range garbage {
+		if err := os.WriteFile(p, []byte("not PEM"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()}); err == nil || !strings.Contains(err.Error(), "self-signed") {
+		t.Fatalf("a first start with an unreadable certificate: err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft", "raft.db")); err != nil {
+		t.Fatalf("the failed start did not get as far as Raft: %v", err)
+	}
+	for _, p := range garbage {
+		os.Remove(p)
+	}
+	cfg.TLS.Mode = config.TLSOff
 
-	cfg.HTTPAddr = "127.0.0.1:0"
 	n1 := nodetest.Start(t, cfg)
 	waitFor(t, 10*time.Second, "the cluster CA in the replicated state", func() bool {
 		var sec store.ClusterSecrets

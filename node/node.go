@@ -46,6 +46,10 @@ type Options struct {
 	// SampleInterval is how often the admin page's figures are sampled;
 	// zero means every 10 s. Tests shorten it.
 	SampleInterval time.Duration
+
+	// holdReadiness makes the node tell the leader it is not ready to vote
+	// until released (export_test.go).
+	holdReadiness bool
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -107,6 +111,8 @@ type Node struct {
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
 	up atomic.Bool
+	// heldForTest keeps the node from reporting itself ready to vote.
+	heldForTest atomic.Bool
 	// formats remembers which command formats every member reads
 	// (formatgate.go).
 	formats formatGate
@@ -130,6 +136,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
 	rand.Read(n.idPrefix[:])
+	n.heldForTest.Store(opts.holdReadiness)
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	defer func() {
 		if err != nil {
@@ -141,6 +148,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 				n.bg.Wait()
 			}
 			n.closeStorage()
+			if n.httpLn != nil {
+				n.httpLn.Close()
+			}
 			if n.logOut != nil {
 				n.logOut.Close()
 			}
@@ -175,26 +185,33 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		n.log = ops.NewLogger(n.logOut, cfg.SlogLevel(), n.nodeID)
 	}
 
-	// 2. The data file.
+	// 2. The public listener's port, before anything else: a joining node
+	// that cannot bind it must fail before it asks to join (membership.go).
+	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http_addr %s: %w%s", cfg.HTTPAddr, err, privilegedPortHint(err))
+	}
+
+	// 3. The data file.
 	if n.store, err = n.openDataFile(); err != nil {
 		return nil, err
 	}
 	n.fsm = raftfsm.New(n.store)
 	n.latencyMetrics()
 
-	// 3. Raft: log, snapshots, transport; bootstrap or rejoin.
+	// 4. Raft: log, snapshots, transport; bootstrap or rejoin.
 	if err := n.startRaft(); err != nil {
 		return nil, err
 	}
 
-	// 4. Background duties: the group commit loop, secrets on first
-	// leadership.
+	// 5. Background duties: the group commit loop, secrets on first
+	// leadership, promoting caught-up non-voters.
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
 	n.registerMetrics()
 	n.bg.Go(func() { n.watchLeaders(ctx.Done()) })
 	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
+	n.bg.Go(func() { n.promoteLoop(ctx) })
 	if n.addrChanged {
 		n.bg.Go(func() { n.announceAddress(ctx) })
 	}
@@ -203,7 +220,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}
 	n.startSampler(ctx, opts.SampleInterval)
 
-	// 5. The public listener.
+	// 6. The public listener serves.
 	if err := n.startHTTP(opts.Build); err != nil {
 		return nil, err
 	}
@@ -255,13 +272,8 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 	if err != nil {
 		return err
 	}
-	n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("http_addr %s: %w%s", n.cfg.HTTPAddr, err, privilegedPortHint(err))
-	}
 	_, httpsPort, _ := net.SplitHostPort(n.httpLn.Addr().String())
 	if n.tlsPublic, err = n.setupPublicTLS(httpsPort); err != nil {
-		n.httpLn.Close()
 		return err
 	}
 	// No server-wide write timeout, so that long-lived streams (the admin

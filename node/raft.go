@@ -206,7 +206,7 @@ func (n *Node) startRaft() error {
 		if err := joining.finish(); err != nil {
 			return err
 		}
-		n.log.Info("joined the cluster", "via", joining.member)
+		n.log.Info("joined the cluster as a non-voter; the leader makes it a voter once it has caught up and serves", "via", joining.member)
 	case !existing:
 		boot := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter, ID: raft.ServerID(n.nodeID), Address: raft.ServerAddress(advertise),

@@ -55,6 +55,7 @@ func (n *Node) rpcHandler() http.Handler {
 	})
 	n.adminRoutes(mux)
 	n.adminViewRoutes(mux)
+	n.membershipRoutes(mux)
 	return mux
 }
 
@@ -217,12 +218,17 @@ func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, bo
 	return resp, nil
 }
 
-// addVoterHere adds (or re-addresses) a voter; only the leader can.
+// addVoterHere re-addresses a member (keeping its role: membership.go), or
+// adds a voter for an older member serving a join; only the leader can.
 func (n *Node) addVoterHere(ctx context.Context, id, addr string) error {
 	if n.raft.State() != raft.Leader {
 		return errNotLeaderHere
 	}
-	if err := n.await(ctx, n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second)); err != nil {
+	f := n.addServer(raft.ServerID(id), raft.ServerAddress(addr))
+	if n.suffrage(raft.ServerID(id)) < 0 {
+		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second)
+	}
+	if err := n.await(ctx, f); err != nil {
 		// Leadership lost with the change in flight (an election on a
 		// busy machine): adding a voter again is harmless, so the caller
 		// sends it to the next leader like any "not the leader".
