@@ -113,7 +113,7 @@ func (n *Node) rpcServeTransfer(w http.ResponseWriter, r *http.Request) {
 		} else {
 			f = n.raft.LeadershipTransferToServer(raft.ServerID(req.ID), raft.ServerAddress(addr))
 		}
-		err = f.Error()
+		err = n.await(r.Context(), f)
 		retriable := err != nil && (strings.Contains(err.Error(), "timeout") || errors.Is(err, raft.ErrLeadershipTransferInProgress))
 		if !retriable || n.raft.State() != raft.Leader || time.Now().After(deadline) {
 			break

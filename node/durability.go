@@ -1,9 +1,14 @@
 package node
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
+
+	"minitwit/store"
 )
 
 // The data file's durability comes from Raft, not from its own fsyncs.
@@ -15,7 +20,10 @@ import (
 // records that the file may be behind or torn after a crash. A clean
 // shutdown syncs the file and removes the marker. A start that finds the
 // marker does not trust the file: it restores the newest snapshot into a
-// new, synced file, and Raft replays the log after it.
+// new, synced file, and Raft replays the log after it. The marker is looked
+// at before the file is opened, so a file too torn to open is moved aside
+// rather than stopping the start; a snapshot that fails its checksum gives
+// way to the previous one.
 //
 // Until the first snapshot exists (a new cluster, or one started on
 // restored data) the file commits with fsync, so it is always trustworthy;
@@ -30,9 +38,58 @@ func (n *Node) fileUnsynced() bool {
 	return err == nil
 }
 
+// openDataFile opens the data file, looking at the marker first. A file
+// the last stop left unsynced is not trusted anyway (startRaft rebuilds
+// it), so one that cannot even be opened (both bbolt meta pages torn by a
+// power loss: "invalid database") loses nothing: it is moved aside, kept
+// under a timestamped name for inspection, and a new empty file takes its
+// place. A file locked by another process or not readable for lack of
+// permission is never moved: those are the operator's to fix.
+func (n *Node) openDataFile() (*store.Store, error) {
+	path := filepath.Join(n.cfg.DataDir, storeFile)
+	if !n.fileUnsynced() {
+		return store.Open(path, store.Options{})
+	}
+	st, err := openSurvivingPanics(path)
+	if err == nil || errors.Is(err, store.ErrInUse) || errors.Is(err, fs.ErrPermission) {
+		return st, err
+	}
+	aside := fmt.Sprintf("%s.torn-%s", path, time.Now().UTC().Format("20060102T150405.000Z"))
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return nil, fmt.Errorf("%w (moving the unusable file aside failed too: %w)", err, rerr)
+	}
+	if err := syncDir(n.cfg.DataDir); err != nil {
+		return nil, err
+	}
+	n.log.Warn("the data file cannot be opened after an unclean stop; moved it aside and rebuilding it from the newest snapshot and the Raft log",
+		"err", err.Error(), "moved_to", aside)
+	return store.Open(path, store.Options{})
+}
+
+// openSurvivingPanics opens a data file that may be torn. bbolt panics on
+// some torn pages (a garbled freelist) instead of returning an error; such
+// a file is as unusable as one it refuses. The descriptor a panic leaks is
+// closed when the process ends.
+func openSurvivingPanics(path string) (st *store.Store, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			st, err = nil, fmt.Errorf("open %s: %v", path, r)
+		}
+	}()
+	return store.Open(path, store.Options{})
+}
+
+// badSnapshotsDir keeps snapshots that failed their checksum or could not
+// be restored, out of Raft's sight.
+const badSnapshotsDir = "snapshots-bad"
+
 // rebuildFromSnapshot restores the newest snapshot into a new data file
 // (Raft then replays the log after it). It runs at start when the last stop
-// left the file unsynced, or when the file is empty (it was lost).
+// left the file unsynced, or when the file is empty (it was lost). A
+// snapshot that fails its checksum (or its restore) is moved aside and the
+// previous one is used, provided the Raft log still reaches back to it:
+// Raft, told not to restore at start, resumes applying after the newest
+// snapshot it lists, so the bad one must leave the list.
 func (n *Node) rebuildFromSnapshot(reason string) error {
 	list, err := n.snaps.List()
 	if err != nil {
@@ -44,13 +101,45 @@ func (n *Node) rebuildFromSnapshot(reason string) error {
 		}
 		return nil // an empty file and no snapshot: the log replays from its start
 	}
-	meta, rc, err := n.snaps.Open(list[0].ID)
-	if err != nil {
-		return fmt.Errorf("%s: open snapshot %s: %w", reason, list[0].ID, err)
+	for i, s := range list {
+		if i > 0 {
+			first, ferr := n.logStore.FirstIndex()
+			if ferr != nil || first == 0 || first > s.Index+1 {
+				return fmt.Errorf("%s: the newer snapshots are unusable (kept in %s) and the Raft log no longer reaches back to snapshot %s (index %d); restore from a backup",
+					reason, filepath.Join(n.cfg.DataDir, raftDir, badSnapshotsDir), s.ID, s.Index)
+			}
+		}
+		meta, rc, err := n.snaps.Open(s.ID)
+		if err == nil {
+			n.log.Warn(reason+"; rebuilding the data file from a snapshot and the Raft log after it",
+				"snapshot", meta.ID, "index", meta.Index, "newest", i == 0)
+			if err = n.fsm.Restore(rc); err == nil {
+				return nil
+			}
+		}
+		if merr := n.moveSnapshotAside(s.ID); merr != nil {
+			return fmt.Errorf("%s: snapshot %s is unusable (%w) and could not be moved aside: %w", reason, s.ID, err, merr)
+		}
+		n.log.Error("a snapshot is unusable; moved it aside and falling back to the previous one",
+			"snapshot", s.ID, "index", s.Index, "err", err.Error())
 	}
-	n.log.Warn(reason+"; rebuilding the data file from the newest snapshot and the Raft log",
-		"snapshot", meta.ID, "index", meta.Index)
-	return n.fsm.Restore(rc)
+	return fmt.Errorf("%s: no usable Raft snapshot (the unusable ones are in %s); restore from a backup",
+		reason, filepath.Join(n.cfg.DataDir, raftDir, badSnapshotsDir))
+}
+
+// moveSnapshotAside moves snapshot id out of the snapshot store, keeping it.
+func (n *Node) moveSnapshotAside(id string) error {
+	bad := filepath.Join(n.cfg.DataDir, raftDir, badSnapshotsDir)
+	if err := os.MkdirAll(bad, 0o700); err != nil {
+		return err
+	}
+	// raft.FileSnapshotStore keeps its snapshots in a "snapshots" folder
+	// inside the folder it is given.
+	store := filepath.Join(n.cfg.DataDir, raftDir, snapshotsDir, "snapshots")
+	if err := os.Rename(filepath.Join(store, id), filepath.Join(bad, id)); err != nil {
+		return err
+	}
+	return syncDir(store)
 }
 
 // hasSnapshot reports whether Raft holds at least one snapshot.

@@ -34,6 +34,19 @@ func (n *Node) CrashForTest() {
 	})
 }
 
+// StartHeldForTest starts a node that tells the leader it is not ready to
+// vote until ReleaseForTest.
+func StartHeldForTest(cfg config.Config, opts Options) (*Node, error) {
+	opts.holdReadiness = true
+	return Start(cfg, opts)
+}
+
+// ReleaseForTest lets a node started with StartHeldForTest report ready.
+func (n *Node) ReleaseForTest() { n.heldForTest.Store(false) }
+
+// SnapshotForTest has Raft take a snapshot now.
+func (n *Node) SnapshotForTest() error { return n.raft.Snapshot().Error() }
+
 // ConfigForTest is the configuration the node was started with.
 func (n *Node) ConfigForTest() config.Config { return n.cfg }
 

@@ -27,8 +27,8 @@ import (
 //     CA and a certificate for the joiner's key. Each side checks the
 //     other's proof; a wrong token is refused with a clear error on both.
 //  3. The joiner starts its Raft listener with the new certificate and says
-//     "ready"; the member has the leader add it as a voter (which needs the
-//     joiner up: with two voters both must acknowledge) and reports back.
+//     "ready"; the member has the leader add it as a non-voter, promoted
+//     once it has caught up and serves (membership.go), and reports back.
 //
 // Every message is one line of JSON. The member reads the joiner's first
 // message (step 1) with a cap of maxJoinMessage and within joinHelloTimeout,
@@ -300,8 +300,8 @@ func (n *Node) serveJoin(jc joinConn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	done := joinDone{}
-	if err := n.addVoter(ctx, hello.NodeID, hello.RaftAddr); err != nil {
-		done.Error = "adding the node as a voter failed: " + err.Error()
+	if err := n.addMember(ctx, hello.NodeID, hello.RaftAddr); err != nil { // a non-voter first: membership.go
+		done.Error = "adding the node failed: " + err.Error()
 	} else {
 		n.log.Info("node joined", "node_id", hello.NodeID, "raft_addr", hello.RaftAddr)
 	}
@@ -310,7 +310,7 @@ func (n *Node) serveJoin(jc joinConn) {
 
 // addVoter has the leader add (or re-address) a voter, from any member.
 func (n *Node) addVoter(ctx context.Context, id, addr string) error {
-	err := n.addVoterHere(id, addr)
+	err := n.addVoterHere(ctx, id, addr)
 	if !errors.Is(err, errNotLeaderHere) {
 		return err
 	}

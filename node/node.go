@@ -50,6 +50,10 @@ type Options struct {
 	// refused (one line per interval); zero means every 10 s. Tests
 	// shorten it.
 	RefusalLogInterval time.Duration
+
+	// holdReadiness makes the node tell the leader it is not ready to vote
+	// until released (export_test.go).
+	holdReadiness bool
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -111,6 +115,8 @@ type Node struct {
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
 	up atomic.Bool
+	// heldForTest keeps the node from reporting itself ready to vote.
+	heldForTest atomic.Bool
 	// formats remembers which command formats every member reads
 	// (formatgate.go).
 	formats formatGate
@@ -137,6 +143,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
 	rand.Read(n.idPrefix[:])
 	n.refusalLogInterval = opts.RefusalLogInterval
+	n.heldForTest.Store(opts.holdReadiness)
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	defer func() {
 		if err != nil {
@@ -148,6 +155,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 				n.bg.Wait()
 			}
 			_ = n.closeStorage() // the start's own error is the one to report
+			if n.httpLn != nil {
+				_ = n.httpLn.Close()
+			}
 			if n.logOut != nil {
 				n.logOut.Close()
 			}
@@ -182,26 +192,33 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		n.log = ops.NewLogger(n.logOut, cfg.SlogLevel(), n.nodeID)
 	}
 
-	// 2. The data file.
-	if n.store, err = store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{}); err != nil {
+	// 2. The public listener's port, before anything else: a joining node
+	// that cannot bind it must fail before it asks to join (membership.go).
+	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http_addr %s: %w%s", cfg.HTTPAddr, err, privilegedPortHint(err))
+	}
+
+	// 3. The data file.
+	if n.store, err = n.openDataFile(); err != nil {
 		return nil, err
 	}
 	n.fsm = raftfsm.New(n.store)
 	n.latencyMetrics()
 
-	// 3. Raft: log, snapshots, transport; bootstrap or rejoin.
+	// 4. Raft: log, snapshots, transport; bootstrap or rejoin.
 	if err := n.startRaft(); err != nil {
 		return nil, err
 	}
 
-	// 4. Background duties: the group commit loop, secrets on first
-	// leadership.
+	// 5. Background duties: the group commit loop, secrets on first
+	// leadership, promoting caught-up non-voters.
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
 	n.registerMetrics()
 	n.bg.Go(func() { n.watchLeaders(ctx.Done()) })
 	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
+	n.bg.Go(func() { n.promoteLoop(ctx) })
 	if n.addrChanged {
 		n.bg.Go(func() { n.announceAddress(ctx) })
 	}
@@ -210,7 +227,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}
 	n.startSampler(ctx, opts.SampleInterval)
 
-	// 5. The public listener.
+	// 6. The public listener serves.
 	if err := n.startHTTP(opts.Build); err != nil {
 		return nil, err
 	}
@@ -262,13 +279,8 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 	if err != nil {
 		return err
 	}
-	n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("http_addr %s: %w%s", n.cfg.HTTPAddr, err, privilegedPortHint(err))
-	}
 	_, httpsPort, _ := net.SplitHostPort(n.httpLn.Addr().String())
 	if n.tlsPublic, err = n.setupPublicTLS(httpsPort); err != nil {
-		n.httpLn.Close()
 		return err
 	}
 	// No server-wide write timeout, so that long-lived streams (the admin
@@ -439,16 +451,34 @@ func (n *Node) Close(ctx context.Context) error {
 	return n.closeErr
 }
 
+// Shutdown budget. A stop under load ends within about 10 s whatever the
+// cluster's state: in-flight requests get drainBound to finish (they take
+// milliseconds when there is a quorum; without one they would wait for
+// their own 10 s timeout), the leadership hand-over handOverBound, the
+// cluster RPC's drain rpcDrainBound. A request cut off after the drain
+// sees a broken connection: an unknown outcome, never a false success.
+const (
+	drainBound    = 4 * time.Second
+	handOverBound = 3 * time.Second
+	rpcDrainBound = time.Second
+)
+
 func (n *Node) close(ctx context.Context) error {
 	var errs []error
+	dctx, cancel := context.WithTimeout(ctx, drainBound)
+	defer cancel()
 	if n.httpSrv != nil {
-		if err := n.httpSrv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		if err := n.httpSrv.Shutdown(dctx); err != nil {
+			if ctx.Err() != nil {
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			} else {
+				n.log.Warn("requests still running after the drain were cut off", "drain", drainBound.String())
+			}
 			n.httpSrv.Close()
 		}
 	}
 	if n.redirect != nil {
-		if err := n.redirect.Shutdown(ctx); err != nil {
+		if err := n.redirect.Shutdown(dctx); err != nil {
 			errs = append(errs, fmt.Errorf("redirect shutdown: %w", err))
 			n.redirect.Close()
 		}
@@ -496,10 +526,14 @@ func (n *Node) handOverLeadership() {
 	n.applyMu.Lock()
 	n.handingOver.Store(true)
 	n.applyMu.Unlock()
-	if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+	// Both waits share one bound, so a hand-over that cannot happen (no
+	// quorum) delays the stop by seconds, not forever.
+	ctx, cancel := context.WithTimeout(context.Background(), handOverBound)
+	defer cancel()
+	if err := n.await(ctx, n.raft.Barrier(handOverBound)); err != nil {
 		n.log.Warn("draining writes before the leadership transfer failed", "err", err.Error())
 	}
-	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+	if err := n.await(ctx, n.raft.LeadershipTransfer()); err != nil {
 		n.log.Warn("leadership transfer before stopping failed", "err", err.Error())
 		return
 	}
@@ -526,7 +560,7 @@ func (n *Node) handOverLeadership() {
 func (n *Node) closeStorage() error {
 	var errs []error
 	if n.rpcServer != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), rpcDrainBound)
 		if n.rpcServer.Shutdown(ctx) != nil {
 			n.rpcServer.Close()
 		}

@@ -143,7 +143,10 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 		// An entry committed in an earlier term may not be applied here
 		// yet; a barrier in this term makes sure it is, so the FSM's
 		// record is complete up to now.
-		if err := n.raft.Barrier(time.Until(deadlineOr(ctx, 5*time.Second))).Error(); err != nil {
+		bctx, cancel := context.WithDeadline(ctx, deadlineOr(ctx, 5*time.Second))
+		err := n.await(bctx, n.raft.Barrier(time.Until(deadlineOr(ctx, 5*time.Second))))
+		cancel()
+		if err != nil {
 			// Leadership moved before the retry was looked up or appended:
 			// the next leader answers it.
 			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) ||
@@ -173,6 +176,14 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 		return p.result.res, p.result.err
 	case <-ctx.Done():
 		return raftfsm.Result{}, fmt.Errorf("%w: waiting for the commit: %w", ErrUnavailable, ctx.Err())
+	case <-n.raftDown:
+		// Queued just as the commit loop stopped: nobody will settle it.
+		select {
+		case <-p.done:
+			return p.result.res, p.result.err
+		default:
+			return raftfsm.Result{}, fmt.Errorf("%w: shutting down", errOutcomeUnknown)
+		}
 	}
 }
 
@@ -260,7 +271,7 @@ func (n *Node) commitLoop(ctx context.Context) {
 		n.applyMu.Unlock()
 		n.bg.Go(func() {
 			defer func() { <-slots }()
-			n.deliver(batch, f)
+			n.deliver(ctx, batch, f)
 			if n.applyLatency != nil {
 				n.applyLatency.Update(time.Since(started).Seconds())
 			}
@@ -284,18 +295,20 @@ func (n *Node) gather(first *proposal) []*proposal {
 }
 
 // deliver waits for the entry to be applied and hands each proposal its
-// own result.
-func (n *Node) deliver(batch []*proposal, f raft.ApplyFuture) {
-	if err := n.futureError(f); err != nil {
+// own result. The wait ends with the node's background context or Raft's
+// shutdown at the latest (await), so a stopping node never hangs here.
+func (n *Node) deliver(ctx context.Context, batch []*proposal, f raft.ApplyFuture) {
+	if err := n.await(ctx, f); err != nil {
 		// ErrNotLeader, ErrLeadershipTransferInProgress: nothing was
 		// appended, the proposals may go to the new leader.
-		// ErrLeadershipLost, a shutdown: maybe committed; never a success,
-		// but the caller may retry with the same request ID.
+		// ErrLeadershipLost, a shutdown, a wait given up on: maybe
+		// committed; never a success, but the caller may retry with the
+		// same request ID.
 		var r proposalResult
 		switch {
 		case errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			r.err = errNotLeaderHere
-		case errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrRaftShutdown):
+		case errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrRaftShutdown) || ctx.Err() != nil:
 			r.err = fmt.Errorf("%w: %w", errOutcomeUnknown, err)
 		default:
 			r.err = fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -327,25 +340,6 @@ func (n *Node) failQueued() {
 			n.settle(p, proposalResult{err: errNotLeaderHere})
 		default:
 			return
-		}
-	}
-}
-
-// futureError waits for an apply future. Raft does not answer futures still
-// queued when it shuts down abruptly (hashicorp/raft#498), so the wait also
-// ends when Raft is down; the outcome is then unknown, never a success.
-func (n *Node) futureError(f raft.ApplyFuture) error {
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err := <-done:
-		return err
-	case <-n.raftDown:
-		select {
-		case err := <-done:
-			return err
-		default:
-			return raft.ErrRaftShutdown
 		}
 	}
 }

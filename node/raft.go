@@ -104,6 +104,13 @@ func (n *Node) startRaft() error {
 	if n.tls, err = loadNodeTLS(n.cfg.DataDir); err != nil {
 		return err
 	}
+	if n.tls != nil {
+		// A CA this node made whose key the cluster does not hold yet
+		// (firststart.go).
+		if n.localCA, err = loadPendingCA(n.cfg.DataDir, n.tls); err != nil {
+			return err
+		}
+	}
 	var joining *joinSession
 	switch {
 	case !existing && n.fileUnsynced():
@@ -191,7 +198,7 @@ func (n *Node) startRaft() error {
 		if err := joining.finish(); err != nil {
 			return err
 		}
-		n.log.Info("joined the cluster", "via", joining.member)
+		n.log.Info("joined the cluster as a non-voter; the leader makes it a voter once it has caught up and serves", "via", joining.member)
 	case !existing:
 		boot := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter, ID: raft.ServerID(n.nodeID), Address: raft.ServerAddress(advertise),
@@ -268,6 +275,12 @@ func (n *Node) makeOwnCertificate() error {
 	if err != nil {
 		return err
 	}
+	if n.localCA != nil {
+		// Before the certificate it signs: see firststart.go.
+		if err := savePendingCA(n.cfg.DataDir, n.localCA); err != nil {
+			return fmt.Errorf("saving the cluster CA: %w", err)
+		}
+	}
 	key, keyPEM, err := newNodeKey()
 	if err != nil {
 		return err
@@ -311,27 +324,35 @@ func (n *Node) watchLeadership(ctx context.Context) {
 	leaderCh := n.raft.LeaderCh()
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
+	secretsStuck := false
 	for {
 		if n.raft.State() != raft.Leader {
 			n.reads.Close()
 		} else if !n.reads.IsOpen() {
 			// Everything committed before this term must be applied
 			// before the new leader serves a read.
-			if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+			bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := n.await(bctx, n.raft.Barrier(5*time.Second))
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return // stopping
+			case err != nil:
 				n.log.Warn("leader barrier failed; reads stay held", "err", err.Error())
-			} else {
+			default:
 				n.reads.Open()
 			}
 		}
-		if n.raft.State() == raft.Leader && n.secretsMissing() {
-			n.initSecrets(ctx)
+		if n.raft.State() == raft.Leader && n.secretsMissing() && !secretsStuck {
+			secretsStuck = n.initSecrets(ctx)
 		}
+		n.forgetPendingCA()
 		// After Start has finished: the announcement names the listener.
 		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdmin.stuck {
 			n.ensureFirstAdmin(ctx)
 		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {
-			n.takeFirstSnapshot()
+			n.takeFirstSnapshot(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -348,12 +369,15 @@ func (n *Node) watchLeadership(ctx context.Context) {
 // file right at start, while it is serving its first requests.
 const eagerSnapshotBytes = 32 << 20
 
-func (n *Node) takeFirstSnapshot() {
+func (n *Node) takeFirstSnapshot(ctx context.Context) {
 	if !n.hasSnapshot() {
 		if n.store.FileSize() > eagerSnapshotBytes {
 			return // keep syncing until Raft's scheduled snapshot exists
 		}
-		if err := n.raft.Snapshot().Error(); err != nil {
+		if err := n.await(ctx, n.raft.Snapshot()); err != nil {
+			if ctx.Err() != nil {
+				return // stopping
+			}
 			n.log.Warn("first snapshot failed; will retry", "err", err.Error())
 			return
 		}
@@ -377,8 +401,10 @@ func (n *Node) secretsMissing() bool {
 
 // initSecrets proposes the missing cluster secrets: a session key, the CA
 // this node made at bootstrap, and the join token (the configured one, or a
-// random one). The state machine keeps each secret's first value.
-func (n *Node) initSecrets(ctx context.Context) {
+// random one). The state machine keeps each secret's first value. It
+// reports stuck when the proposal went through and a secret is still
+// missing: proposing again would change nothing (see firststart.go).
+func (n *Node) initSecrets(ctx context.Context) (stuck bool) {
 	sec := raftfsm.InitSecrets{SessionKey: newSessionKey(), JoinToken: []byte(n.cfg.JoinToken)}
 	if n.cfg.JoinToken == "" {
 		sec.JoinToken = []byte(hex.EncodeToString(newSessionKey()))
@@ -390,9 +416,14 @@ func (n *Node) initSecrets(ctx context.Context) {
 	defer cancel()
 	if _, err := n.Propose(pctx, &sec); err != nil {
 		n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
-		return
+		return false
+	}
+	if n.secretsMissing() {
+		n.log.Error("the cluster has no CA and this node has none to propose (a first start that failed midway, before this version kept the CA key): no node can join; start this node on a new data dir (after `minitwit backup` if it holds data)")
+		return true
 	}
 	n.log.Info("initialised cluster secrets")
+	return false
 }
 
 // sessionKeyMissing reports whether the session key is unset; a failed read

@@ -116,6 +116,7 @@ func (n *Node) rpcHandler() http.Handler {
 	})
 	n.adminRoutes(mux)
 	n.adminViewRoutes(mux)
+	n.membershipRoutes(mux)
 	return mux
 }
 
@@ -177,7 +178,7 @@ func (n *Node) rpcServeReadIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	index := n.raft.CommitIndex()
-	if err := n.raft.VerifyLeader().Error(); err != nil {
+	if err := n.await(r.Context(), n.raft.VerifyLeader()); err != nil {
 		rpcFail(w, codeNotLeader, err)
 		return
 	}
@@ -210,7 +211,7 @@ func (n *Node) rpcServeRemove(w http.ResponseWriter, r *http.Request) {
 		rpcFail(w, codeBadRequest, err)
 		return
 	}
-	err := n.removeHere(req.ID)
+	err := n.removeHere(r.Context(), req.ID)
 	switch {
 	case errors.Is(err, errNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
@@ -219,11 +220,11 @@ func (n *Node) rpcServeRemove(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (n *Node) removeHere(id string) error {
+func (n *Node) removeHere(ctx context.Context, id string) error {
 	if n.raft.State() != raft.Leader {
 		return errNotLeaderHere
 	}
-	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 30*time.Second).Error(); err != nil {
+	if err := n.await(ctx, n.raft.RemoveServer(raft.ServerID(id), 0, 30*time.Second)); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) { // harmless to repeat
 			return errNotLeaderHere
 		}
@@ -235,7 +236,7 @@ func (n *Node) removeHere(id string) error {
 
 // RemoveMember removes a node from the cluster (through the leader).
 func (n *Node) RemoveMember(ctx context.Context, id string) error {
-	err := n.removeHere(id)
+	err := n.removeHere(ctx, id)
 	if !errors.Is(err, errNotLeaderHere) {
 		return err
 	}
@@ -279,12 +280,17 @@ func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, bo
 	return resp, nil
 }
 
-// addVoterHere adds (or re-addresses) a voter; only the leader can.
-func (n *Node) addVoterHere(id, addr string) error {
+// addVoterHere re-addresses a member (keeping its role: membership.go), or
+// adds a voter for an older member serving a join; only the leader can.
+func (n *Node) addVoterHere(ctx context.Context, id, addr string) error {
 	if n.raft.State() != raft.Leader {
 		return errNotLeaderHere
 	}
-	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second).Error(); err != nil {
+	f := n.addServer(raft.ServerID(id), raft.ServerAddress(addr))
+	if n.suffrage(raft.ServerID(id)) < 0 {
+		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second)
+	}
+	if err := n.await(ctx, f); err != nil {
 		// Leadership lost with the change in flight (an election on a
 		// busy machine): adding a voter again is harmless, so the caller
 		// sends it to the next leader like any "not the leader".

@@ -20,7 +20,8 @@ with that node's certificate (so it needs read access to the node's data
 dir). It reads the same configuration as serve (--config, MINITWIT_* env).
 
 Commands:
-  status          every member: id, address, role, applied index
+  status          every member: id, address, voter or non-voter, role,
+                  applied index
   remove ID       take member ID out of the cluster
   transfer [ID]   hand leadership to ID (or to the most up-to-date member)
   token           print the cluster's join token
@@ -101,7 +102,7 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tVOTER\tROLE\tAPPLIED\tCOMMIT\tREADY")
+	fmt.Fprintln(tw, "ID\tADDRESS\tSUFFRAGE\tROLE\tAPPLIED\tCOMMIT\tREADY")
 	timing := map[string]string{} // member ID -> its Raft timing, when reported
 	for _, m := range rep.Members {
 		role, applied, commit, ready := "unreachable", "-", "-", "-"
@@ -113,7 +114,13 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io
 				timing[m.ID] = mr.RaftTiming
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", m.ID, m.Address, m.Voter, role, applied, commit, ready)
+		// A joining node is a non-voter until the leader has seen it caught
+		// up and serving.
+		suffrage := "non-voter"
+		if m.Voter {
+			suffrage = "voter"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Address, suffrage, role, applied, commit, ready)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -324,7 +324,22 @@ func clStartCluster(t *testing.T) []*clNode {
 		n.start(t)
 		n.waitReady(t)
 	}
-	return nodes
+	// Joiners are non-voters until the leader promotes them; the tests
+	// kill nodes and expect a quorum of two.
+	for deadline := time.Now().Add(clReadyTimeout); ; time.Sleep(20 * time.Millisecond) {
+		voters := 0
+		for _, m := range clusterStatusLines(t, first) {
+			if len(m) > 2 && m[2] == "voter" {
+				voters++
+			}
+		}
+		if voters == len(nodes) {
+			return nodes
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d members are voters after %s", voters, len(nodes), clReadyTimeout)
+		}
+	}
 }
 
 // clWithoutRequests drops the per-request log lines, which would bury the

@@ -78,6 +78,15 @@ func Start(t testing.TB, cfg config.Config) *node.Node {
 	if err := n.WaitReady(ctx); err != nil {
 		t.Fatalf("node %s not ready: %v", cfg.NodeID, err)
 	}
+	// A joining node is a non-voter until the leader has seen it caught up
+	// and serving; tests expect a cluster whose members all vote.
+	for len(cfg.Join) > 0 && !n.IsVoter() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the joined node was not promoted to voter within 10 s")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	// The first admin follows the cluster secrets within moments; tests
 	// that count users start after it.
 	testwait.UntilNil(t, "the first admin on "+cfg.NodeID, func() error {

@@ -1,0 +1,89 @@
+//go:build e2e
+
+package main
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestJoinWithHTTPPortTakenFailsBeforeJoining: `serve --join` whose HTTP
+// port is taken exits non-zero before it asks to join, so the single
+// existing node is not touched: it stays ready and takes writes, and its
+// membership does not change. Started properly, the node joins as a
+// non-voter and the leader promotes it to voter once it serves.
+func TestJoinWithHTTPPortTakenFailsBeforeJoining(t *testing.T) {
+	t.Parallel()
+	first := newClNode(t, "node1", "")
+	first.start(t)
+	first.waitReady(t)
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	second := newClNode(t, "node2", first.raftAddr)
+	setArg(second.args, "--http-addr", taken.Addr().String())
+	second.start(t)
+	if err := second.waitExit(t); err == nil {
+		t.Fatal("serve --join with its HTTP port taken exited 0")
+	}
+	if out := second.logs.String(); !strings.Contains(out, "http_addr") {
+		t.Fatalf("the error does not name http_addr:\n%s", out)
+	}
+
+	if _, code, err := clStatusOf(first); err != nil || code != http.StatusOK {
+		t.Fatalf("node1 /readyz after the failed join: %d %v\n%s", code, err, first.logs)
+	}
+	if s, err := post(first.base(), "/register", map[string]string{"username": "still writing", "email": "a@b", "pwd": "p"}); err != nil || s != http.StatusNoContent {
+		t.Fatalf("a write on node1 after the failed join: %d %v", s, err)
+	}
+	if members := clusterStatusLines(t, first); len(members) != 1 || members[0][0] != "node1" {
+		t.Fatalf("membership after the failed join: %v", members)
+	}
+
+	second.httpAddr = freeAddr(t)
+	setArg(second.args, "--http-addr", second.httpAddr)
+	second.start(t)
+	second.waitReady(t)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		members := clusterStatusLines(t, first)
+		if len(members) == 2 && members[1][0] == "node2" && members[1][2] == "voter" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node2 is not a voter 20 s after it was ready: %v", members)
+		}
+	}
+	if s, err := post(second.base(), "/register", map[string]string{"username": "via node2", "email": "a@b", "pwd": "p"}); err != nil || s != http.StatusNoContent {
+		t.Fatalf("a write through node2: %d %v", s, err)
+	}
+}
+
+// setArg replaces the value after flag in args.
+func setArg(args []string, flag, value string) {
+	for i := range args[:len(args)-1] {
+		if args[i] == flag {
+			args[i+1] = value
+		}
+	}
+}
+
+// clusterStatusLines runs `minitwit cluster status` as node n's operator
+// and returns the fields of each member line.
+func clusterStatusLines(t *testing.T, n *clNode) [][]string {
+	t.Helper()
+	out, errOut, code := runCLI("cluster", "--data-dir", n.dataDir, "--addr", n.raftAddr, "--timeout", "10s", "status")
+	if code != 0 {
+		t.Fatalf("cluster status: %d %s", code, errOut)
+	}
+	var lines [][]string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		lines = append(lines, strings.Fields(l))
+	}
+	return lines
+}

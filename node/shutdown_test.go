@@ -1,0 +1,161 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/nodetest"
+)
+
+// closeBound is how long a node may take to stop under load (issue 11).
+const closeBound = 10 * time.Second
+
+// TestCloseUnderLoadIsBounded stops a 3-node cluster while 16 clients
+// write through all three nodes: the leader first (a planned stop on even
+// runs, a crash on odd ones), then both followers at once. Every stop must
+// return within closeBound, whatever Raft futures were in flight: a wait
+// on a future Raft never answers after its shutdown used to hang here.
+func TestCloseUnderLoadIsBounded(t *testing.T) {
+	t.Parallel()
+	runs := 20
+	if testing.Short() {
+		runs = 3
+	}
+	for run := range runs {
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			nodes := nodetest.StartCluster(t, 3)
+			register(t, nodes[0], "writer")
+			stop := make(chan struct{})
+			var acked atomic.Int64
+			var wg sync.WaitGroup
+			hc := &http.Client{Timeout: 10 * time.Second}
+			for w := range 16 {
+				base := "http://" + nodes[w%3].HTTPAddr()
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if postMessage(hc, base, "writer", fmt.Sprintf("w%d #%d", w, i)) == http.StatusNoContent {
+							acked.Add(1)
+						}
+					}
+				})
+			}
+			defer func() { close(stop); wg.Wait() }()
+			waitFor(t, 20*time.Second, "100 acknowledged writes", func() bool { return acked.Load() >= 100 })
+
+			leader, rest := leaderOf(t, nodes)
+			stopWithin(t, leader, run%2 == 1)
+			var sw sync.WaitGroup
+			for _, n := range rest {
+				sw.Go(func() { stopWithin(t, n, false) })
+			}
+			sw.Wait()
+		})
+	}
+}
+
+// TestCloseSingleNodeUnderLoadIsBounded is the same for a lone node, which
+// has no one to hand leadership to.
+func TestCloseSingleNodeUnderLoadIsBounded(t *testing.T) {
+	t.Parallel()
+	runs := 20
+	if testing.Short() {
+		runs = 3
+	}
+	for run := range runs {
+		n, base := nodetest.StartDefault(t)
+		register(t, n, "writer")
+		stop := make(chan struct{})
+		var acked atomic.Int64
+		var wg sync.WaitGroup
+		hc := &http.Client{Timeout: 10 * time.Second}
+		for w := range 16 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if postMessage(hc, base, "writer", fmt.Sprintf("w%d #%d", w, i)) == http.StatusNoContent {
+						acked.Add(1)
+					}
+				}
+			})
+		}
+		waitFor(t, 20*time.Second, "100 acknowledged writes", func() bool { return acked.Load() >= 100 })
+		stopWithin(t, n, run%2 == 1)
+		close(stop)
+		wg.Wait()
+	}
+}
+
+// stopWithin closes (or crashes) n and fails the test if that takes
+// longer than closeBound.
+func stopWithin(t *testing.T, n *node.Node, crash bool) {
+	t.Helper()
+	done := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		if crash {
+			n.CrashForTest()
+			done <- nil
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), closeBound)
+		defer cancel()
+		done <- n.Close(ctx)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("closing %s: %v", n.ID(), err)
+		}
+	case <-time.After(closeBound):
+		var stacks strings.Builder
+		pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		t.Fatalf("%s (crash=%v) did not stop within %s; goroutines:\n%s", n.ID(), crash, closeBound, stacks.String())
+	}
+	t.Logf("%s stopped in %s (crash=%v)", n.ID(), time.Since(started).Round(time.Millisecond), crash)
+}
+
+// postMessage posts one message as user through base and returns the
+// status (0 when the request failed).
+func postMessage(hc *http.Client, base, user, text string) int {
+	b, _ := json.Marshal(map[string]string{"content": text})
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/msgs/"+user, bytes.NewReader(b))
+	req.Header.Set("Authorization", simAuth)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitFor polls cond until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
