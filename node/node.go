@@ -46,6 +46,10 @@ type Options struct {
 	// SampleInterval is how often the admin page's figures are sampled;
 	// zero means every 10 s. Tests shorten it.
 	SampleInterval time.Duration
+	// DialCluster, when set, opens the raw connections this node makes to
+	// other members (Raft, cluster RPC), before TLS. Tests put a fault
+	// point here (node/nodetest/faultnet); nil dials directly.
+	DialCluster func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -71,6 +75,7 @@ type Node struct {
 	unsynced    atomic.Bool // the data file commits without fsync (durability.go)
 	addrChanged bool        // the cluster knows this node at an older address
 	transport   *raft.NetworkTransport
+	dialCluster func(ctx context.Context, network, addr string) (net.Conn, error) // Options.DialCluster
 
 	httpLn       net.Listener
 	httpSrv      *http.Server
@@ -81,6 +86,7 @@ type Node struct {
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
+	leaderMoved  *signal        // broadcast on every leader observation (rpc.go)
 	closing      chan struct{}  // closed when shutdown begins
 	raftDown     chan struct{}  // closed once Raft has shut down
 
@@ -128,7 +134,8 @@ type Node struct {
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(), build: opts.Build,
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
-		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
+		raftDown: make(chan struct{}), reads: newReadGate(), leaderMoved: newSignal(), pending: map[raftfsm.RequestID]*proposal{},
+		dialCluster: opts.DialCluster}
 	rand.Read(n.idPrefix[:])
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	defer func() {
