@@ -44,7 +44,7 @@ const (
 	// leader, and may have had it applied since by a retry elsewhere, so a
 	// copy delivered late must not be applied again.
 	termHeader = "Minitwit-Term"
-	maxRPCBody  = 4 << 20
+	maxRPCBody = 4 << 20
 )
 
 // errNotLeaderHere means the request reached a node that is not (or no
