@@ -63,15 +63,15 @@ func TestForwardedRequestsFollowANewLeader(t *testing.T) {
 	t.Parallel()
 	fn := faultnet.New()
 	nodes := nodetest.StartClusterOn(t, 3, fn)
-	register(t, nodes[0], "alice")
-	old := leaderAmong(t, nodes, 10*time.Second)
+	registerPatiently(t, nodes[0], "alice")
+	old := leaderAmong(t, nodes, 30*time.Second)
 	rest := without(nodes, old)
 	via := rest[0]
 
 	// Cut the leader off while the follower still takes it for the leader:
 	// the first attempt goes to it and stalls.
 	fn.Isolate(old.ID())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	started := time.Now()
 	post := &raftfsm.PostMessage{Author: "alice", Text: "after the cut", PubDate: 1}
@@ -102,7 +102,7 @@ func TestForwardedRequestsFollowANewLeader(t *testing.T) {
 
 	healed := time.Now()
 	fn.HealAll()
-	waitSame(t, nodes)
+	waitSameWithin(t, nodes, 60*time.Second)
 	t.Logf("converged %v after healing", time.Since(healed).Round(time.Millisecond))
 	for _, n := range nodes {
 		if got := countMessages(t, n.LocalStore(), "alice"); got != 1 {

@@ -288,7 +288,7 @@ var forwardAttemptTimeout = max(2*time.Second, 20*electionTimeout)
 // member sees a leader other than the one at addr.
 type leaderWatch interface {
 	currentTerm() uint64
-	attemptContext(ctx context.Context, addr string) (context.Context, context.CancelFunc)
+	attemptContext(ctx context.Context, addr, path string) (context.Context, context.CancelFunc)
 }
 
 // postToLeader is callLeader's loop for any caller: hc speaks the cluster
@@ -303,7 +303,7 @@ func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Cont
 		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if watch != nil {
-			actx, cancel = watch.attemptContext(ctx, addr)
+			actx, cancel = watch.attemptContext(ctx, addr, path)
 		}
 		req, _ := http.NewRequestWithContext(actx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
 		if retried {
@@ -354,11 +354,18 @@ func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Cont
 func (n *Node) currentTerm() uint64 { return n.raft.CurrentTerm() }
 
 // attemptContext is ctx for one forwarded attempt to the leader at addr:
-// it ends after forwardAttemptTimeout, or once this node sees a leader at
-// another address. No leader at all (an election running) keeps the
-// attempt going: the old leader may still answer.
-func (n *Node) attemptContext(ctx context.Context, addr string) (context.Context, context.CancelFunc) {
-	actx, cancel := context.WithTimeout(ctx, forwardAttemptTimeout)
+// it ends once this node sees a leader at another address, and, for a
+// write or a read index, after forwardAttemptTimeout. No leader at all (an
+// election running) keeps the attempt going: the old leader may still
+// answer. Membership changes get no timeout: a slow one sent again would
+// queue another configuration change behind it, and on a loaded machine
+// every attempt would time out in turn (a write sent again joins the first
+// attempt instead).
+func (n *Node) attemptContext(ctx context.Context, addr, path string) (context.Context, context.CancelFunc) {
+	actx, cancel := context.WithCancel(ctx)
+	if path == rpcPropose || path == rpcReadIdx {
+		actx, cancel = context.WithTimeout(ctx, forwardAttemptTimeout)
+	}
 	go func() {
 		// Leader observations wake the watch (watchLeaders); the ticker
 		// covers an observation Raft dropped.
