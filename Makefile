@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate
 SCENARIO ?= ../shared/data/minitwit_scenario.csv
 URL     ?= http://127.0.0.1:8080/api
 
-.PHONY: build run test test-short lint bench bench-scenario bench-cluster bench-observability simulate clean
+.PHONY: build run test test-short lint bench bench-scenario bench-cluster bench-observability bench-faults simulate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/minitwit ./cmd/minitwit
@@ -75,6 +75,18 @@ bench-scenario: build
 # (scripts/bench-observability.sh).
 bench-observability: build
 	@SCENARIO=$(SCENARIO) sh scripts/bench-observability.sh
+
+# bench-faults: the network-fault scenarios (node/nemesis_test.go) in their
+# long versions (15 s faults, a 30 s flapping link), without the race
+# detector, on in-process clusters whose links go through a fault point
+# (node/nodetest/faultnet). Prints the fault table for docs/benchmarks.md;
+# the test's full output is in $(BENCH_DIR)/faults.log.
+bench-faults:
+	@mkdir -p $(BENCH_DIR)
+	@MINITWIT_FAULTS_LONG=1 MINITWIT_FAULTS_TABLE=$(BENCH_DIR)/faults.md \
+	  $(GO) test -count=1 -timeout 30m -run '^TestNemesis$$' -v ./node/ > $(BENCH_DIR)/faults.log 2>&1; rc=$$?; \
+	  cat $(BENCH_DIR)/faults.md 2>/dev/null; \
+	  if [ $$rc != 0 ]; then echo "bench-faults: a scenario failed; see $(BENCH_DIR)/faults.log"; exit 1; fi
 
 # bench-cluster: the scenario through a fresh 3-node cluster at concurrency
 # 1 and 16, then a leader kill -9 under load (scripts/bench-cluster.sh).

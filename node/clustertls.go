@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,6 +109,9 @@ type nodeTLS struct {
 	pool  *x509.CertPool
 	cert  tls.Certificate
 	id    string // the node id in the certificate
+	// dial opens the raw connection under TLS when set (a test's fault
+	// point, Options.DialCluster); nil dials directly.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newNodeKey() (*ecdsa.PrivateKey, []byte, error) {

@@ -113,6 +113,7 @@ func (n *Node) watchLeaders(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case o := <-ch:
+			n.leaderMoved.broadcast() // forwarded requests in flight look again (rpc.go)
 			if lo := o.Data.(raft.LeaderObservation); lo.LeaderID != "" && lo.LeaderID != last {
 				last = lo.LeaderID
 				changes.Inc()

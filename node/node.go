@@ -54,6 +54,11 @@ type Options struct {
 	// holdReadiness makes the node tell the leader it is not ready to vote
 	// until released (export_test.go).
 	holdReadiness bool
+
+	// DialCluster, when set, opens the raw connections this node makes to
+	// other members (Raft, cluster RPC), before TLS. Tests put a fault
+	// point here (node/nodetest/faultnet); nil dials directly.
+	DialCluster func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -79,6 +84,7 @@ type Node struct {
 	unsynced    atomic.Bool // the data file commits without fsync (durability.go)
 	addrChanged bool        // the cluster knows this node at an older address
 	transport   *raft.NetworkTransport
+	dialCluster func(ctx context.Context, network, addr string) (net.Conn, error) // Options.DialCluster
 
 	httpLn       net.Listener
 	httpSrv      *http.Server
@@ -89,6 +95,7 @@ type Node struct {
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
+	leaderMoved  *signal        // broadcast on every leader observation (rpc.go)
 	closing      chan struct{}  // closed when shutdown begins
 	raftDown     chan struct{}  // closed once Raft has shut down
 
@@ -140,7 +147,8 @@ type Node struct {
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(), build: opts.Build,
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
-		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
+		raftDown: make(chan struct{}), reads: newReadGate(), leaderMoved: newSignal(), pending: map[raftfsm.RequestID]*proposal{},
+		dialCluster: opts.DialCluster}
 	rand.Read(n.idPrefix[:])
 	n.refusalLogInterval = opts.RefusalLogInterval
 	n.heldForTest.Store(opts.holdReadiness)

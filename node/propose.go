@@ -84,7 +84,7 @@ func (n *Node) propose(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Co
 		default:
 		}
 		if n.raft.State() == raft.Leader && !n.handingOver.Load() {
-			res, err := n.proposeHere(ctx, id, data, retry)
+			res, err := n.proposeHere(ctx, id, data, retry, false)
 			switch {
 			case errors.Is(err, errNotLeaderHere):
 				continue // leadership moved before the entry was appended: forward it
@@ -127,7 +127,11 @@ func (n *Node) newRequestID() raftfsm.RequestID {
 // A retry (an earlier attempt may have been committed) is answered from the
 // proposal still in flight or the FSM's record when the earlier attempt
 // got that far, and proposed again only when it provably did not.
-func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byte, retry bool) (raftfsm.Result, error) {
+// A forwarded first attempt is looked up in the FSM's record too: its
+// sender may have given up on it and had a retry applied in this term
+// before this copy arrived (an attempt from an earlier term is refused
+// before it gets here, see termHeader).
+func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byte, retry, forwarded bool) (raftfsm.Result, error) {
 	if n.raft.State() != raft.Leader || n.handingOver.Load() {
 		return raftfsm.Result{}, errNotLeaderHere
 	}
@@ -156,7 +160,7 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 			return raftfsm.Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
-	p, fresh, answer := n.pendingFor(id, data, retry)
+	p, fresh, answer := n.pendingFor(id, data, retry || forwarded)
 	if answer != nil {
 		return answer.res, answer.err
 	}
@@ -188,15 +192,15 @@ func (n *Node) proposeHere(ctx context.Context, id raftfsm.RequestID, data []byt
 }
 
 // pendingFor returns the proposal to wait for: the one in flight with the
-// same id, or a new one (fresh) for the caller to queue. For a retry the
-// FSM has already applied, it returns the answer instead.
-func (n *Node) pendingFor(id raftfsm.RequestID, data []byte, retry bool) (p *proposal, fresh bool, answer *proposalResult) {
+// same id, or a new one (fresh) for the caller to queue. When lookup is
+// set and the FSM has already applied id, it returns the answer instead.
+func (n *Node) pendingFor(id raftfsm.RequestID, data []byte, lookup bool) (p *proposal, fresh bool, answer *proposalResult) {
 	n.pendingMu.Lock()
 	defer n.pendingMu.Unlock()
 	if p, ok := n.pending[id]; ok {
 		return p, false, nil
 	}
-	if retry {
+	if lookup {
 		if res, applied, known := n.fsm.Recent(id); applied {
 			if !known {
 				return nil, false, &proposalResult{err: fmt.Errorf("%w: the write was applied before this node restarted; its result is gone", ErrUnavailable)}

@@ -160,6 +160,7 @@ func (n *Node) startRaft() error {
 		}
 	}
 
+	n.tls.dial = n.dialCluster
 	n.cluster = newClusterListener(tls.NewListener(tcpLn, n.tls.serverConfig()), n.log, n.refusalLogInterval)
 	n.rpc = newRPCClient(n.tls)
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -31,7 +32,13 @@ const (
 	// retryHeader marks a request sent again after an attempt whose outcome
 	// is unknown.
 	retryHeader = "Minitwit-Retry"
-	maxRPCBody  = 4 << 20
+	// termHeader carries the sending member's Raft term. A leader refuses
+	// (as "not the leader": nothing done) a forwarded write sent in an
+	// earlier term: the sender gave up on that attempt when it saw a new
+	// leader, and may have had it applied since by a retry elsewhere, so a
+	// copy delivered late must not be applied again.
+	termHeader = "Minitwit-Term"
+	maxRPCBody = 4 << 20
 )
 
 // A refused or failed cluster RPC answers with an explicit code in a JSON
@@ -143,7 +150,11 @@ func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := n.proposeHere(r.Context(), tagged.ID, data, r.Header.Get(retryHeader) != "")
+	if sent, _ := strconv.ParseUint(r.Header.Get(termHeader), 10, 64); sent != 0 && sent < n.raft.CurrentTerm() {
+		rpcFail(w, codeNotLeader, fmt.Errorf("sent in an earlier term: %w", errNotLeaderHere))
+		return
+	}
+	res, err := n.proposeHere(r.Context(), tagged.ID, data, r.Header.Get(retryHeader) != "", true)
 	switch {
 	case errors.Is(err, errNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
@@ -324,26 +335,56 @@ func newRPCClient(t *nodeTLS) *http.Client {
 // mid-request, or lost leadership with the write in flight), the next
 // attempt is marked as a retry and the next leader answers it without
 // applying the write twice. retried marks the first attempt too.
+//
+// An attempt is abandoned (and the request sent again, as a retry) as soon
+// as this node sees another leader, or after forwardAttemptTimeout: a
+// leader that pauses or is cut off would otherwise hold the request for
+// the caller's whole deadline while the rest of the cluster has elected a
+// new one within a few election timeouts.
 func (n *Node) callLeader(ctx context.Context, path string, body []byte, retried bool) ([]byte, error) {
-	return postToLeader(ctx, n.rpc, n.waitForLeader, path, body, retried)
+	return postToLeader(ctx, n.rpc, n.waitForLeader, path, body, retried, n)
+}
+
+// forwardAttemptTimeout bounds one attempt of a forwarded request when no
+// leader change is seen meanwhile: far above a commit on a healthy leader
+// (a retry of a slow but healthy write joins the first attempt anyway), far
+// below the caller's deadline.
+func (n *Node) forwardAttemptTimeout() time.Duration {
+	return max(2*time.Second, 20*n.cfg.Raft.Timing().ElectionTimeout)
+}
+
+// leaderWatch is what a member adds to postToLeader: its Raft term,
+// stamped on each attempt, and a context for an attempt that ends when the
+// member sees a leader other than the one at addr.
+type leaderWatch interface {
+	currentTerm() uint64
+	attemptContext(ctx context.Context, addr, path string) (context.Context, context.CancelFunc)
 }
 
 // postToLeader is callLeader's loop for any caller: hc speaks the cluster
 // RPC, leader finds the current leader's internode address (waiting while
-// there is none).
+// there is none); watch is nil for callers that are not members (tools).
 func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Context) (string, error),
-	path string, body []byte, retried bool) ([]byte, error) {
+	path string, body []byte, retried bool, watch leaderWatch) ([]byte, error) {
 	for {
 		addr, err := leader(ctx)
 		if err != nil {
 			return nil, err
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if watch != nil {
+			actx, cancel = watch.attemptContext(ctx, addr, path)
+		}
+		req, _ := http.NewRequestWithContext(actx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
 		if retried {
 			req.Header.Set(retryHeader, "1")
 		}
+		if watch != nil {
+			req.Header.Set(termHeader, strconv.FormatUint(watch.currentTerm(), 10))
+		}
 		resp, err := hc.Do(req)
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 			}
@@ -356,7 +397,11 @@ func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Cont
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxRPCBody))
 		resp.Body.Close()
+		cancel()
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+			}
 			retried = true
 			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 				return nil, err
@@ -380,6 +425,65 @@ func postToLeader(ctx context.Context, hc *http.Client, leader func(context.Cont
 			return nil, fmt.Errorf("%w: leader %s answered %d: %s", ErrUnavailable, addr, resp.StatusCode, msg)
 		}
 	}
+}
+
+func (n *Node) currentTerm() uint64 { return n.raft.CurrentTerm() }
+
+// attemptContext is ctx for one forwarded attempt to the leader at addr:
+// it ends once this node sees a leader at another address, and, for a
+// write or a read index, after forwardAttemptTimeout. No leader at all (an
+// election running) keeps the attempt going: the old leader may still
+// answer. Membership changes get no timeout: a slow one sent again would
+// queue another configuration change behind it, and on a loaded machine
+// every attempt would time out in turn (a write sent again joins the first
+// attempt instead).
+func (n *Node) attemptContext(ctx context.Context, addr, path string) (context.Context, context.CancelFunc) {
+	actx, cancel := context.WithCancel(ctx)
+	if path == rpcPropose || path == rpcReadIdx {
+		actx, cancel = context.WithTimeout(ctx, n.forwardAttemptTimeout())
+	}
+	go func() {
+		// Leader observations wake the watch (watchLeaders); the ticker
+		// covers an observation Raft dropped.
+		tick := time.NewTicker(n.cfg.Raft.Timing().ElectionTimeout)
+		defer tick.Stop()
+		for {
+			moved := n.leaderMoved.wait()
+			if a, id := n.raft.LeaderWithID(); id != "" && string(a) != addr {
+				cancel()
+				return
+			}
+			select {
+			case <-moved:
+			case <-tick.C:
+			case <-actx.Done():
+				return
+			}
+		}
+	}()
+	return actx, cancel
+}
+
+// signal wakes every waiter on each broadcast.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+
+// wait returns a channel closed by the next broadcast.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+func (s *signal) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.ch)
+	s.ch = make(chan struct{})
 }
 
 // waitForLeader returns the leader's internode address, waiting while an

@@ -68,7 +68,7 @@ func (p *remoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raft
 		}
 		return p.leader, nil
 	}
-	data, err := postToLeader(ctx, p.c.http, leader, rpcPropose, body, false)
+	data, err := postToLeader(ctx, p.c.http, leader, rpcPropose, body, false, nil)
 	if err != nil {
 		return raftfsm.Result{}, err
 	}

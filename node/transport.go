@@ -181,12 +181,25 @@ func (c chanListener) Addr() net.Addr { return c.l.Addr() }
 // dialCluster opens an authenticated connection to a member and sends the
 // preface.
 func dialCluster(ctx context.Context, t *nodeTLS, addr string, preface byte) (*tls.Conn, error) {
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: handshakeTimeout}, Config: t.clientConfig()}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
+	var tc *tls.Conn
+	if t.dial != nil {
+		raw, err := t.dial(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		tc = tls.Client(raw, t.clientConfig())
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+	} else {
+		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: handshakeTimeout}, Config: t.clientConfig()}
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		tc = conn.(*tls.Conn)
 	}
-	tc := conn.(*tls.Conn)
 	if _, err := tc.Write([]byte{preface}); err != nil {
 		tc.Close()
 		return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/config"
+	"minitwit/node/nodetest/faultnet"
 	"minitwit/ops"
 	"minitwit/ops/testwait"
 	"minitwit/store"
@@ -56,11 +57,26 @@ func Logger() *slog.Logger {
 // it is ready, and closes it when the test ends.
 func Start(t testing.TB, cfg config.Config) *node.Node {
 	t.Helper()
+	return StartWith(t, cfg, node.Options{})
+}
+
+// StartWith is Start with opts; the logger, build and sample interval are
+// the test defaults when opts leaves them unset.
+func StartWith(t testing.TB, cfg config.Config, opts node.Options) *node.Node {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(cfg, node.Options{Logger: Logger(), Build: ops.NewBuildInfo("test", "", ""),
-		SampleInterval: SampleInterval})
+	if opts.Logger == nil {
+		opts.Logger = Logger()
+	}
+	if opts.Build.Version == "" {
+		opts.Build = ops.NewBuildInfo("test", "", "")
+	}
+	if opts.SampleInterval == 0 {
+		opts.SampleInterval = SampleInterval
+	}
+	n, err := node.Start(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +169,20 @@ func StartCluster(t testing.TB, size int) []*node.Node {
 // configuration (0-based) before it starts; edit may be nil.
 func StartClusterWith(t testing.TB, size int, edit func(i int, cfg *config.Config)) []*node.Node {
 	t.Helper()
+	return startCluster(t, size, edit, nil)
+}
+
+// StartClusterOn is StartCluster with every internode connection going
+// through fn, the test's fault point: node i is called "node<i+1>" there,
+// as its id. fn is closed when the test ends, after the nodes.
+func StartClusterOn(t testing.TB, size int, fn *faultnet.Net) []*node.Node {
+	t.Helper()
+	t.Cleanup(fn.Close) // cleanups run last-in first-out: after the nodes close
+	return startCluster(t, size, nil, fn)
+}
+
+func startCluster(t testing.TB, size int, edit func(i int, cfg *config.Config), fn *faultnet.Net) []*node.Node {
+	t.Helper()
 	nodes := make([]*node.Node, 0, size)
 	for i := 0; i < size; i++ {
 		cfg := Config(t.TempDir())
@@ -164,7 +194,15 @@ func StartClusterWith(t testing.TB, size int, edit func(i int, cfg *config.Confi
 		if edit != nil {
 			edit(i, &cfg)
 		}
-		nodes = append(nodes, Start(t, cfg))
+		var opts node.Options
+		if fn != nil {
+			opts.DialCluster = fn.Dialer(cfg.NodeID)
+		}
+		n := StartWith(t, cfg, opts)
+		if fn != nil {
+			fn.Register(n.ID(), n.RaftAddr())
+		}
+		nodes = append(nodes, n)
 	}
 	return nodes
 }
