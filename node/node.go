@@ -151,7 +151,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}()
 
 	// 1. The data dir and this node's persisted identity.
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, raftDir, snapshotsDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, raftDir), 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	if n.nodeID, err = resolveNodeID(cfg.DataDir, cfg.NodeID); err != nil {
@@ -166,7 +166,8 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	} else {
 		// stdout, the ring and the file get the same lines; buffering in
 		// front of all three keeps a slow disk off the request path.
-		outs := []io.Writer{os.Stdout, n.logRing}
+		// stdout in log.format; the ring and the file always in JSON.
+		outs := []io.Writer{ops.ConsoleWriter(os.Stdout, ops.ResolveLogFormat(cfg.Log.Format, os.Stdout)), n.logRing}
 		if cfg.Log.File != "" {
 			n.logFile = ops.NewRotatingFile(cfg.Log.File, cfg.Log.MaxSizeMB, cfg.Log.MaxFiles)
 			outs = append(outs, n.logFile)

@@ -127,6 +127,9 @@ type APIConfig struct {
 // LogConfig selects what is logged.
 type LogConfig struct {
 	Level string `toml:"level"`
+	// Format of the lines on stdout: auto, json or text (ops.ResolveLogFormat).
+	// The file and the admin page's log view always get JSON lines.
+	Format string `toml:"format"`
 	// File, if set, also receives every log line, rotated at MaxSizeMB
 	// with MaxFiles old files kept: a bounded footprint on disk.
 	File      string `toml:"file"`
@@ -237,7 +240,7 @@ func Default() Config {
 			MaxBodyBytes: 64 << 10,
 		},
 		Raft:  RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second)},
-		Log:   LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
+		Log:   LogConfig{Level: "info", Format: "auto", MaxSizeMB: 100, MaxFiles: 5},
 		TLS:   TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Admin: AdminConfig{Username: "operator"},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7,

@@ -43,6 +43,7 @@ func Settings() []Setting {
 		{Key: "trusted_proxies", Env: "MINITWIT_TRUSTED_PROXIES", Usage: "comma-separated IPs or CIDRs whose X-Forwarded-For is believed"},
 		{Key: "api.max_no", Env: "MINITWIT_API_MAX_NO", Usage: "largest no= an API request may ask for"},
 		{Key: "log.level", Flag: "log-level", Env: "MINITWIT_LOG_LEVEL", Usage: "`level`: debug, info, warn or error"},
+		{Key: "log.format", Flag: "log-format", Env: "MINITWIT_LOG_FORMAT", Usage: "`format` of the lines on stdout: auto (text on a terminal, else JSON), json or text"},
 		{Key: "log.file", Env: "MINITWIT_LOG_FILE", Usage: "also write logs to this file, rotated (log.max_size_mb, log.max_files)"},
 		{Key: "metrics.token", Env: "MINITWIT_METRICS_TOKEN", Usage: "bearer token that may read /metrics"},
 		{Key: "tls.mode", Flag: "tls", Env: "MINITWIT_TLS", Usage: "public listener `mode`: off, self-signed or acme (default: acme when a domain is set, else off)"},
@@ -112,6 +113,8 @@ func set(c *Config, key, raw string) error {
 		c.Log.File = raw
 	case "log.level":
 		c.Log.Level = raw
+	case "log.format":
+		c.Log.Format = raw
 	case "metrics.token":
 		c.Metrics.Token = raw
 	default:

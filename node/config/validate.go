@@ -64,6 +64,13 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"log.level", func() error { return checkLevel(c.Log.Level) }},
+		{"log.format", func() error {
+			switch c.Log.Format {
+			case "auto", "json", "text":
+				return nil
+			}
+			return fmt.Errorf("%q must be one of auto, json, text", c.Log.Format)
+		}},
 		{"log.max_size_mb", func() error { return inRange(int64(c.Log.MaxSizeMB), 1, 100_000) }},
 		{"log.max_files", func() error { return inRange(int64(c.Log.MaxFiles), 0, 1000) }},
 		{"tls.mode", func() error {
