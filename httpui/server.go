@@ -74,6 +74,9 @@ type Options struct {
 	Operations Operations
 	// Admin serves the admin page's cluster views; nil hides the page.
 	Admin AdminBackend
+	// Gravatar links avatars to gravatar.com instead of the node's own
+	// identicons (ui.gravatar).
+	Gravatar bool
 	// RequestTimeout bounds how long a request may wait for Raft or for a
 	// password-hashing slot. Zero means 10 s.
 	RequestTimeout time.Duration
@@ -139,6 +142,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /version", s.version)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
 	s.wellKnownRoutes()
+	s.mux.HandleFunc("GET "+avatarPrefix+"{hash}", s.avatar)
 	s.mux.HandleFunc("GET "+adminAPIPrefix+"backup", s.adminBackup)
 	s.mux.HandleFunc("POST "+adminAPIPrefix+"import", s.adminImport)
 	s.adminRoutes()

@@ -251,7 +251,7 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		SimulatorUsername: n.cfg.Simulator.Username, SimulatorPassword: simPass,
 		AcceptedIPs: n.cfg.AcceptedIPs(), TrustedProxies: n.cfg.TrustedProxies(),
 		MaxNo: n.cfg.API.MaxNo, MaxBodyBytes: n.cfg.API.MaxBodyBytes, MetricsToken: n.cfg.Metrics.Token,
-		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n}, Admin: n,
+		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n}, Admin: n, Gravatar: n.cfg.UI.Gravatar,
 	})
 	if err != nil {
 		return err

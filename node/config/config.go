@@ -77,6 +77,7 @@ type Config struct {
 	TLS       TLSConfig       `toml:"tls"`
 	Backup    BackupConfig    `toml:"backup"`
 	Admin     AdminConfig     `toml:"admin"`
+	UI        UIConfig        `toml:"ui"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -135,6 +136,13 @@ type LogConfig struct {
 	File      string `toml:"file"`
 	MaxSizeMB int    `toml:"max_size_mb"`
 	MaxFiles  int    `toml:"max_files"`
+}
+
+// UIConfig tunes the web UI.
+type UIConfig struct {
+	// Gravatar links avatars to gravatar.com; off, the node draws
+	// identicons itself (no third party sees who reads which timeline).
+	Gravatar bool `toml:"gravatar"`
 }
 
 // MetricsConfig guards /metrics.
