@@ -3,6 +3,7 @@ package httpui_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"minitwit/node/config"
 	"minitwit/ops/testwait"
+	"minitwit/node/nodetest"
 )
 
 func TestOpsEndpoints(t *testing.T) {
@@ -87,4 +89,66 @@ func TestOpsMetricsToken(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRequestLogLines: every request logs one line with its method, route
+// pattern, path, status, body bytes, duration, client address and request
+// id; /favicon.ico and /robots.txt are served, not taken for user pages.
+func TestRequestLogLines(t *testing.T) {
+	t.Parallel()
+	n, base := nodetest.StartDefault(t)
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	resp, body := get("/favicon.ico")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(string(body), "<svg") {
+		t.Errorf("/favicon.ico: %d %s %.40q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, body = get("/robots.txt")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(string(body), "Disallow: /admin/") {
+		t.Errorf("/robots.txt: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, body = get("/nobody-here")
+	if resp.StatusCode != 404 {
+		t.Fatalf("/nobody-here: %d", resp.StatusCode)
+	}
+	id := resp.Header.Get("X-Request-Id")
+
+	// The log line is written after the response: wait for it.
+	lines := map[string]map[string]any{}
+	testwait.Until(t, "request lines for /favicon.ico, /robots.txt and /nobody-here", func() bool {
+		for _, l := range n.LogRing().Lines(0) {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {
+				if p, _ := m["path"].(string); p == "/favicon.ico" || p == "/robots.txt" || p == "/nobody-here" {
+					lines[p] = m
+				}
+			}
+		}
+		return len(lines) == 3
+	})
+	for path, route := range map[string]string{"/favicon.ico": "GET /favicon.ico", "/robots.txt": "GET /robots.txt", "/nobody-here": "GET /{username}"} {
+		if got := lines[path]["route"]; got != route {
+			t.Errorf("%s logged with route %v, want %s", path, got, route)
+		}
+	}
+	l := lines["/nobody-here"]
+	for k, want := range map[string]any{"method": "GET", "status": 404.0, "req_id": id, "ip": "127.0.0.1", "bytes": float64(len(body))} {
+		if l[k] != want {
+			t.Errorf("request line %s = %v, want %v (line %v)", k, l[k], want, l)
+		}
+	}
+	if d, ok := l["dur_ms"].(float64); !ok || d < 0 {
+		t.Errorf("request line dur_ms = %v", l["dur_ms"])
+	}
 }

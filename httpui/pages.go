@@ -2,9 +2,7 @@ package httpui
 
 import (
 	"bytes"
-	"crypto/md5"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -13,7 +11,6 @@ import (
 	"net/url"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"minitwit/store"
@@ -118,22 +115,17 @@ type pageData struct {
 }
 
 type messageView struct {
-	Author, Gravatar, Text, Date string
-}
-
-func gravatarURL(email string, size int) string {
-	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return "https://www.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?d=identicon&s=" + strconv.Itoa(size)
+	Author, Avatar, Text, Date string
 }
 
 func formatDate(unix int64) string {
 	return time.Unix(unix, 0).UTC().Format("2006-01-02 @ 15:04")
 }
 
-func viewMessages(msgs []store.Message) []messageView {
+func viewMessages(msgs []store.Message, gravatar bool) []messageView {
 	out := make([]messageView, len(msgs))
 	for i, m := range msgs {
-		out[i] = messageView{Author: m.Author, Gravatar: gravatarURL(m.Email, 48), Text: m.Text, Date: formatDate(m.PubDate)}
+		out[i] = messageView{Author: m.Author, Avatar: avatarURL(m.Email, 48, gravatar), Text: m.Text, Date: formatDate(m.PubDate)}
 	}
 	return out
 }

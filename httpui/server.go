@@ -74,6 +74,9 @@ type Options struct {
 	Operations Operations
 	// Admin serves the admin page's cluster views; nil hides the page.
 	Admin AdminBackend
+	// Gravatar links avatars to gravatar.com instead of the node's own
+	// identicons (ui.gravatar).
+	Gravatar bool
 	// RequestTimeout bounds how long a request may wait for Raft or for a
 	// password-hashing slot. Zero means 10 s.
 	RequestTimeout time.Duration
@@ -138,6 +141,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /version", s.version)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
+	s.wellKnownRoutes()
+	s.mux.HandleFunc("GET "+avatarPrefix+"{hash}", s.avatar)
 	s.mux.HandleFunc("GET "+adminAPIPrefix+"backup", s.adminBackup)
 	s.mux.HandleFunc("POST "+adminAPIPrefix+"import", s.adminImport)
 	s.adminRoutes()
@@ -197,10 +202,12 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
-// statusWriter remembers the status code for the log line and metrics.
+// statusWriter remembers the status code and counts the body bytes for
+// the log line and metrics.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -214,7 +221,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -253,8 +262,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		attrs := []slog.Attr{
 			slog.String("req_id", ri.id), slog.String("method", r.Method), slog.String("route", r.Pattern),
-			slog.Int("status", sw.status), slog.Float64("dur_ms", float64(dur.Microseconds())/1000),
-			slog.String("ip", s.clientIP(r).String()),
+			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
+			slog.Float64("dur_ms", float64(dur.Microseconds())/1000), slog.String("ip", s.clientIP(r).String()),
 		}
 		if ri.user != "" {
 			attrs = append(attrs, slog.String("user", ri.user))

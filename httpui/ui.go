@@ -150,7 +150,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request, st *store.Stor
 		s.unavailable(w, r, err)
 		return
 	}
-	data.Messages = viewMessages(page.Messages)
+	data.Messages = viewMessages(page.Messages, s.opts.Gravatar)
 	if page.Next != 0 {
 		data.OlderURL = "?before=" + strconv.FormatUint(page.Next, 10)
 	}

@@ -9,7 +9,7 @@ package httpui_test
 
 import (
 	"context"
-	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"html"
@@ -757,10 +757,10 @@ func TestUITimelines(t *testing.T) {
 		}
 	})
 
-	t.Run("names with spaces, gravatar and date", func(t *testing.T) {
+	t.Run("names with spaces, avatar and date", func(t *testing.T) {
 		const name = "Roger Histand"
 		roger := uiClient(t, base)
-		// The gravatar hashes the trimmed, lower-cased address.
+		// The avatar hashes the trimmed, lower-cased address.
 		uiRegister(t, roger, name, "  Roger.Histand@Example.COM ", "roger-pw")
 		uiLogin(t, roger, name, "roger-pw")
 		uiPostMessage(t, roger, "Roger was here")
@@ -771,16 +771,19 @@ func TestUITimelines(t *testing.T) {
 		if d := time.Since(time.Unix(msgs[0].PubDate, 0)); d < -time.Minute || d > time.Minute {
 			t.Errorf("the message's date %d is %v away from now", msgs[0].PubDate, d)
 		}
-		sum := md5.Sum([]byte("roger.histand@example.com"))
-		gravatar := regexp.MustCompile(`https://www\.gravatar\.com/avatar/` + hex.EncodeToString(sum[:]) + `\?d=identicon&(amp;)?s=48"`)
+		sum := sha256.Sum256([]byte("roger.histand@example.com"))
+		avatar := regexp.MustCompile(`<img src="/static/avatar/` + hex.EncodeToString(sum[:16]) + `"`)
 		date := time.Unix(msgs[0].PubDate, 0).UTC().Format("2006-01-02 @ 15:04")
 
 		for _, path := range []string{"/Roger%20Histand", "/public", "/"} {
 			p := roger.get(t, path)
 			uiWantStatus(t, p, http.StatusOK)
 			uiWantContains(t, p, "Roger was here", `href="/Roger%20Histand"`, date)
-			if !gravatar.MatchString(p.Body) {
-				t.Errorf("%s: no gravatar %s in the page", path, gravatar)
+			if !avatar.MatchString(p.Body) {
+				t.Errorf("%s: no avatar %s in the page", path, avatar)
+			}
+			if strings.Contains(p.Body, "gravatar.com") {
+				t.Errorf("%s links to gravatar.com without ui.gravatar", path)
 			}
 			if !uiDateRE.MatchString(p.Body) {
 				t.Errorf("%s: no date as YYYY-MM-DD @ HH:MM", path)

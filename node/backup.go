@@ -187,7 +187,14 @@ func (n *Node) startBackups(ctx context.Context) error {
 		}
 		return 0
 	})
-	n.metrics.Gauge("minitwit_backup_failures", func() float64 { return float64(n.backups.Status().Failures) })
+	n.metrics.Gauge("minitwit_backup_last_ok_timestamp_seconds", func() float64 {
+		if t := n.backups.Status().LastOK; !t.IsZero() {
+			return float64(t.Unix())
+		}
+		return 0
+	})
+	n.metrics.Gauge("minitwit_backup_interval_seconds", func() float64 { return n.backups.Interval.Seconds() })
+	n.metrics.Gauge("minitwit_backup_failures_total", func() float64 { return float64(n.backups.Status().Failures) })
 	n.bg.Go(func() { n.backups.Run(ctx) })
 	return nil
 }

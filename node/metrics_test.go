@@ -2,17 +2,22 @@ package node_test
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"minitwit/node/nodetest"
+	"minitwit/ops"
 )
 
 // scrape reads /metrics with the token and returns every sample line by
-// metric name (the part before '{' or ' ').
+// metric name (the part before '{' or ' '). The text must pass
+// ops.LintExposition (HELP and TYPE, _total, complete histograms).
 func scrape(t *testing.T, base, token string) map[string][]string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
@@ -25,8 +30,15 @@ func scrape(t *testing.T, base, token string) map[string][]string {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ops.LintExposition(string(body)) {
+		t.Errorf("/metrics: %s", p)
+	}
 	out := map[string][]string{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -65,14 +77,28 @@ func TestMetricsExposition(t *testing.T) {
 		"minitwit_store_apply_duration_seconds_bucket",
 		"minitwit_users", "minitwit_messages", "minitwit_follows", "minitwit_flagged_messages",
 		"minitwit_followers_per_user", "minitwit_data_file_bytes",
+		"minitwit_api_refused_total", "minitwit_backup_last_success_timestamp_seconds",
+		"minitwit_backup_last_ok_timestamp_seconds", "minitwit_backup_interval_seconds",
+		"minitwit_backup_failures_total",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if len(got[name]) == 0 {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
-	if l := got["minitwit_simulator_errors_total"]; len(l) != 1 || !strings.Contains(l[0], `route="POST /api/msgs/{username}",status="404"} 1`) {
-		t.Errorf("simulator errors: %q", l)
+	// Every error series exists from the start (at 0); the one error so
+	// far counts 1 and no other does.
+	var errs []string
+	for _, l := range got["minitwit_simulator_errors_total"] {
+		if !strings.HasSuffix(l, "} 0") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], `route="POST /api/msgs/{username}",status="404"} 1`) {
+		t.Errorf("simulator errors: %q", errs)
+	}
+	if l := got["minitwit_api_refused_total"]; !slices.Contains(l, `minitwit_api_refused_total{reason="auth"} 0`) {
+		t.Errorf("refusals by credentials are not at 0 before the first: %q", l)
 	}
 	if l := got["minitwit_users"]; len(l) != 1 || l[0] != "minitwit_users 2" { // the first admin and the simulator's user
 		t.Errorf("users: %q", l)

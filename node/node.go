@@ -176,7 +176,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}()
 
 	// 1. The data dir and this node's persisted identity.
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, raftDir, snapshotsDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, raftDir), 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	if n.nodeID, err = resolveNodeID(cfg.DataDir, cfg.NodeID); err != nil {
@@ -191,7 +191,8 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	} else {
 		// stdout, the ring and the file get the same lines; buffering in
 		// front of all three keeps a slow disk off the request path.
-		outs := []io.Writer{os.Stdout, n.logRing}
+		// stdout in log.format; the ring and the file always in JSON.
+		outs := []io.Writer{ops.ConsoleWriter(os.Stdout, ops.ResolveLogFormat(cfg.Log.Format, os.Stdout)), n.logRing}
 		if cfg.Log.File != "" {
 			n.logFile = ops.NewRotatingFile(cfg.Log.File, cfg.Log.MaxSizeMB, cfg.Log.MaxFiles)
 			outs = append(outs, n.logFile)
@@ -282,7 +283,7 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		SimulatorUsername: n.cfg.Simulator.Username, SimulatorPassword: simPass,
 		AcceptedIPs: n.cfg.AcceptedIPs(), TrustedProxies: n.cfg.TrustedProxies(),
 		MaxNo: n.cfg.API.MaxNo, MaxBodyBytes: n.cfg.API.MaxBodyBytes, MetricsToken: n.cfg.Metrics.Token,
-		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n}, Admin: n,
+		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n}, Admin: n, Gravatar: n.cfg.UI.Gravatar,
 	})
 	if err != nil {
 		return err

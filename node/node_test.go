@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,4 +188,105 @@ func TestScenarioReplay(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// syncBuffer is a log destination tests read while the node writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSnapshotFolderAndQuietRaftStart: a single node's start logs no Raft
+// WARN or ERROR; its snapshots are in raft/snapshots; and a data dir in
+// the earlier layout (raft/snapshots/snapshots) is moved on the next
+// start, whose snapshot then rebuilds a lost data file.
+func TestSnapshotFolderAndQuietRaftStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var logs syncBuffer
+	start := func() *node.Node {
+		t.Helper()
+		n, err := node.Start(nodetest.Config(dir), node.Options{
+			Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	snapshots := func(path string) []string {
+		entries, _ := os.ReadDir(path)
+		var names []string
+		for _, e := range entries {
+			if e.IsDir() && e.Name() != "snapshots" {
+				names = append(names, e.Name())
+			}
+		}
+		return names
+	}
+	raftDir := filepath.Join(dir, "raft")
+	n := start()
+	base := "http://" + n.HTTPAddr()
+	apiPost(t, base, "/register", map[string]string{"username": "a", "email": "a@b", "pwd": "p"})
+	for deadline := time.Now().Add(10 * time.Second); len(snapshots(filepath.Join(raftDir, "snapshots"))) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot in raft/snapshots within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	want := digest(t, n)
+	closeNode(t, n)
+	if _, err := os.Stat(filepath.Join(raftDir, "snapshots", "snapshots")); err == nil {
+		t.Error("raft/snapshots/snapshots exists in a new data dir")
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"component":"raft"`) && (strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`)) {
+			t.Errorf("a single node's start logged: %s", line)
+		}
+	}
+
+	// The earlier layout, and the data file lost: only the snapshot (and
+	// the log after it) can bring the state back.
+	if err := os.Rename(filepath.Join(raftDir, "snapshots"), filepath.Join(raftDir, "old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(raftDir, "snapshots"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(raftDir, "old"), filepath.Join(raftDir, "snapshots", "snapshots")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "minitwit.db")); err != nil {
+		t.Fatal(err)
+	}
+	n = start()
+	defer closeNode(t, n)
+	if got := digest(t, n); got != want {
+		t.Error("the state is not back after the move")
+	}
+	if len(snapshots(filepath.Join(raftDir, "snapshots"))) == 0 {
+		t.Error("no snapshot in raft/snapshots after the move")
+	}
+	if _, err := os.Stat(filepath.Join(raftDir, "snapshots", "snapshots")); err == nil {
+		t.Error("raft/snapshots/snapshots is still there")
+	}
+	if !strings.Contains(logs.String(), "moved the Raft snapshots") {
+		t.Error("the move was not logged")
+	}
 }

@@ -75,7 +75,13 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return err
 	}
-	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, snapshotsDir), 2, raftLogger(n.log))
+	if moved, err := migrateSnapshotDir(dir); err != nil {
+		return err
+	} else if moved {
+		n.log.Info("moved the Raft snapshots from raft/snapshots/snapshots to raft/snapshots")
+	}
+	// Raft adds the "snapshots" folder itself (snapshotdir.go).
+	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, raftLogger(n.log))
 	if err != nil {
 		return fmt.Errorf("raft snapshots: %w", err)
 	}
@@ -379,7 +385,13 @@ func (n *Node) takeFirstSnapshot(ctx context.Context) {
 			if ctx.Err() != nil {
 				return // stopping
 			}
-			n.log.Warn("first snapshot failed; will retry", "err", err.Error())
+			// Nothing applied in this process yet (a node started on
+			// restored data): routine, the next check retries.
+			lvl := slog.LevelWarn
+			if errors.Is(err, raft.ErrNothingNewToSnapshot) {
+				lvl = slog.LevelDebug
+			}
+			n.log.Log(ctx, lvl, "first snapshot failed; will retry", "err", err.Error())
 			return
 		}
 	}

@@ -1,9 +1,12 @@
 package ops
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,13 +104,48 @@ type routeStatus struct {
 	status int
 }
 
-// NewMetrics returns an empty registry.
+// simulatorWrites are the simulator API's write routes (the ones
+// SimulatorRequest sees), and simulatorFailures the statuses they answer
+// with when they fail; register's 400 is the course's "user exists", fine.
+var (
+	simulatorWrites   = []string{"POST /api/register", "POST /api/msgs/{username}", "POST /api/fllws/{username}"}
+	simulatorFailures = []int{400, 403, 404, 413, 500, 503}
+	refusalReasons    = []string{"ip", "auth", "join_token"}
+)
+
+// NewMetrics returns a registry with the labelled series that panels and
+// alerts use already at 0: a series that appears only at its first event
+// reads "No data" instead of 0, and rate() over it misses that event.
 func NewMetrics() *Metrics {
-	return &Metrics{
+	m := &Metrics{
 		set:       metrics.NewSet(),
 		responses: make(map[routeStatus]*metrics.Counter),
 		durations: make(map[string]*metrics.PrometheusHistogram),
 	}
+	m.set.GetOrCreateCounter(`minitwit_simulator_requests_total`)
+	for _, route := range simulatorWrites {
+		for _, status := range simulatorFailures {
+			if !simulatorOK(route, status) {
+				m.simulatorErrors(route, status)
+			}
+		}
+	}
+	for _, reason := range refusalReasons {
+		m.refused(reason)
+	}
+	return m
+}
+
+func simulatorOK(route string, status int) bool {
+	return status == 204 || (status == 400 && route == "POST /api/register")
+}
+
+func (m *Metrics) simulatorErrors(route string, status int) *metrics.Counter {
+	return m.set.GetOrCreateCounter(fmt.Sprintf(`minitwit_simulator_errors_total{route=%q,status="%d"}`, route, status))
+}
+
+func (m *Metrics) refused(reason string) *metrics.Counter {
+	return m.set.GetOrCreateCounter(`minitwit_api_refused_total{reason=` + strconv.Quote(reason) + `}`)
 }
 
 // ObserveRequest counts one HTTP response for a route pattern (never a raw
@@ -144,10 +182,9 @@ func (m *Metrics) ObserveRequest(route string, status int, d time.Duration) {
 func (m *Metrics) SimulatorRequest(route string, status int) {
 	m.set.GetOrCreateCounter(`minitwit_simulator_requests_total`).Inc()
 	m.simRequests.Add(1)
-	ok := status == 204 || (status == 400 && route == "POST /api/register")
-	if !ok {
+	if !simulatorOK(route, status) {
 		m.simErrors.Add(1)
-		m.set.GetOrCreateCounter(fmt.Sprintf(`minitwit_simulator_errors_total{route=%q,status="%d"}`, route, status)).Inc()
+		m.simulatorErrors(route, status).Inc()
 	}
 }
 
@@ -163,9 +200,9 @@ func (m *Metrics) Counter(name string) *metrics.Counter {
 }
 
 // APIRefused counts a simulator API request refused before it was served;
-// reason is one of a fixed set ("ip", "auth").
+// reason is one of a fixed set (refusalReasons).
 func (m *Metrics) APIRefused(reason string) {
-	m.set.GetOrCreateCounter(`minitwit_api_refused_total{reason=` + strconv.Quote(reason) + `}`).Inc()
+	m.refused(reason).Inc()
 }
 
 // CertEvent counts a certificate event (cert_obtaining, cert_obtained,
@@ -180,8 +217,67 @@ func (m *Metrics) Gauge(name string, f func() float64) {
 }
 
 // WritePrometheus writes every metric of this node, plus Go runtime and
-// process figures, in Prometheus text format.
+// process figures, in Prometheus text format with HELP and TYPE from
+// families. The library writes the samples; this puts each family's
+// samples together under its metadata and leaves out the runtime families
+// that families does not list. It leaves the library's global
+// ExposeMetadata alone (its HELP lines are empty and its types are the
+// library's guess), so several registries in one process cannot disagree.
 func (m *Metrics) WritePrometheus(w io.Writer) {
-	m.set.WritePrometheus(w)
-	metrics.WriteProcessMetrics(w)
+	var buf bytes.Buffer
+	m.set.WritePrometheus(&buf)
+	metrics.WriteProcessMetrics(&buf)
+	metrics.WriteFDMetrics(&buf)
+	writeExposition(w, buf.Bytes())
+}
+
+// writeExposition writes the sample lines in raw (no comments expected)
+// grouped by family, in first-seen order, each group after its HELP and
+// TYPE lines.
+func writeExposition(w io.Writer, raw []byte) {
+	var order []string
+	lines := map[string][]string{}
+	for line := range strings.Lines(string(raw)) {
+		if line == "\n" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.HasSuffix(line, "\n") {
+			line += "\n"
+		}
+		name := line[:strings.IndexAny(line, "{ ")]
+		fam := familyOf(name)
+		if _, ok := families[fam]; !ok && !strings.HasPrefix(fam, "minitwit_") {
+			continue // a runtime figure we do not serve (see families)
+		}
+		if _, seen := lines[fam]; !seen {
+			order = append(order, fam)
+		}
+		lines[fam] = append(lines[fam], line)
+	}
+	bw := bufio.NewWriter(w)
+	for _, fam := range order {
+		f, ok := families[fam]
+		if !ok {
+			f = family{"untyped", "Undocumented: add it to ops.families."}
+		}
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", fam, f.help, fam, f.typ)
+		for _, l := range lines[fam] {
+			bw.WriteString(l)
+		}
+	}
+	bw.Flush()
+}
+
+// familyOf maps a sample name to its family: a histogram's _bucket, _sum
+// and _count samples and a summary's _sum and _count belong to the
+// histogram or summary.
+func familyOf(name string) string {
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if f, ok := families[base]; ok && (f.typ == "histogram" || f.typ == "summary") {
+				return base
+			}
+		}
+	}
+	return name
 }

@@ -42,7 +42,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, adminUsage); fs.PrintDefaults() }
-	email := fs.String("email", "", "with create: the admin's e-mail `address` (for the gravatar)")
+	email := fs.String("email", "", "with create: the admin's e-mail `address` (for the avatar)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")

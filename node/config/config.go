@@ -86,6 +86,7 @@ type Config struct {
 	TLS       TLSConfig       `toml:"tls"`
 	Backup    BackupConfig    `toml:"backup"`
 	Admin     AdminConfig     `toml:"admin"`
+	UI        UIConfig        `toml:"ui"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -202,11 +203,21 @@ type APIConfig struct {
 // LogConfig selects what is logged.
 type LogConfig struct {
 	Level string `toml:"level"`
+	// Format of the lines on stdout: auto, json or text (ops.ResolveLogFormat).
+	// The file and the admin page's log view always get JSON lines.
+	Format string `toml:"format"`
 	// File, if set, also receives every log line, rotated at MaxSizeMB
 	// with MaxFiles old files kept: a bounded footprint on disk.
 	File      string `toml:"file"`
 	MaxSizeMB int    `toml:"max_size_mb"`
 	MaxFiles  int    `toml:"max_files"`
+}
+
+// UIConfig tunes the web UI.
+type UIConfig struct {
+	// Gravatar links avatars to gravatar.com; off, the node draws
+	// identicons itself (no third party sees who reads which timeline).
+	Gravatar bool `toml:"gravatar"`
 }
 
 // MetricsConfig guards /metrics.

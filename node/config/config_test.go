@@ -43,7 +43,7 @@ func TestDefaultIsValid(t *testing.T) {
 		Raft: RaftConfig{SnapshotThreshold: 8192, TrailingLogs: 10240, SnapshotInterval: Duration(30 * time.Second),
 			Profile: "lan", HeartbeatTimeout: Duration(50 * time.Millisecond), ElectionTimeout: Duration(50 * time.Millisecond),
 			LeaderLeaseTimeout: Duration(50 * time.Millisecond), CommitTimeout: Duration(2 * time.Millisecond)},
-		Log:    LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
+		Log:    LogConfig{Level: "info", Format: "auto", MaxSizeMB: 100, MaxFiles: 5},
 		TLS:    TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7, S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 		Admin:  AdminConfig{Username: "operator"},

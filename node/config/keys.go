@@ -58,7 +58,7 @@ func table() []key {
 	var keys []key
 	for _, section := range [][]key{
 		nodeKeys(), simulatorKeys(), apiKeys(), raftKeys(), logKeys(),
-		metricsKeys(), tlsKeys(), backupKeys(), adminKeys(),
+		metricsKeys(), tlsKeys(), backupKeys(), adminKeys(), uiKeys(),
 	} {
 		keys = append(keys, section...)
 	}
@@ -246,12 +246,29 @@ func logKeys() []key {
 		field("log.level", func(c *Config) *string { return &c.Log.Level }, "info").
 			flag("log-level").env("MINITWIT_LOG_LEVEL").help("`level`: debug, info, warn or error").
 			checked(func(c *Config) error { return checkLevel(c.Log.Level) }),
+		field("log.format", func(c *Config) *string { return &c.Log.Format }, "auto").
+			flag("log-format").env("MINITWIT_LOG_FORMAT").
+			help("`format` of the lines on stdout: auto (text on a terminal, else JSON), json or text").
+			checked(func(c *Config) error {
+				switch c.Log.Format {
+				case "auto", "json", "text":
+					return nil
+				}
+				return fmt.Errorf("%q must be one of auto, json, text", c.Log.Format)
+			}),
 		field("log.file", func(c *Config) *string { return &c.Log.File }, "").
 			env("MINITWIT_LOG_FILE").help("also write logs to this file, rotated (log.max_size_mb, log.max_files)"),
 		field("log.max_size_mb", func(c *Config) *int { return &c.Log.MaxSizeMB }, 100).
 			checked(func(c *Config) error { return inRange(int64(c.Log.MaxSizeMB), 1, 100_000) }),
 		field("log.max_files", func(c *Config) *int { return &c.Log.MaxFiles }, 5).
 			checked(func(c *Config) error { return inRange(int64(c.Log.MaxFiles), 0, 1000) }),
+	}
+}
+
+func uiKeys() []key {
+	return []key{
+		field("ui.gravatar", func(c *Config) *bool { return &c.UI.Gravatar }, false).
+			help("avatars from gravatar.com instead of identicons drawn by the node"),
 	}
 }
 

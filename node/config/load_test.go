@@ -193,6 +193,7 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"api.max_no":             {"42", func(c Config) any { return fmt.Sprint(c.API.MaxNo) }},
 		"raft.profile":           {"wan", func(c Config) any { return c.Raft.Profile }},
 		"log.level":              {"warn", func(c Config) any { return c.Log.Level }},
+		"log.format":             {"text", func(c Config) any { return c.Log.Format }},
 		"log.file":               {"/var/log/minitwit/minitwit.log", func(c Config) any { return c.Log.File }},
 		"metrics.token":          {"scrape-me", func(c Config) any { return c.Metrics.Token }},
 		"tls.mode":               {"self-signed", func(c Config) any { return c.TLS.Mode }},

@@ -67,6 +67,7 @@ func TestValidateRejects(t *testing.T) {
 		{"api.max_body_bytes too big", func(c *Config) { c.API.MaxBodyBytes = 16<<20 + 1 }, "api.max_body_bytes", "at most 16777216"},
 		{"unknown log.level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "debug, info, warn, error"},
 		{"empty log.level", func(c *Config) { c.Log.Level = "" }, "log.level", "debug, info, warn, error"},
+		{"unknown log.format", func(c *Config) { c.Log.Format = "pretty" }, "log.format", "auto, json, text"},
 		{"empty admin.username", func(c *Config) { c.Admin.Username = "" }, "admin.username", "empty username"},
 		{"admin.username a page", func(c *Config) { c.Admin.Username = "Admin" }, "admin.username", "name of a page"},
 		{"admin.username with slash", func(c *Config) { c.Admin.Username = "a/b" }, "admin.username", "contains"},

@@ -80,6 +80,10 @@ type Scheduler struct {
 type Status struct {
 	LastGood    time.Time // when the last backup was stored everywhere
 	LastGoodKey string
+	// LastOK is when a tick last ended with every target holding the
+	// current state, stored then or found there (nothing changed): on a
+	// quiet cluster LastGood ages while the backups are still current.
+	LastOK      time.Time
 	LastError   string // the last failure, "" after a success
 	LastErrorAt time.Time
 	Failures    int // since start
@@ -157,6 +161,7 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	if unchanged {
 		s.mu.Lock()
 		s.status.Skipped++
+		s.status.LastOK = s.now()
 		s.mu.Unlock()
 		s.Log.Debug("scheduled backup skipped: nothing changed", "index", current)
 		return s.prune(ctx)
@@ -193,6 +198,7 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.status.LastGood, s.status.LastGoodKey, s.status.LastError = s.now(), name, ""
+	s.status.LastOK = s.status.LastGood
 	s.mu.Unlock()
 	s.Log.Info("backup stored", "name", name, "index", h.Index, "bytes", size, "targets", len(s.Targets))
 	return s.prune(ctx)

@@ -86,7 +86,7 @@ func TestScheduler(t *testing.T) {
 		}
 	}
 	st := s.Status()
-	if st.LastGoodKey != want[1] || st.LastError != "" || st.Failures != 0 {
+	if st.LastGoodKey != want[1] || st.LastError != "" || st.Failures != 0 || !st.LastOK.Equal(st.LastGood) {
 		t.Errorf("status %+v", st)
 	}
 
@@ -97,6 +97,10 @@ func TestScheduler(t *testing.T) {
 	}
 	if got := list(folder); len(got) != 2 || s.Status().Skipped != 1 {
 		t.Errorf("an unchanged state was backed up again: %q, status %+v", got, s.Status())
+	}
+	// ... but the backups are current as of now (what the backup alert reads).
+	if st := s.Status(); !st.LastOK.Equal(now) || !st.LastGood.Equal(now.Add(-time.Hour)) {
+		t.Errorf("after an unchanged tick: last ok %v, last good %v; want %v and an hour before", st.LastOK, st.LastGood, now)
 	}
 
 	// Much later, still unchanged: the old one goes, the newest stays.
