@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"minitwit/node/config"
-	"minitwit/ops/testwait"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 func TestOpsEndpoints(t *testing.T) {

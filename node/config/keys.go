@@ -267,8 +267,9 @@ func logKeys() []key {
 
 func uiKeys() []key {
 	return []key{
-		field("ui.gravatar", func(c *Config) *bool { return &c.UI.Gravatar }, false).
-			help("avatars from gravatar.com instead of identicons drawn by the node"),
+		// Off, the node draws identicons itself (no third party sees who
+		// reads which timeline).
+		field("ui.gravatar", func(c *Config) *bool { return &c.UI.Gravatar }, false),
 	}
 }
 
