@@ -148,7 +148,11 @@ func (s *Server) adminRoutes() {
 		s.errorPage(w, r, http.StatusForbidden, "Cross-origin request refused.")
 	}))
 	admin := func(pattern string, h func(http.ResponseWriter, *http.Request, *adminData)) {
-		s.mux.Handle(pattern, cop.Handler(s.requireAdmin(h)))
+		var handler http.Handler = s.requireAdmin(h)
+		if strings.HasPrefix(pattern, "POST ") {
+			handler = s.detach(handler) // a moderation outlives the tab, like every write
+		}
+		s.mux.Handle(pattern, cop.Handler(handler))
 	}
 	admin("GET /admin", s.adminOverview)
 	admin("GET /admin/{$}", s.adminOverview)

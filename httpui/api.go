@@ -155,7 +155,11 @@ func (c *apiCall) propose(cmd raftfsm.Command) (raftfsm.Result, error) {
 
 func (c *apiCall) reply(status int, body any) {
 	if err := c.ensureLatest(); err != nil {
-		c.s.log.Warn("recording latest failed", "req_id", infoFrom(c.r.Context()).id, "err", err.Error())
+		if clientGone(c.r) {
+			c.s.log.Info("client gone", "req_id", infoFrom(c.r.Context()).id, "err", err.Error())
+		} else {
+			c.s.log.Warn("recording latest failed", "req_id", infoFrom(c.r.Context()).id, "err", err.Error())
+		}
 		writeJSON(c.w, http.StatusServiceUnavailable, apiError{http.StatusServiceUnavailable, msgUnavailable})
 		return
 	}
@@ -180,6 +184,11 @@ func (c *apiCall) failErr(err error) {
 		c.fail(http.StatusBadRequest, msgFollowSelf)
 	case errors.Is(err, store.ErrInvalid):
 		c.fail(http.StatusBadRequest, err.Error())
+	case clientGone(c.r):
+		// A read the client gave up on; writes are detached and get here
+		// only on a real failure.
+		c.s.log.Info("client gone", "req_id", infoFrom(c.r.Context()).id, "err", err.Error())
+		c.fail(http.StatusServiceUnavailable, msgUnavailable)
 	default:
 		c.s.log.Warn("api request failed", "req_id", infoFrom(c.r.Context()).id, "err", err.Error())
 		c.fail(http.StatusServiceUnavailable, msgUnavailable)

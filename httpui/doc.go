@@ -15,6 +15,12 @@
 // here, on the node that accepted the request, before proposing.
 //
 // Choices where the specs are silent:
+//   - A write (API POSTs, the UI's and admin page's state-changing routes)
+//     runs to its end once it is read, detached from the client's
+//     connection under its own deadline (RequestTimeout): a client that
+//     gives up does not lose it, and `latest` goes with it. A request whose
+//     client left is logged with status 499 and client_gone, never as the
+//     node's failure. Reads still stop when their client leaves.
 //   - Typed store refusals map to 4xx; any other error of a proposal or a
 //     read (no leader, shutting down, timeout) is a retryable 503, never a
 //     500 and never a false success.

@@ -37,8 +37,13 @@ func (s *Server) propose(ctx context.Context, cmd raftfsm.Command) error {
 }
 
 // unavailable answers a failed read or write that is not the client's fault.
+// A client that left is not the node's failure: that is logged as such.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Warn("request failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	if clientGone(r) {
+		s.log.Info("client gone", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	} else {
+		s.log.Warn("request failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	}
 	s.errorPage(w, r, http.StatusServiceUnavailable, msgUnavailable)
 }
 
