@@ -25,8 +25,11 @@
 //     read (no leader, shutting down, timeout) is a retryable 503, never a
 //     500 and never a false success.
 //   - The /api allow-list refuses before anything else and does not record
-//     `latest`: a refused client must change nothing. Authentication
-//     failures (403) do record it, as the simulator contract asks.
+//     `latest`: a refused client must change nothing. Only requests with
+//     the simulator's credentials record `latest` (the reference records it
+//     before checking them; we do not). POST /api/register needs no
+//     credentials, but without them and from outside
+//     simulator.accepted_ips it is rate limited per source (sourcelimit.go).
 //   - An empty message (API `content` or UI `text`) records nothing: the API
 //     answers 400, the UI redirects without a flash, as the original did.
 //   - On POST /api/msgs/{user} and /api/fllws/{user} an unknown user (404)

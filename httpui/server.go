@@ -94,8 +94,10 @@ type Server struct {
 	closeOnce sync.Once
 	// adminLogins limits failed sign-ins to admin accounts.
 	adminLogins *loginLimiter
-	reqSeq      atomic.Uint64
-	reqBase     string
+	// openRegisters limits API registrations without credentials.
+	openRegisters *sourceLimiter
+	reqSeq        atomic.Uint64
+	reqBase       string
 }
 
 // New builds the handler and its routes.
@@ -117,16 +119,17 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:        opts,
-		log:         opts.Logger,
-		mux:         http.NewServeMux(),
-		hasher:      newHasher(),
-		sessions:    &sessions{reader: opts.Reader},
-		pages:       pg,
-		simAuth:     newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
-		adminLogins: newLoginLimiter(),
-		closing:     make(chan struct{}),
-		reqBase:     strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+		opts:          opts,
+		log:           opts.Logger,
+		mux:           http.NewServeMux(),
+		hasher:        newHasher(),
+		sessions:      &sessions{reader: opts.Reader},
+		pages:         pg,
+		simAuth:       newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
+		adminLogins:   newLoginLimiter(),
+		openRegisters: newSourceLimiter(openRegisterBurst, openRegisterEvery, openRegisterKeys),
+		closing:       make(chan struct{}),
+		reqBase:       strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 	}
 	s.routes()
 	return s, nil
