@@ -145,7 +145,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+adminAPIPrefix+"import", s.adminImport)
 	s.adminRoutes()
 
-	// Simulator API: no CSRF check and no rate limit may ever touch it.
+	// Simulator API: no CSRF check may ever touch it, and no rate limit a
+	// request with the simulator's credentials.
 	api := func(pattern string, h func(*apiCall)) {
 		var handler http.Handler = s.api(h)
 		if strings.HasPrefix(pattern, "POST ") {
