@@ -21,6 +21,10 @@
 //     gives up does not lose it, and `latest` goes with it. A request whose
 //     client left is logged with status 499 and client_gone, never as the
 //     node's failure. Reads still stop when their client leaves.
+//   - Every answer carries the browser hardening headers (securityHeaders
+//     in server.go): a CSP with no inline script or style, images only from
+//     Gravatar, no framing; nosniff, Referrer-Policy same-origin and a
+//     Permissions-Policy. HSTS is the node's, under TLS.
 //   - Typed store refusals map to 4xx; any other error of a proposal or a
 //     read (no leader, shutting down, timeout) is a retryable 503, never a
 //     500 and never a false success.

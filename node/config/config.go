@@ -77,6 +77,7 @@ type Config struct {
 	TLS       TLSConfig       `toml:"tls"`
 	Backup    BackupConfig    `toml:"backup"`
 	Admin     AdminConfig     `toml:"admin"`
+	HTTP      HTTPConfig      `toml:"http"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -117,6 +118,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration back in the same form.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// HTTPConfig bounds the public listener: how many connections it holds at
+// once (more wait in the kernel's queue, unaccepted) and how long an idle
+// keep-alive connection is kept.
+type HTTPConfig struct {
+	MaxConnections int      `toml:"max_connections"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
+}
 
 // APIConfig bounds what one API request may ask for.
 type APIConfig struct {
@@ -240,6 +249,7 @@ func Default() Config {
 		Log:   LogConfig{Level: "info", MaxSizeMB: 100, MaxFiles: 5},
 		TLS:   TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Admin: AdminConfig{Username: "operator"},
+		HTTP:  HTTPConfig{MaxConnections: 1000, IdleTimeout: Duration(60 * time.Second)},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7,
 			S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 	}

@@ -55,6 +55,13 @@ func (c *Config) validate(source func(key string) string) error {
 		{"simulator.accepted_ips", func() (err error) { accepted, err = parseAcceptedIPs(c.Simulator.AcceptedIPs); return err }},
 		{"api.max_no", func() error { return inRange(int64(c.API.MaxNo), 1, maxAPIMaxNo) }},
 		{"api.max_body_bytes", func() error { return inRange(c.API.MaxBodyBytes, minAPIMaxBodyBytes, maxAPIMaxBodyBytes) }},
+		{"http.max_connections", func() error { return inRange(int64(c.HTTP.MaxConnections), 16, 1_000_000) }},
+		{"http.idle_timeout", func() error {
+			if d := time.Duration(c.HTTP.IdleTimeout); d < time.Second || d > time.Hour {
+				return fmt.Errorf("must be from 1s to 1h (is %s)", d)
+			}
+			return nil
+		}},
 		{"raft.snapshot_threshold", func() error { return inRange(int64(c.Raft.SnapshotThreshold), 16, 10_000_000) }},
 		{"raft.trailing_logs", func() error { return inRange(int64(c.Raft.TrailingLogs), 0, 10_000_000) }},
 		{"raft.snapshot_interval", func() error {
