@@ -165,6 +165,7 @@ func (s *Server) adminRoutes() {
 	admin("POST /admin/messages/{id}/unflag", s.adminFlag)
 	admin("GET /admin/users", s.adminUsers)
 	admin("POST /admin/users/{name}/admin", s.adminSetAdmin)
+	admin("POST /admin/users/{name}/signout", s.adminSignOut)
 	admin("GET /admin/backup", s.adminDownloadBackup)
 }
 
@@ -200,14 +201,14 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 // isAdminSession tells whether the request carries an admin's session; it
 // never answers the request itself.
 func (s *Server) isAdminSession(r *http.Request) bool {
-	if _, err := r.Cookie(sessionCookie); err != nil {
+	if _, ok := s.readCookie(r, sessionCookie); !ok {
 		return false
 	}
 	st, err := s.opts.Reader.ReadStore(r.Context())
 	if err != nil {
 		return false
 	}
-	u, ok := s.sessionAccount(r, st)
+	u, _, ok := s.sessionAccount(r, st)
 	return ok && u.Admin && !u.TemporaryPassword
 }
 

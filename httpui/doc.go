@@ -58,7 +58,13 @@
 //   - The public timeline counts as fresh on the overview when its newest
 //     message is under 5 minutes old: the simulator posts every few seconds
 //     while it runs.
-//   - Sessions are stateless HMAC-signed cookies (30 days) keyed by the
-//     replicated session key, so any node accepts them; logout clears the
-//     cookie.
+//   - Sessions are HMAC-signed cookies (30 days) keyed by the replicated
+//     session key, so any node accepts them. Each carries the user's
+//     session generation (replicated; raftfsm.EndSessions bumps it) and a
+//     tag of the password hash: sign-out and an admin's "Sign out
+//     everywhere" end every copy of every session of the user on every
+//     node, a password change every session but the changer's. An admin's
+//     session also ends after 30 idle minutes or 12 hours. Over HTTPS (TLS
+//     here, or X-Forwarded-Proto from a trusted proxy) cookies are Secure
+//     and named with the __Host- prefix.
 package httpui

@@ -56,10 +56,10 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store
 		s.unavailable(w, r, err)
 		return nil, nil, false
 	}
-	if _, err := r.Cookie(sessionCookie); err != nil {
+	if _, ok := s.readCookie(r, sessionCookie); !ok {
 		return st, nil, true
 	}
-	u, ok := s.sessionAccount(r, st)
+	u, ss, ok := s.sessionAccount(r, st)
 	if !ok {
 		// Expired, forged, for a user this data set does not know (say,
 		// after a restore) or for a password since replaced: carry on
@@ -67,6 +67,7 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store
 		s.endSession(w, r)
 		return st, nil, true
 	}
+	s.touchSession(w, r, u, ss)
 	infoFrom(r.Context()).user = u.Name
 	return st, &u, true
 }
@@ -393,7 +394,18 @@ func (s *Server) upgradeHash(ctx context.Context, u store.User, password string)
 	return hash, true
 }
 
+// logout ends every session of the user, on every node (the cookie may
+// have been copied), not only this browser's.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if _, user, ok := s.viewer(w, r); ok && user != nil {
+		if err := s.propose(r.Context(), &raftfsm.EndSessions{User: user.Name}); err != nil {
+			// The cookie is cleared all the same; only a copy of it lives on.
+			s.log.Warn("ending the sessions at sign-out failed", "req_id", infoFrom(r.Context()).id,
+				"user", user.Name, "err", err.Error())
+		}
+	} else if !ok {
+		return
+	}
 	s.endSession(w, r)
 	s.flash(w, r, flashLoggedOut)
 	redirect(w, r, "/public")
