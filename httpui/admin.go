@@ -193,6 +193,8 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 				"user", user.Name, "ip", s.clientIP(r).String())
 			s.errorPage(w, r, http.StatusForbidden, "The admin page is for admins only.")
 			return
+		case r.Method != http.MethodGet && r.Method != http.MethodHead && s.refuseCrossSite(w, r):
+			return
 		}
 		h(w, r, &adminData{User: user, Now: time.Now().UTC()})
 	}

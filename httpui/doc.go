@@ -45,8 +45,13 @@
 //     UTF-8, more than 64 bytes and route names (see store.IsReservedName) are
 //     refused at registration.
 //   - Cross-site and same-site GETs of /{user}/follow|unfollow are refused
-//     (a sibling subdomain is not to be trusted either); requests without
-//     Sec-Fetch-Site (plain clients, the course's tests) pass.
+//     (a sibling subdomain is not to be trusted either). Every
+//     state-changing route of a signed-in user (follow, unfollow, posting,
+//     sign-out, password change, admin actions; GET or POST) also needs the
+//     session's SameSite=Strict companion cookie, which browsers never send
+//     on a cross-site request, Sec-Fetch-Site or not; a cookie jar (the
+//     course's tests) sends it and passes. A valid session without one
+//     (made before it existed) is given one on its next page.
 //   - The admin page answers anonymous visitors with a redirect to /login
 //     and signed-in non-admins with 403. Only failed sign-ins to admin
 //     accounts are rate limited (per node, in memory): ordinary accounts

@@ -20,6 +20,13 @@ import (
 const (
 	sessionCookie = "minitwit_session"
 	flashCookie   = "minitwit_flash"
+	// strictCookie rides beside the session with SameSite=Strict: a
+	// browser sends it only on requests that start on this site, so a
+	// state-changing request without it (a link or form on another site,
+	// even a top-level GET over plain HTTP without Sec-Fetch-Site) changes
+	// nothing. Its value is bound to the session cookie so that it cannot
+	// be planted for another session.
+	strictCookie = "minitwit_same_site"
 	sessionMaxAge = 30 * 24 * time.Hour
 	// An admin's session ends after 30 idle minutes and 12 hours at most;
 	// its last-seen time is refreshed at most once a minute.
@@ -245,14 +252,70 @@ func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ss session
 		return err
 	}
 	maxAge := time.Until(time.Unix(ss.expires, 0))
-	http.SetCookie(w, s.cookie(r, sessionCookie, seal(key, "session", ss.encode()), maxAge))
+	value := seal(key, "session", ss.encode())
+	http.SetCookie(w, s.cookie(r, sessionCookie, value, maxAge))
+	strict := s.cookie(r, strictCookie, strictValue(key, value), maxAge)
+	strict.SameSite = http.SameSiteStrictMode
+	http.SetCookie(w, strict)
 	return nil
+}
+
+// strictValue is the strict cookie's value for a session cookie's value.
+func strictValue(key []byte, session string) string {
+	sum := sha256.Sum256([]byte(session))
+	return seal(key, "same-site", sum[:16])
+}
+
+// fromSite reports whether a request of a signed-in user started on this
+// site: it carries the strict cookie of its session cookie.
+func (s *Server) fromSite(r *http.Request) bool {
+	sess, ok1 := s.readCookie(r, sessionCookie)
+	strict, ok2 := s.readCookie(r, strictCookie)
+	if !ok1 || !ok2 {
+		return false
+	}
+	key, err := s.sessions.signingKey(r.Context())
+	if err != nil {
+		return false
+	}
+	return hmac.Equal([]byte(strict), []byte(strictValue(key, sess)))
+}
+
+// ensureStrict gives a valid session that lacks its strict cookie (one
+// made before there was one) the cookie. That is safe whatever the request:
+// a browser still withholds a Strict cookie from every cross-site request.
+func (s *Server) ensureStrict(w http.ResponseWriter, r *http.Request) {
+	if s.fromSite(r) {
+		return
+	}
+	sess, ok := s.readCookie(r, sessionCookie)
+	key, err := s.sessions.signingKey(r.Context())
+	if !ok || err != nil {
+		return
+	}
+	c := s.cookie(r, strictCookie, strictValue(key, sess), sessionMaxAge)
+	c.SameSite = http.SameSiteStrictMode
+	http.SetCookie(w, c)
+}
+
+// refuseCrossSite answers a state-changing request of a signed-in user
+// that did not start on this site, and returns true; it changes nothing.
+func (s *Server) refuseCrossSite(w http.ResponseWriter, r *http.Request) bool {
+	if s.fromSite(r) {
+		return false
+	}
+	s.log.Warn("state change refused: not started on this site", "req_id", infoFrom(r.Context()).id,
+		"method", r.Method, "path", r.URL.Path, "ip", s.clientIP(r).String())
+	s.errorPage(w, r, http.StatusForbidden, "This request did not come from MiniTwit itself, so nothing was changed. "+
+		"Use the site's own links and buttons.")
+	return true
 }
 
 // touchSession moves an admin session's last-seen time forward, at most
 // once a minute, so that only idleness ends it.
 func (s *Server) touchSession(w http.ResponseWriter, r *http.Request, u store.User, ss session) {
 	if !u.Admin || time.Since(time.Unix(ss.seen, 0)) < adminSeenRefresh {
+		s.ensureStrict(w, r)
 		return
 	}
 	ss.seen = time.Now().Unix()
@@ -261,6 +324,7 @@ func (s *Server) touchSession(w http.ResponseWriter, r *http.Request, u store.Us
 
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(r, sessionCookie, "", -1))
+	http.SetCookie(w, s.cookie(r, strictCookie, "", -1))
 }
 
 // flash queues a message for the next page, like Flask's flash().

@@ -183,7 +183,7 @@ func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, follow boo
 		}
 	}
 	user, ok := s.signedIn(w, r)
-	if !ok {
+	if !ok || s.refuseCrossSite(w, r) {
 		return
 	}
 	whom := r.PathValue("username")
@@ -225,7 +225,7 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request) {
 	user, ok := s.signedIn(w, r)
-	if !ok {
+	if !ok || s.refuseCrossSite(w, r) {
 		return
 	}
 	if !s.parseForm(w, r) {
@@ -398,6 +398,9 @@ func (s *Server) upgradeHash(ctx context.Context, u store.User, password string)
 // have been copied), not only this browser's.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if _, user, ok := s.viewer(w, r); ok && user != nil {
+		if s.refuseCrossSite(w, r) {
+			return
+		}
 		if err := s.propose(r.Context(), &raftfsm.EndSessions{User: user.Name}); err != nil {
 			// The cookie is cleared all the same; only a copy of it lives on.
 			s.log.Warn("ending the sessions at sign-out failed", "req_id", infoFrom(r.Context()).id,
