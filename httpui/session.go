@@ -26,7 +26,7 @@ const (
 	// even a top-level GET over plain HTTP without Sec-Fetch-Site) changes
 	// nothing. Its value is bound to the session cookie so that it cannot
 	// be planted for another session.
-	strictCookie = "minitwit_same_site"
+	strictCookie  = "minitwit_same_site"
 	sessionMaxAge = 30 * 24 * time.Hour
 	// An admin's session ends after 30 idle minutes and 12 hours at most;
 	// its last-seen time is refreshed at most once a minute.
