@@ -94,6 +94,8 @@ type Server struct {
 	closeOnce sync.Once
 	// adminLogins limits failed sign-ins to admin accounts.
 	adminLogins *loginLimiter
+	// userLogins limits failed sign-ins to every other account.
+	userLogins *loginLimiter
 	// openRegisters limits API registrations without credentials.
 	openRegisters *sourceLimiter
 	reqSeq        atomic.Uint64
@@ -127,6 +129,7 @@ func New(opts Options) (*Server, error) {
 		pages:         pg,
 		simAuth:       newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
 		adminLogins:   newLoginLimiter(),
+		userLogins:    newLoginLimiterWith(userLoginBudget),
 		openRegisters: newSourceLimiter(openRegisterBurst, openRegisterEvery, openRegisterKeys),
 		closing:       make(chan struct{}),
 		reqBase:       strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
