@@ -330,7 +330,8 @@ func (reg registration) check() string {
 	switch {
 	case reg.Username == "":
 		return msgNoUsername
-	case reg.Email == "" || !strings.Contains(reg.Email, "@") || len(reg.Email) > store.MaxEmailBytes || !utf8.ValidString(reg.Email):
+	case reg.Email == "" || !strings.Contains(reg.Email, "@") || len(reg.Email) > store.MaxEmailBytes ||
+		!utf8.ValidString(reg.Email) || store.ValidateEmail(reg.Email) != nil:
 		return msgBadEmail
 	case reg.Password == "":
 		return msgNoPassword
@@ -338,7 +339,7 @@ func (reg registration) check() string {
 		return msgPasswordMismatch
 	case len(reg.Password) > MaxPasswordBytes:
 		return fmt.Sprintf("The password is longer than %d bytes", MaxPasswordBytes)
-	case store.ValidateUsername(reg.Username) != nil || store.IsReservedName(reg.Username):
+	case store.ValidateNewUsername(reg.Username) != nil:
 		return msgNameInvalid
 	}
 	return ""
@@ -362,7 +363,10 @@ func (s *Server) register(ctx context.Context, reg registration, latest raftfsm.
 			return "", err
 		}
 	}
-	taken := st.View(func(r *store.ReadTx) error { _, err := r.UserByName(reg.Username); return err }) == nil
+	// Names are unique regardless of case: "Alice" beside "alice" would be
+	// a look-alike. Names stored before this rule stay as they are.
+	var taken bool
+	st.View(func(r *store.ReadTx) error { _, taken = r.NameTakenFold(reg.Username); return nil })
 	if taken {
 		return msgNameTaken, nil
 	}

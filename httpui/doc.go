@@ -43,7 +43,13 @@
 //   - Form errors on /register and /login answer 400 with the form page.
 //   - Usernames are URL path segments: '/', control characters, invalid
 //     UTF-8, more than 64 bytes and route names (see store.IsReservedName) are
-//     refused at registration.
+//     refused at registration, and so are look-alikes
+//     (store.ValidateNewUsername: not NFC, zero-width, bidi and other format
+//     characters, spaces other than U+0020 or at either end) and a name
+//     equal to a taken one regardless of case. E-mail addresses are one
+//     line without control characters. These rules hold new names only:
+//     the state machine's own check is unchanged, so stored names keep
+//     working.
 //   - Cross-site and same-site GETs of /{user}/follow|unfollow are refused
 //     (a sibling subdomain is not to be trusted either). Every
 //     state-changing route of a signed-in user (follow, unfollow, posting,

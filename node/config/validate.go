@@ -131,13 +131,10 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"admin.username", func() error {
-			if err := store.ValidateUsername(c.Admin.Username); err != nil {
-				return err
-			}
 			if store.IsReservedName(c.Admin.Username) {
 				return fmt.Errorf("%q is the name of a page; choose another", c.Admin.Username)
 			}
-			return nil
+			return store.ValidateNewUsername(c.Admin.Username)
 		}},
 		{"admin.password", func() error {
 			if c.Admin.Password != "" && len(c.Admin.Password) < httpui.MinPasswordLen {
