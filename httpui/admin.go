@@ -148,7 +148,11 @@ func (s *Server) adminRoutes() {
 		s.errorPage(w, r, http.StatusForbidden, "Cross-origin request refused.")
 	}))
 	admin := func(pattern string, h func(http.ResponseWriter, *http.Request, *adminData)) {
-		s.mux.Handle(pattern, cop.Handler(s.requireAdmin(h)))
+		var handler http.Handler = s.requireAdmin(h)
+		if strings.HasPrefix(pattern, "POST ") {
+			handler = s.detach(handler) // a moderation outlives the tab, like every write
+		}
+		s.mux.Handle(pattern, cop.Handler(handler))
 	}
 	admin("GET /admin", s.adminOverview)
 	admin("GET /admin/{$}", s.adminOverview)
@@ -161,6 +165,7 @@ func (s *Server) adminRoutes() {
 	admin("POST /admin/messages/{id}/unflag", s.adminFlag)
 	admin("GET /admin/users", s.adminUsers)
 	admin("POST /admin/users/{name}/admin", s.adminSetAdmin)
+	admin("POST /admin/users/{name}/signout", s.adminSignOut)
 	admin("GET /admin/backup", s.adminDownloadBackup)
 }
 
@@ -188,6 +193,8 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 				"user", user.Name, "ip", s.clientIP(r).String())
 			s.errorPage(w, r, http.StatusForbidden, "The admin page is for admins only.")
 			return
+		case r.Method != http.MethodGet && r.Method != http.MethodHead && s.refuseCrossSite(w, r):
+			return
 		}
 		h(w, r, &adminData{User: user, Now: time.Now().UTC()})
 	}
@@ -196,14 +203,14 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 // isAdminSession tells whether the request carries an admin's session; it
 // never answers the request itself.
 func (s *Server) isAdminSession(r *http.Request) bool {
-	if _, err := r.Cookie(sessionCookie); err != nil {
+	if _, ok := s.readCookie(r, sessionCookie); !ok {
 		return false
 	}
 	st, err := s.opts.Reader.ReadStore(r.Context())
 	if err != nil {
 		return false
 	}
-	u, ok := s.sessionAccount(r, st)
+	u, _, ok := s.sessionAccount(r, st)
 	return ok && u.Admin && !u.TemporaryPassword
 }
 

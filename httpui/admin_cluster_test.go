@@ -50,21 +50,22 @@ func TestAdminCluster(t *testing.T) {
 
 	// The live tail of a follower, from node1's page.
 	follower := nodes[2]
-	next := adminTail(t, admin, base+"/admin/logs/stream?node="+follower.ID()+"&q=cluster-tail-marker")
+	marker := loginNameHash("cluster-tail-marker")
+	next := adminTail(t, admin, base+"/admin/logs/stream?node="+follower.ID()+"&q="+marker)
 	uiClient(t, "http://"+follower.HTTPAddr()).post(t, "/login", uiForm("username", "cluster-tail-marker", "password", "x"))
-	if line := next(); line["node"] != follower.ID() || line["user"] != "cluster-tail-marker" {
+	if line := next(); line["node"] != follower.ID() || line["user_hash"] != marker {
 		t.Fatalf("tailed %v, want %s's refused login", line, follower.ID())
 	}
 
 	// Recent lines and charts of the follower, without JavaScript.
-	p := admin.get(t, "/admin/logs?node="+follower.ID()+"&q=cluster-tail-marker")
+	p := admin.get(t, "/admin/logs?node="+follower.ID()+"&q="+marker)
 	uiWantContains(t, p, "login refused", "node="+follower.ID()+" ") // the line's details
 	p = admin.get(t, "/admin/charts?node="+follower.ID())
 	uiWantContains(t, p, "Charts of "+follower.ID())
 	uiWantLacks(t, p, `class="error"`)
 	d := admin.getStay(t, "/admin/logs/download?node="+follower.ID())
 	uiWantStatus(t, d, http.StatusOK)
-	if !strings.Contains(d.Body, "cluster-tail-marker") {
+	if !strings.Contains(d.Body, marker) {
 		t.Error("the follower's downloaded log lacks the refused login")
 	}
 }

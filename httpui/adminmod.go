@@ -164,3 +164,31 @@ func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminD
 	s.flash(w, r, msg)
 	redirect(w, r, backTo(r, "/admin/users"))
 }
+
+// adminSignOut ends every session of a user on every node (a stolen
+// cookie, a shared computer).
+func (s *Server) adminSignOut(w http.ResponseWriter, r *http.Request, d *adminData) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	name := r.PathValue("name")
+	err := s.propose(r.Context(), &raftfsm.EndSessions{User: name})
+	switch {
+	case errors.Is(err, store.ErrUnknownUser):
+		s.errorPage(w, r, http.StatusNotFound, "There is no user called "+strconv.Quote(name)+".")
+		return
+	case err != nil:
+		s.unavailable(w, r, err)
+		return
+	}
+	s.log.Warn("sessions revoked", "req_id", infoFrom(r.Context()).id, "by", d.User.Name,
+		"target", name, "ip", s.clientIP(r).String())
+	if name == d.User.Name {
+		// The admin's own session ended with the others.
+		s.flash(w, r, "Every session of "+name+" was signed out, this one too.")
+		redirect(w, r, "/login")
+		return
+	}
+	s.flash(w, r, "Every session of "+name+" was signed out.")
+	redirect(w, r, backTo(r, "/admin/users"))
+}

@@ -37,16 +37,19 @@ func TestAPILatest(t *testing.T) {
 		apiCase
 		latest int64 // what GET /api/latest returns afterwards
 	}{
-		{apiCase{name: "register 204", method: "POST", target: "/api/register?latest=1", body: reg("lat a"), auth: apiNoAuth, status: 204, delta: apiDelta{users: 1}}, 1},
+		// Without the simulator's credentials a request records no latest,
+		// whatever it does (a registration still needs none).
+		{apiCase{name: "register 204 without credentials records nothing", method: "POST", target: "/api/register?latest=1", body: reg("lat a"), auth: apiNoAuth, status: 204, delta: apiDelta{users: 1}}, -1},
+		{apiCase{name: "register 204 with credentials", method: "POST", target: "/api/register?latest=1", body: reg("lat z"), status: 204, delta: apiDelta{users: 1}}, 1},
 		{apiCase{name: "register 204 again", method: "POST", target: "/api/register?latest=2", body: reg("lat b"), status: 204, delta: apiDelta{users: 1}}, 2},
 		{apiCase{name: "register 400 no username", method: "POST", target: "/api/register?latest=3", body: reg(""), status: 400, errMsg: apiMsgNoUsername}, 3},
 		{apiCase{name: "register 400 bad body", method: "POST", target: "/api/register?latest=4", body: `{`, status: 400, errMsg: apiAnyMsg}, 4},
 		{apiCase{name: "register 400 taken", method: "POST", target: "/api/register?latest=5", body: reg("lat a"), status: 400, errMsg: apiMsgNameTaken}, 5},
 		{apiCase{name: "post 204", method: "POST", target: "/api/msgs/lat%20a?latest=6", body: `{"content":"hi"}`, status: 204, delta: apiDelta{msgs: 1}}, 6},
 		{apiCase{name: "post 400 bad body", method: "POST", target: "/api/msgs/lat%20a?latest=7", body: `nope`, status: 400, errMsg: apiAnyMsg}, 7},
-		{apiCase{name: "GET msgs 403 no auth", method: "GET", target: "/api/msgs?latest=8", auth: apiNoAuth, status: 403, errMsg: apiMsgNotAuthorized}, 8},
-		{apiCase{name: "post 403 wrong auth", method: "POST", target: "/api/msgs/lat%20a?latest=9", body: `{"content":"no"}`, auth: apiBasic("simulator", "wrong"), status: 403, errMsg: apiMsgNotAuthorized}, 9},
-		{apiCase{name: "follow 403 no auth", method: "POST", target: "/api/fllws/lat%20a?latest=10", body: `{"follow":"lat b"}`, auth: apiNoAuth, status: 403, errMsg: apiMsgNotAuthorized}, 10},
+		{apiCase{name: "GET msgs 403 no auth", method: "GET", target: "/api/msgs?latest=8", auth: apiNoAuth, status: 403, errMsg: apiMsgNotAuthorized}, 7},
+		{apiCase{name: "post 403 wrong auth", method: "POST", target: "/api/msgs/lat%20a?latest=9", body: `{"content":"no"}`, auth: apiBasic("simulator", "wrong"), status: 403, errMsg: apiMsgNotAuthorized}, 7},
+		{apiCase{name: "follow 403 no auth", method: "POST", target: "/api/fllws/lat%20a?latest=10", body: `{"follow":"lat b"}`, auth: apiNoAuth, status: 403, errMsg: apiMsgNotAuthorized}, 7},
 		{apiCase{name: "GET user msgs 404", method: "GET", target: "/api/msgs/nobody?latest=11", status: 404, errMsg: apiAnyMsg}, 11},
 		{apiCase{name: "post 404", method: "POST", target: "/api/msgs/nobody?latest=12", body: `{"content":"x"}`, status: 404, errMsg: apiAnyMsg}, 12},
 		{apiCase{name: "GET follows 404", method: "GET", target: "/api/fllws/nobody?latest=13", status: 404, errMsg: apiAnyMsg}, 13},
@@ -60,7 +63,8 @@ func TestAPILatest(t *testing.T) {
 		{apiCase{name: "GET msgs", method: "GET", target: "/api/msgs?latest=21", status: 200}, 21},
 		{apiCase{name: "GET user msgs", method: "GET", target: "/api/msgs/lat%20a?latest=22", status: 200}, 22},
 		{apiCase{name: "GET follows", method: "GET", target: "/api/fllws/lat%20a?latest=23", status: 200, json: `{"follows":[]}`}, 23},
-		{apiCase{name: "GET latest records its own", method: "GET", target: "/api/latest?latest=24", auth: apiNoAuth, status: 200, json: `{"latest":24}`}, 24},
+		{apiCase{name: "GET latest records its own", method: "GET", target: "/api/latest?latest=24", status: 200, json: `{"latest":24}`}, 24},
+		{apiCase{name: "GET latest without credentials records nothing", method: "GET", target: "/api/latest?latest=25", auth: apiNoAuth, status: 200, json: `{"latest":24}`}, 24},
 		// Not integers: ignored, and the request is served as if absent.
 		{apiCase{name: "abc ignored", method: "GET", target: "/api/msgs?latest=abc", status: 200}, 24},
 		{apiCase{name: "1.5 ignored", method: "GET", target: "/api/msgs?latest=1.5", status: 200}, 24},
@@ -82,7 +86,11 @@ func TestAPILatest(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			a.run(t, s.apiCase)
 			a.run(t, apiCase{method: "GET", target: "/api/latest", auth: apiNoAuth, status: 200, json: fmt.Sprintf(`{"latest":%d}`, s.latest)})
-			if got, ok := a.latest(t); !ok || got != s.latest {
+			got, ok := a.latest(t)
+			if !ok {
+				got = -1 // nothing recorded
+			}
+			if got != s.latest {
 				t.Errorf("store holds latest %d (set %v), want %d", got, ok, s.latest)
 			}
 		})
@@ -102,7 +110,8 @@ func TestAPIRegister(t *testing.T) {
 		{name: "with wrong auth (not checked)", method: "POST", target: "/api/register", body: reg("reg wrong auth", "w@x.org", "pw"), auth: apiBasic("x", "y"), status: 204, delta: ok},
 		{name: "spaces", method: "POST", target: "/api/register", body: reg("Roger Histand", "roger@x.org", "pw"), status: 204, delta: ok},
 		{name: "unicode", method: "POST", target: "/api/register", body: reg("Jürgen 日本 🐦", "j@x.org", "pw"), status: 204, delta: ok},
-		{name: "case differs from a taken name", method: "POST", target: "/api/register", body: reg("REG PLAIN", "P@x.org", "pw"), status: 204, delta: ok},
+		// Names are unique regardless of case (issue 12: look-alikes).
+		{name: "case differs from a taken name", method: "POST", target: "/api/register", body: reg("REG PLAIN", "P@x.org", "pw"), status: 400, errMsg: apiMsgNameTaken},
 		{name: "extra fields ignored", method: "POST", target: "/api/register", body: `{"username":"reg extra","email":"e@x.org","pwd":"pw","pwd2":"other"}`, status: 204, delta: ok},
 
 		// The contract's four refusals, in its order.
@@ -139,7 +148,7 @@ func TestAPIRegister(t *testing.T) {
 
 	// The registered users are stored under their exact names.
 	err := a.store.View(func(r *store.ReadTx) error {
-		for name, email := range map[string]string{"Roger Histand": "roger@x.org", "Jürgen 日本 🐦": "j@x.org", "reg plain": "p@x.org", "REG PLAIN": "P@x.org"} {
+		for name, email := range map[string]string{"Roger Histand": "roger@x.org", "Jürgen 日本 🐦": "j@x.org", "reg plain": "p@x.org"} {
 			u, err := r.UserByName(name)
 			if err != nil {
 				t.Errorf("user %q: %v", name, err)
@@ -647,5 +656,35 @@ func TestAPIConcurrentPosts(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", u, got, want)
 		}
+	}
+}
+
+// TestAPIOpenRegisterLimit: registrations without the simulator's
+// credentials are limited per source outside simulator.accepted_ips;
+// with them, or from an accepted address, they are not.
+func TestAPIOpenRegisterLimit(t *testing.T) {
+	t.Parallel()
+	reg := func(name string) string {
+		return apiJSON(map[string]string{"username": name, "email": "o@x.org", "pwd": "p"})
+	}
+	a := apiStart(t, nil)
+	for i := range 20 {
+		a.run(t, apiCase{method: "POST", target: "/api/register", body: reg(fmt.Sprintf("open %d", i)), auth: apiNoAuth, status: 204, delta: apiDelta{users: 1}})
+	}
+	r := a.do(t, "POST", "/api/register?latest=5", reg("open over"), apiNoAuth, nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("21st open registration: %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	if _, ok := a.latest(t); ok {
+		t.Error("a registration without credentials recorded latest")
+	}
+	a.run(t, apiCase{method: "POST", target: "/api/register?latest=6", body: reg("open with creds"), status: 204, delta: apiDelta{users: 1}})
+	if v, _ := a.latest(t); v != 6 {
+		t.Errorf("latest %d after an authenticated registration, want 6", v)
+	}
+
+	accepted := apiStart(t, func(c *config.Config) { c.Simulator.AcceptedIPs = []string{"127.0.0.1/32"} })
+	for i := range 25 {
+		accepted.run(t, apiCase{method: "POST", target: "/api/register", body: reg(fmt.Sprintf("acc %d", i)), auth: apiNoAuth, status: 204, delta: apiDelta{users: 1}})
 	}
 }

@@ -27,6 +27,14 @@ import (
 type loginLimiter struct {
 	mu      sync.Mutex
 	buckets map[string]*tokenBucket
+	budget  loginBudget
+}
+
+// loginBudget is a limiter's allowance: per address ipBurst failures, then
+// one every ipEvery; per account likewise.
+type loginBudget struct {
+	ipBurst, accountBurst int
+	ipEvery, accountEvery time.Duration
 }
 
 // tokenBucket holds up to burst tokens and gains one every `every`. (Not
@@ -70,7 +78,11 @@ const (
 )
 
 func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{buckets: map[string]*tokenBucket{}}
+	return newLoginLimiterWith(loginBudget{loginIPBurst, loginAccountBurst, loginIPEvery, loginAccountEvery})
+}
+
+func newLoginLimiterWith(b loginBudget) *loginLimiter {
+	return &loginLimiter{buckets: map[string]*tokenBucket{}, budget: b}
 }
 
 // addressKey is the budget key of a client address.
@@ -118,8 +130,8 @@ func (l *loginLimiter) begin(ip netip.Addr, account string) (done func(correct b
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	addr := l.bucket(addressKey(ip), loginIPEvery, loginIPBurst, now)
-	acct := l.bucket("user:"+account, loginAccountEvery, loginAccountBurst, now)
+	addr := l.bucket(addressKey(ip), l.budget.ipEvery, l.budget.ipBurst, now)
+	acct := l.bucket("user:"+account, l.budget.accountEvery, l.budget.accountBurst, now)
 	clean := addr.level(now) >= addr.burst
 	if d, ok := addr.take(now); !ok {
 		return nil, d, false

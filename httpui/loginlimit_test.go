@@ -112,3 +112,36 @@ func TestLoginLimiterMemoryBound(t *testing.T) {
 		t.Errorf("%d buckets, more than the cap %d", n, loginMaxKeys)
 	}
 }
+
+// TestUserLoginBudget: the budget of ordinary accounts counts IPv6
+// clients by /64 and stays bounded in memory.
+func TestUserLoginBudget(t *testing.T) {
+	t.Parallel()
+	l := newLoginLimiterWith(userLoginBudget)
+	for i := range userLoginBudget.ipBurst {
+		ip := netip.MustParseAddr(fmt.Sprintf("2001:db8:7:7::%x", i+1))
+		done, _, ok := l.begin(ip, fmt.Sprintf("user%d", i))
+		if !ok {
+			t.Fatalf("failure %d refused within the budget", i+1)
+		}
+		done(false)
+	}
+	if _, _, ok := l.begin(netip.MustParseAddr("2001:db8:7:7:abcd::1"), "fresh"); ok {
+		t.Error("another address of a spent /64 was let through")
+	}
+	if _, _, ok := l.begin(netip.MustParseAddr("2001:db8:7:8::1"), "fresh"); !ok {
+		t.Error("a neighbouring /64 was refused")
+	}
+	for i := range 3 * loginMaxKeys {
+		done, _, _ := l.begin(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), fmt.Sprintf("n%d", i))
+		if done != nil {
+			done(false)
+		}
+	}
+	l.mu.Lock()
+	n := len(l.buckets)
+	l.mu.Unlock()
+	if n > loginMaxKeys {
+		t.Errorf("%d budgets held, cap %d", n, loginMaxKeys)
+	}
+}

@@ -36,7 +36,7 @@ func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	user, ok := s.signedIn(w, r)
-	if !ok || !s.parseForm(w, r) {
+	if !ok || s.refuseCrossSite(w, r) || !s.parseForm(w, r) {
 		return
 	}
 	f := r.PostForm

@@ -97,8 +97,12 @@ type Server struct {
 	closeOnce sync.Once
 	// adminLogins limits failed sign-ins to admin accounts.
 	adminLogins *loginLimiter
-	reqSeq      atomic.Uint64
-	reqBase     string
+	// userLogins limits failed sign-ins to every other account.
+	userLogins *loginLimiter
+	// openRegisters limits API registrations without credentials.
+	openRegisters *sourceLimiter
+	reqSeq        atomic.Uint64
+	reqBase       string
 }
 
 // New builds the handler and its routes.
@@ -120,16 +124,18 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:        opts,
-		log:         opts.Logger,
-		mux:         http.NewServeMux(),
-		hasher:      newHasher(),
-		sessions:    &sessions{reader: opts.Reader},
-		pages:       pg,
-		simAuth:     newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
-		adminLogins: newLoginLimiter(),
-		closing:     make(chan struct{}),
-		reqBase:     strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+		opts:          opts,
+		log:           opts.Logger,
+		mux:           http.NewServeMux(),
+		hasher:        newHasher(),
+		sessions:      &sessions{reader: opts.Reader},
+		pages:         pg,
+		simAuth:       newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
+		adminLogins:   newLoginLimiter(),
+		userLogins:    newLoginLimiterWith(userLoginBudget),
+		openRegisters: newSourceLimiter(openRegisterBurst, openRegisterEvery, openRegisterKeys),
+		closing:       make(chan struct{}),
+		reqBase:       strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 	}
 	s.routes()
 	return s, nil
@@ -147,8 +153,15 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+adminAPIPrefix+"import", s.adminImport)
 	s.adminRoutes()
 
-	// Simulator API: no CSRF check and no rate limit may ever touch it.
-	api := func(pattern string, h func(*apiCall)) { s.mux.Handle(pattern, s.apiGuard(s.api(h))) }
+	// Simulator API: no CSRF check may ever touch it, and no rate limit a
+	// request with the simulator's credentials.
+	api := func(pattern string, h func(*apiCall)) {
+		var handler http.Handler = s.api(h)
+		if strings.HasPrefix(pattern, "POST ") {
+			handler = s.detach(handler)
+		}
+		s.mux.Handle(pattern, s.apiGuard(handler))
+	}
 	api("GET /api/latest", s.apiLatest)
 	api("POST /api/register", s.apiRegister)
 	api("GET /api/msgs", s.apiPublicMessages)
@@ -163,21 +176,23 @@ func (s *Server) routes() {
 		s.errorPage(w, r, http.StatusForbidden, "Cross-origin request refused.")
 	}))
 	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, cop.Handler(h)) }
+	// Routes that change state run to their end once read (see detach).
+	uiWrite := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, cop.Handler(s.detach(h))) }
 	ui("GET /{$}", s.home)
 	ui("GET /public", s.publicTimeline)
 	ui("GET /{username}", s.userTimeline)
-	ui("GET /{username}/follow", s.follow)
-	ui("POST /{username}/follow", s.follow)
-	ui("GET /{username}/unfollow", s.unfollow)
-	ui("POST /{username}/unfollow", s.unfollow)
-	ui("POST /add_message", s.addMessage)
+	uiWrite("GET /{username}/follow", s.follow)
+	uiWrite("POST /{username}/follow", s.follow)
+	uiWrite("GET /{username}/unfollow", s.unfollow)
+	uiWrite("POST /{username}/unfollow", s.unfollow)
+	uiWrite("POST /add_message", s.addMessage)
 	ui("GET /register", s.registerForm)
-	ui("POST /register", s.registerSubmit)
+	uiWrite("POST /register", s.registerSubmit)
 	ui("GET /login", s.loginForm)
-	ui("POST /login", s.loginSubmit)
-	ui("GET /logout", s.logout)
+	uiWrite("POST /login", s.loginSubmit)
+	uiWrite("GET /logout", s.logout)
 	ui("GET /login/password", s.passwordForm)
-	ui("POST /login/password", s.passwordSubmit)
+	uiWrite("POST /login/password", s.passwordSubmit)
 	s.staticRoutes()
 }
 
@@ -191,6 +206,33 @@ func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
 type requestInfo struct {
 	id   string
 	user string
+	// client is the connection's own context: done once the client has
+	// gone. Writes run detached from it (see detach), and the log line
+	// tells a client that left from a failure of the node.
+	client context.Context
+}
+
+// statusClientGone is the request log's status for a client that closed
+// its connection before the answer (nginx's 499): no answer reached it.
+const statusClientGone = 499
+
+// clientGone reports whether the request's client closed its connection.
+func clientGone(r *http.Request) bool {
+	c := infoFrom(r.Context()).client
+	return c != nil && c.Err() != nil
+}
+
+// detach runs a write to its end once it is read and validated, whatever
+// the client does meanwhile: the simulator gives up after 0.3 s, and a
+// registration dropped half-way would turn all of that user's later
+// actions into 404s. The write gets its own server-side deadline
+// (Options.RequestTimeout) in place of the connection's cancellation.
+func (s *Server) detach(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.RequestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 type ctxKey struct{}
@@ -232,7 +274,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // log line, metrics by route pattern.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ri := &requestInfo{id: s.reqBase + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)}
+	ri := &requestInfo{id: s.reqBase + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36), client: r.Context()}
 	timeout := s.opts.RequestTimeout
 	if adminLongRunning(r.URL.Path) {
 		timeout = adminAPITimeout // backups, imports and log tails stream for a while
@@ -242,6 +284,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	sw.Header().Set("X-Request-Id", ri.id)
+	securityHeaders(sw.Header())
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -254,6 +297,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
+		}
+		if ri.client.Err() != nil {
+			// Whatever was written went nowhere.
+			sw.status = statusClientGone
 		}
 		dur := time.Since(start)
 		s.opts.Metrics.ObserveRequest(r.Pattern, sw.status, dur)
@@ -268,9 +315,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ri.user != "" {
 			attrs = append(attrs, slog.String("user", ri.user))
 		}
+		if sw.status == statusClientGone {
+			attrs = append(attrs, slog.Bool("client_gone", true))
+		}
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	}()
 	s.mux.ServeHTTP(sw, r)
+}
+
+// contentSecurityPolicy allows only what the pages use: scripts, styles
+// and fetches from this origin (no inline script or style anywhere),
+// avatars from Gravatar, forms posting back here, and no framing.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"img-src https://www.gravatar.com; connect-src 'self'; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// securityHeaders go on every answer, pages, API and errors alike (HSTS is
+// added by the node when it serves TLS).
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
 
 // clientIP is the peer address, or, when the peer is a trusted proxy, the

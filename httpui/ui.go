@@ -37,8 +37,13 @@ func (s *Server) propose(ctx context.Context, cmd raftfsm.Command) error {
 }
 
 // unavailable answers a failed read or write that is not the client's fault.
+// A client that left is not the node's failure: that is logged as such.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Warn("request failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	if clientGone(r) {
+		s.log.Info("client gone", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	} else {
+		s.log.Warn("request failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
+	}
 	s.errorPage(w, r, http.StatusServiceUnavailable, msgUnavailable)
 }
 
@@ -51,10 +56,10 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store
 		s.unavailable(w, r, err)
 		return nil, nil, false
 	}
-	if _, err := r.Cookie(sessionCookie); err != nil {
+	if _, ok := s.readCookie(r, sessionCookie); !ok {
 		return st, nil, true
 	}
-	u, ok := s.sessionAccount(r, st)
+	u, ss, ok := s.sessionAccount(r, st)
 	if !ok {
 		// Expired, forged, for a user this data set does not know (say,
 		// after a restore) or for a password since replaced: carry on
@@ -62,6 +67,7 @@ func (s *Server) viewer(w http.ResponseWriter, r *http.Request) (st *store.Store
 		s.endSession(w, r)
 		return st, nil, true
 	}
+	s.touchSession(w, r, u, ss)
 	infoFrom(r.Context()).user = u.Name
 	return st, &u, true
 }
@@ -177,7 +183,7 @@ func (s *Server) changeFollow(w http.ResponseWriter, r *http.Request, follow boo
 		}
 	}
 	user, ok := s.signedIn(w, r)
-	if !ok {
+	if !ok || s.refuseCrossSite(w, r) {
 		return
 	}
 	whom := r.PathValue("username")
@@ -219,7 +225,7 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request) {
 	user, ok := s.signedIn(w, r)
-	if !ok {
+	if !ok || s.refuseCrossSite(w, r) {
 		return
 	}
 	if !s.parseForm(w, r) {
@@ -302,41 +308,62 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password := r.PostForm.Get("username"), r.PostForm.Get("password")
+	ip := s.clientIP(r)
 	refuse := func(msg string) {
-		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "user", name, "ip", s.clientIP(r).String())
+		// The attempted name is logged only as a short hash: people type
+		// their password into the name field.
+		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "user_hash", nameHash(name), "ip", ip.String())
 		data := &pageData{Error: msg}
 		data.Form.Username = name
 		s.render(w, r, http.StatusBadRequest, "login", data)
 	}
 	var u store.User
-	err := st.View(func(tx *store.ReadTx) error { var err error; u, err = tx.UserByName(name); return err })
-	if err != nil {
-		refuse(msgBadUsername)
+	known := st.View(func(tx *store.ReadTx) error { var err error; u, err = tx.UserByName(name); return err }) == nil
+	// Every attempt is counted before the password is checked, so that
+	// parallel guesses cannot slip in before the first failure counts;
+	// admin accounts have the stricter budget. Unknown names are counted
+	// as well (under the name as typed).
+	limiter, account := s.userLogins, name
+	if known {
+		account = u.Name
+		if u.Admin {
+			limiter = s.adminLogins
+		}
+	}
+	done, wait, ok := limiter.begin(ip, account)
+	if !ok {
+		s.log.Warn("login rate limited", "req_id", infoFrom(r.Context()).id, "user_hash", nameHash(name),
+			"admin", known && u.Admin, "ip", ip.String())
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		msg := "Too many failed sign-ins. Try again in " + roundAge(wait+time.Second) + "."
+		if known && u.Admin {
+			msg = "Too many failed sign-ins to this admin account. Try again in " + roundAge(wait+time.Second) + "."
+		}
+		data := &pageData{Error: msg}
+		data.Form.Username = name
+		s.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
-	ip := s.clientIP(r)
-	attemptDone := func(bool) {}
-	if u.Admin {
-		done, wait, ok := s.adminLogins.begin(ip, u.Name)
-		if !ok {
-			s.log.Warn("admin login rate limited", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip.String())
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			data := &pageData{Error: "Too many failed sign-ins to this admin account. Try again in " +
-				roundAge(wait+time.Second) + "."}
-			data.Form.Username = name
-			s.render(w, r, http.StatusTooManyRequests, "login", data)
-			return
-		}
-		attemptDone = done
+	stored := u.PasswordHash
+	if !known {
+		// An unknown name costs the same hash as a known one, so the
+		// answer's timing does not tell which names exist.
+		stored = s.dummyHash()
 	}
-	match, legacy, err := s.hasher.Verify(r.Context(), password, u.PasswordHash)
+	match, legacy, err := s.hasher.Verify(r.Context(), password, stored)
+	if !known {
+		match, legacy = false, false
+	}
 	// Only a wrong password spends the attempt; a correct one, or a check
 	// that could not be made, gives it back.
-	attemptDone(match || err != nil)
-	if err == nil && !match && u.Admin {
+	done(match || err != nil)
+	if known && err == nil && !match && u.Admin {
 		s.log.Warn("failed admin login", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip.String())
 	}
 	switch {
+	case !known && err == nil:
+		refuse(msgBadUsername)
+		return
 	case errors.Is(err, errBadHash):
 		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
 		refuse(msgBadPassword)
@@ -388,7 +415,21 @@ func (s *Server) upgradeHash(ctx context.Context, u store.User, password string)
 	return hash, true
 }
 
+// logout ends every session of the user, on every node (the cookie may
+// have been copied), not only this browser's.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if _, user, ok := s.viewer(w, r); ok && user != nil {
+		if s.refuseCrossSite(w, r) {
+			return
+		}
+		if err := s.propose(r.Context(), &raftfsm.EndSessions{User: user.Name}); err != nil {
+			// The cookie is cleared all the same; only a copy of it lives on.
+			s.log.Warn("ending the sessions at sign-out failed", "req_id", infoFrom(r.Context()).id,
+				"user", user.Name, "err", err.Error())
+		}
+	} else if !ok {
+		return
+	}
 	s.endSession(w, r)
 	s.flash(w, r, flashLoggedOut)
 	redirect(w, r, "/public")

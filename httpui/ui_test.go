@@ -1044,8 +1044,13 @@ func TestUISecurity(t *testing.T) {
 			t.Fatal("login set no cookie")
 		}
 		for _, c := range p.Cookies {
-			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
-				t.Errorf("cookie %s: HttpOnly=%v SameSite=%v, want HttpOnly and SameSite=Lax", c.Name, c.HttpOnly, c.SameSite)
+			// The same-site companion of the session is Strict; the rest Lax.
+			want := http.SameSiteLaxMode
+			if c.Name == "minitwit_same_site" {
+				want = http.SameSiteStrictMode
+			}
+			if !c.HttpOnly || c.SameSite != want {
+				t.Errorf("cookie %s: HttpOnly=%v SameSite=%v, want HttpOnly and SameSite=%v", c.Name, c.HttpOnly, c.SameSite, want)
 			}
 			// Over plain HTTP a Secure cookie would never come back.
 			if c.Secure {

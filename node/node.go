@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"golang.org/x/net/netutil"
 
 	"minitwit/httpui"
 	"minitwit/node/config"
@@ -305,16 +306,20 @@ func (n *Node) startHTTP(build ops.BuildInfo) error {
 		TLSConfig:         n.tlsPublic.config,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       time.Duration(n.cfg.HTTP.IdleTimeout),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
 	}
 	n.httpSrv.RegisterOnShutdown(handler.Close)
 	n.served = make(chan error, 1)
+	// At most http.max_connections at once: past that, new connections
+	// wait unaccepted in the kernel's queue instead of costing a file
+	// descriptor and a goroutine each (a flood of half-open connections).
+	ln := netutil.LimitListener(n.httpLn, n.cfg.HTTP.MaxConnections)
 	if n.tlsPublic.config != nil {
-		go func() { n.served <- n.httpSrv.ServeTLS(n.httpLn, "", "") }()
+		go func() { n.served <- n.httpSrv.ServeTLS(ln, "", "") }()
 	} else {
-		go func() { n.served <- n.httpSrv.Serve(n.httpLn) }()
+		go func() { n.served <- n.httpSrv.Serve(ln) }()
 	}
 	n.startRedirect()
 	if n.tlsPublic.manage != nil {

@@ -11,7 +11,7 @@ import (
 // sinceVersion), so older kinds keep their bytes, and a binary older than a
 // kind sees a larger version than it reads. A log entry with a larger
 // version comes from a newer binary; this node stops rather than misread it.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Kind identifies a command type on the wire. Values are never reused.
 type Kind uint8
@@ -36,6 +36,7 @@ const (
 	KindSetAdmin    Kind = 16 // format 3
 	KindSetPassword Kind = 17
 	KindCreateAdmin Kind = 18
+	KindEndSessions Kind = 19 // format 4
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -49,9 +50,12 @@ func FormatOf(c Command) byte { return sinceVersion(c.Kind()) }
 const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
-// kinds after it up to Rehash are format 2, the admin commands format 3.
+// kinds after it up to Rehash are format 2, the admin commands format 3,
+// EndSessions format 4.
 func sinceVersion(k Kind) byte {
 	switch {
+	case k >= KindEndSessions:
+		return 4
 	case k >= KindSetAdmin:
 		return 3
 	case k >= KindTagged:
@@ -228,6 +232,14 @@ type CreateAdmin struct {
 	Temporary bool
 }
 
+// EndSessions ends every session of User made so far (sign-out, an
+// admin's revoke) by bumping the user's session generation; Result.ID is
+// the new generation.
+type EndSessions struct {
+	User string
+}
+
+func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
 func (Follow) Kind() Kind         { return KindFollow }
@@ -246,6 +258,9 @@ func (Rehash) Kind() Kind         { return KindRehash }
 func (SetAdmin) Kind() Kind       { return KindSetAdmin }
 func (SetPassword) Kind() Kind    { return KindSetPassword }
 func (CreateAdmin) Kind() Kind    { return KindCreateAdmin }
+
+func (c *EndSessions) encode(e *encoder) { e.str(c.User) }
+func (c *EndSessions) decode(d *decoder) { c.User = d.str() }
 
 func (c *Register) encode(e *encoder) {
 	e.str(c.Username)
@@ -428,6 +443,8 @@ func newCommand(k Kind) Command {
 		return &SetPassword{}
 	case KindCreateAdmin:
 		return &CreateAdmin{}
+	case KindEndSessions:
+		return &EndSessions{}
 	}
 	return nil
 }

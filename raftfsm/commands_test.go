@@ -62,6 +62,7 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.SetAdmin{User: "a", Admin: true}, "0310016101"},
 		{&raftfsm.SetPassword{User: "a", Hash: "h", Temporary: true, Old: "o"}, "03110161016801016f"},
 		{&raftfsm.CreateAdmin{Username: "a", Email: "e", PasswordHash: "h", FirstOnly: true, Temporary: true}, "03120161016501680101"},
+		{&raftfsm.EndSessions{User: "a"}, "04130161"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {
@@ -70,7 +71,7 @@ func TestEncodingIsStable(t *testing.T) {
 			t.Errorf("%T encodes as\n %s, was\n %s", c.cmd, got, c.hex)
 		}
 	}
-	for k := raftfsm.KindRegister; k <= raftfsm.KindCreateAdmin; k++ {
+	for k := raftfsm.KindRegister; k <= raftfsm.KindEndSessions; k++ {
 		if !seen[k] {
 			t.Errorf("kind %d has no pinned encoding", k)
 		}

@@ -290,6 +290,8 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		if res.Err == nil && c.Temporary {
 			res.Err = w.MarkPasswordTemporary(c.Username)
 		}
+	case *EndSessions:
+		res.ID, res.Err = w.EndSessions(c.User)
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

@@ -67,12 +67,14 @@ func script() []raftfsm.Command {
 		&raftfsm.SetAdmin{User: "nobody", Admin: true}, // unknown
 		&raftfsm.SetPassword{User: "Roger Histand", Hash: "$argon2id$reset"},
 		&raftfsm.SetPassword{User: "Roger Histand", Hash: ""}, // invalid
+		&raftfsm.EndSessions{User: "Roger Histand"},
+		&raftfsm.EndSessions{User: "nobody"}, // unknown
 		&raftfsm.CreateAdmin{Username: "ops", Email: "ops@example.com", PasswordHash: "$argon2id$ops"},
 	}
 }
 
 var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked,
-	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid}
+	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid, 35: store.ErrUnknownUser}
 
 func logsOf(cmds []raftfsm.Command, first uint64) []*raft.Log {
 	logs := make([]*raft.Log, len(cmds))

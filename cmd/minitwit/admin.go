@@ -81,8 +81,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	}
 	switch action {
 	case "create":
-		if store.IsReservedName(name) {
-			return fail(2, fmt.Errorf("%q is the name of a page; choose another", name))
+		// A new name follows the rules against look-alikes and route names.
+		if err := store.ValidateNewUsername(name); err != nil {
+			return fail(2, err)
+		}
+		if err := store.ValidateEmail(*email); err != nil {
+			return fail(2, err)
 		}
 		cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: httpui.HashPassword(password), Temporary: temporary}
 	case "reset-password":

@@ -87,6 +87,7 @@ type Config struct {
 	Backup    BackupConfig    `toml:"backup"`
 	Admin     AdminConfig     `toml:"admin"`
 	UI        UIConfig        `toml:"ui"`
+	HTTP      HTTPConfig      `toml:"http"`
 
 	// Parsed forms, filled by Validate.
 	trustedProxies []netip.Prefix
@@ -193,6 +194,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration back in the same form.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// HTTPConfig bounds the public listener: how many connections it holds at
+// once (more wait in the kernel's queue, unaccepted) and how long an idle
+// keep-alive connection is kept.
+type HTTPConfig struct {
+	MaxConnections int      `toml:"max_connections"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
+}
 
 // APIConfig bounds what one API request may ask for.
 type APIConfig struct {

@@ -57,7 +57,7 @@ func (k key) secret(fileKey string) key { k.secretFile = fileKey; return k }
 func table() []key {
 	var keys []key
 	for _, section := range [][]key{
-		nodeKeys(), simulatorKeys(), apiKeys(), raftKeys(), logKeys(),
+		nodeKeys(), simulatorKeys(), apiKeys(), httpKeys(), raftKeys(), logKeys(),
 		metricsKeys(), tlsKeys(), backupKeys(), adminKeys(), uiKeys(),
 	} {
 		keys = append(keys, section...)
@@ -262,6 +262,20 @@ func logKeys() []key {
 			checked(func(c *Config) error { return inRange(int64(c.Log.MaxSizeMB), 1, 100_000) }),
 		field("log.max_files", func(c *Config) *int { return &c.Log.MaxFiles }, 5).
 			checked(func(c *Config) error { return inRange(int64(c.Log.MaxFiles), 0, 1000) }),
+	}
+}
+
+func httpKeys() []key {
+	return []key{
+		field("http.max_connections", func(c *Config) *int { return &c.HTTP.MaxConnections }, 1000).
+			checked(func(c *Config) error { return inRange(int64(c.HTTP.MaxConnections), 16, 1_000_000) }),
+		field("http.idle_timeout", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }, Duration(60*time.Second)).
+			checked(func(c *Config) error {
+				if d := time.Duration(c.HTTP.IdleTimeout); d < time.Second || d > time.Hour {
+					return fmt.Errorf("must be from 1s to 1h (is %s)", d)
+				}
+				return nil
+			}),
 	}
 }
 

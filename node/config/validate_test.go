@@ -63,6 +63,8 @@ func TestValidateRejects(t *testing.T) {
 		{"api.max_no zero", func(c *Config) { c.API.MaxNo = 0 }, "api.max_no", "at least 1"},
 		{"api.max_no negative", func(c *Config) { c.API.MaxNo = -5 }, "api.max_no", "at least 1"},
 		{"api.max_no too big", func(c *Config) { c.API.MaxNo = 1_000_001 }, "api.max_no", "at most 1000000"},
+		{"http.max_connections too small", func(c *Config) { c.HTTP.MaxConnections = 15 }, "http.max_connections", "at least 16"},
+		{"http.idle_timeout zero", func(c *Config) { c.HTTP.IdleTimeout = 0 }, "http.idle_timeout", "from 1s to 1h"},
 		{"api.max_body_bytes too small", func(c *Config) { c.API.MaxBodyBytes = 1023 }, "api.max_body_bytes", "at least 1024"},
 		{"api.max_body_bytes too big", func(c *Config) { c.API.MaxBodyBytes = 16<<20 + 1 }, "api.max_body_bytes", "at most 16777216"},
 		{"unknown log.level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "debug, info, warn, error"},

@@ -1,0 +1,76 @@
+package httpui_test
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"minitwit/node/nodetest"
+)
+
+// TestLoginLimitParallelGuesses: attempts at /login are counted before
+// the password is checked, so a burst of parallel guesses gets exactly
+// the budget (20 from one address) and no more; the course's texts stay.
+func TestLoginLimitParallelGuesses(t *testing.T) {
+	t.Parallel()
+	_, base := nodetest.StartDefault(t)
+	uiSignup(t, base, "guessed")
+	const guesses = 30
+	codes := make([]int, guesses)
+	var wg sync.WaitGroup
+	for i := range guesses {
+		wg.Go(func() {
+			s := uiClient(t, base)
+			p := s.do(t, s.stay, "POST", "/login", uiForm("username", "guessed", "password", "wrong"), nil)
+			codes[i] = p.Status
+			if p.Status == http.StatusBadRequest {
+				uiWantContains(t, p, uiErrBadPass)
+			}
+		})
+	}
+	wg.Wait()
+	refused := 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusBadRequest:
+		case http.StatusServiceUnavailable:
+			// Admitted, then no hashing slot within the deadline on a
+			// loaded machine: still one of the budget's attempts.
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Errorf("a guess answered %d", c)
+		}
+	}
+	if admitted := guesses - refused; admitted != 20 {
+		t.Errorf("%d of %d parallel guesses got past the limit, want exactly the budget of 20", admitted, guesses)
+	}
+}
+
+// TestLoginUnknownCostsAsKnown: an unknown name is answered no faster
+// than a known one with a wrong password (both compute one argon2id
+// hash): the medians are within a factor of 2.
+func TestLoginUnknownCostsAsKnown(t *testing.T) {
+	t.Parallel()
+	_, base := nodetest.StartDefault(t)
+	uiSignup(t, base, "known")
+	s := uiClient(t, base)
+	measure := func(name, want string) time.Duration {
+		var ds []time.Duration
+		for range 7 {
+			start := time.Now()
+			p := s.do(t, s.stay, "POST", "/login", uiForm("username", name, "password", "wrong"), nil)
+			ds = append(ds, time.Since(start))
+			uiWantContains(t, p, want)
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	known := measure("known", uiErrBadPass)
+	unknown := measure("nobody-here", uiErrBadUser)
+	if unknown*2 < known || known*2 < unknown {
+		t.Errorf("median answer for an unknown name %s, for a known one %s: not within 2x", unknown, known)
+	}
+}
