@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/httpui/auth"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/raftfsm"
@@ -325,7 +325,7 @@ func TestAdminChartsAndBackup(t *testing.T) {
 // httpuiHash hashes a password the way the node does.
 func httpuiHash(t *testing.T, password string) string {
 	t.Helper()
-	h := httpui.HashPassword(password)
+	h := auth.HashPassword(password)
 	if !strings.HasPrefix(h, "$argon2id$") {
 		t.Fatalf("hash %q", h)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"minitwit/httpui/auth"
 	"minitwit/ops"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -84,7 +85,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	mux      *http.ServeMux
-	hasher   *hasher
+	hasher   *auth.Hasher
 	sessions *sessions
 	pages    *pages
 	simAuth  credentials
@@ -93,7 +94,7 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	// adminLogins limits failed sign-ins to admin accounts.
-	adminLogins *loginLimiter
+	adminLogins *auth.LoginLimiter
 	reqSeq      atomic.Uint64
 	reqBase     string
 }
@@ -120,11 +121,11 @@ func New(opts Options) (*Server, error) {
 		opts:        opts,
 		log:         opts.Logger,
 		mux:         http.NewServeMux(),
-		hasher:      newHasher(),
+		hasher:      auth.NewHasher(),
 		sessions:    &sessions{reader: opts.Reader},
 		pages:       pg,
 		simAuth:     newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
-		adminLogins: newLoginLimiter(),
+		adminLogins: auth.NewLoginLimiter(),
 		closing:     make(chan struct{}),
 		reqBase:     strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 	}

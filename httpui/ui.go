@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"minitwit/httpui/auth"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -317,7 +318,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
 	attemptDone := func(bool) {}
 	if u.Admin {
-		done, wait, ok := s.adminLogins.begin(ip, u.Name)
+		done, wait, ok := s.adminLogins.Begin(ip, u.Name)
 		if !ok {
 			s.log.Warn("admin login rate limited", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip.String())
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -337,7 +338,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("failed admin login", "req_id", infoFrom(r.Context()).id, "user", u.Name, "ip", ip.String())
 	}
 	switch {
-	case errors.Is(err, errBadHash):
+	case errors.Is(err, auth.ErrBadHash):
 		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
 		refuse(msgBadPassword)
 		return

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/httpui/auth"
 )
 
 // admBrowser is one browser: its own cookie jar, and redirects are not
@@ -222,9 +222,9 @@ func TestAdminFirstStartOneTimePassword(t *testing.T) {
 		}
 	}
 	first := lines[0]
-	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < httpui.MinPasswordLen {
+	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < auth.MinPasswordLen {
 		t.Fatalf("one-time password line %+v; want level WARN, user operator, login %s/login and a password of %d+ characters",
-			first, s.base, httpui.MinPasswordLen)
+			first, s.base, auth.MinPasswordLen)
 	}
 
 	b := newAdmBrowser(t)

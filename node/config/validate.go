@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"minitwit/httpui"
+	"minitwit/httpui/auth"
 	"minitwit/store"
 )
 
@@ -133,8 +133,8 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"admin.password", func() error {
-			if c.Admin.Password != "" && len(c.Admin.Password) < httpui.MinPasswordLen {
-				return fmt.Errorf("must be at least %d characters", httpui.MinPasswordLen)
+			if c.Admin.Password != "" && len(c.Admin.Password) < auth.MinPasswordLen {
+				return fmt.Errorf("must be at least %d characters", auth.MinPasswordLen)
 			}
 			return nil
 		}},

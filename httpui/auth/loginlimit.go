@@ -1,4 +1,4 @@
-package httpui
+package auth
 
 import (
 	"net/netip"
@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// Admin sign-ins are rate limited. Each attempt on an admin account takes
-// one token from a budget of the client's address and one from a budget of
-// the account *before* the password is checked, so a burst of parallel
-// guesses cannot all slip in before the first failure is counted; a
-// correct password gives its tokens back. While a budget is spent the login
-// form answers 429 without checking the password.
+// LoginLimiter rate limits sign-ins; httpui guards admin accounts with it.
+// Each attempt on an admin account takes one token from a budget of the
+// client's address and one from a budget of the account *before* the
+// password is checked, so a burst of parallel guesses cannot all slip in
+// before the first failure is counted; a correct password gives its tokens
+// back. While a budget is spent the login form answers 429 without checking
+// the password.
 //
 // An attacker spreading guesses over many addresses spends the account's
 // budget; the account does not lock then: a client whose own address
@@ -24,7 +25,7 @@ import (
 // Ordinary accounts are not limited at all: the course's UI tests sign in
 // to them again and again. The budgets are per node and in memory: an
 // attacker spreading guesses over three nodes gets three budgets.
-type loginLimiter struct {
+type LoginLimiter struct {
 	mu      sync.Mutex
 	buckets map[string]*tokenBucket
 }
@@ -69,8 +70,9 @@ const (
 	loginMaxKeys = 10_000
 )
 
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{buckets: map[string]*tokenBucket{}}
+// NewLoginLimiter returns a limiter with every budget full.
+func NewLoginLimiter() *LoginLimiter {
+	return &LoginLimiter{buckets: map[string]*tokenBucket{}}
 }
 
 // addressKey is the budget key of a client address.
@@ -82,7 +84,7 @@ func addressKey(ip netip.Addr) string {
 	return "ip:" + ip.Unmap().String()
 }
 
-func (l *loginLimiter) bucket(key string, every time.Duration, burst int, now time.Time) *tokenBucket {
+func (l *LoginLimiter) bucket(key string, every time.Duration, burst int, now time.Time) *tokenBucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= loginMaxKeys {
@@ -97,7 +99,7 @@ func (l *loginLimiter) bucket(key string, every time.Duration, burst int, now ti
 // makeRoom forgets buckets that have refilled (they hold nothing a new one
 // would not) and, if that is not enough, arbitrary others: a flood of
 // addresses costs some forgotten failures, never unbounded memory.
-func (l *loginLimiter) makeRoom(now time.Time) {
+func (l *LoginLimiter) makeRoom(now time.Time) {
 	for k, b := range l.buckets {
 		if b.level(now) >= b.burst {
 			delete(l.buckets, k)
@@ -111,10 +113,10 @@ func (l *loginLimiter) makeRoom(now time.Time) {
 	}
 }
 
-// begin takes an attempt at account from ip. When the attempt may not be
+// Begin takes an attempt at account from ip. When the attempt may not be
 // made it returns how long to wait and ok=false; otherwise done must be
 // called with the outcome: a correct password gives the tokens back.
-func (l *loginLimiter) begin(ip netip.Addr, account string) (done func(correct bool), wait time.Duration, ok bool) {
+func (l *LoginLimiter) Begin(ip netip.Addr, account string) (done func(correct bool), wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
