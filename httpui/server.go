@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"minitwit/httpui/auth"
+	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -36,18 +37,7 @@ type Reader interface {
 
 // StatusReporter describes the node for /readyz.
 type StatusReporter interface {
-	Status() Status
-}
-
-// Status is what /readyz reports. Ready decides 200 or 503.
-type Status struct {
-	NodeID       string `json:"node_id"`
-	Role         string `json:"role"`
-	Leader       string `json:"leader"`
-	AppliedIndex uint64 `json:"applied_index"`
-	CommitIndex  uint64 `json:"commit_index"`
-	Ready        bool   `json:"-"`
-	Reason       string `json:"reason,omitempty"`
+	Status() nodeinfo.Status
 }
 
 // Options configure the handler. Proposer, Reader, Status, Logger and

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"minitwit/httpui/auth"
-	"minitwit/store"
 )
 
 // Limits that Validate enforces.
@@ -124,10 +123,10 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"admin.username", func() error {
-			if err := store.ValidateUsername(c.Admin.Username); err != nil {
+			if err := auth.CheckUsername(c.Admin.Username); err != nil {
 				return err
 			}
-			if store.IsReservedName(c.Admin.Username) {
+			if auth.IsReservedName(c.Admin.Username) {
 				return fmt.Errorf("%q is the name of a page; choose another", c.Admin.Username)
 			}
 			return nil
