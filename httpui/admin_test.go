@@ -36,7 +36,7 @@ func adminSession(t *testing.T, base string) *uiSession {
 
 func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	anon := uiClient(t, base)
 	user := uiSignup(t, base, "plainuser")
 	pages := []string{"/admin", "/admin/", "/admin/charts", "/admin/logs", "/admin/logs/download",
@@ -64,7 +64,7 @@ func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 
 func TestAdminOverview(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	// A simulator action, so the graders' view has an id to show.
 	a := &apiNode{host: n.HTTPAddr(), store: n.Store()}
@@ -86,7 +86,7 @@ func TestAdminOverview(t *testing.T) {
 
 func TestAdminMetricsBySession(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t) // no metrics.token: only sessions
+	_, base := nodetest.StartDefault(t, web) // no metrics.token: only sessions
 	anon := uiClient(t, base)
 	uiWantStatus(t, anon.getStay(t, "/metrics"), http.StatusForbidden)
 	user := uiSignup(t, base, "curious")
@@ -98,7 +98,7 @@ func TestAdminMetricsBySession(t *testing.T) {
 
 func TestAdminFlagChangesEveryView(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	author := uiSignup(t, base, "loud")
 	uiPostMessage(t, author, "keep this one")
@@ -169,7 +169,7 @@ func TestAdminFlagChangesEveryView(t *testing.T) {
 
 func TestAdminUsers(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	other := uiSignup(t, base, "helper")
 	uiSignup(t, base, "helpless")
@@ -198,7 +198,7 @@ func TestAdminUsers(t *testing.T) {
 
 func TestAdminOneTimePassword(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	const oneTime = "one-time-password-123"
 	hash := httpuiHash(t, oneTime)
 	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: hash, Temporary: true})
@@ -238,7 +238,7 @@ func TestAdminOneTimePassword(t *testing.T) {
 
 func TestAdminLoginRateLimit(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	s := uiClient(t, base)
 	for i := range 5 {
 		p := s.post(t, "/login", uiForm("username", adminName, "password", "guess-"+strconv.Itoa(i)))
@@ -258,7 +258,7 @@ func TestAdminLoginRateLimit(t *testing.T) {
 
 func TestAdminLogs(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 
 	// The live tail: open the stream, make a request, see its line.
@@ -287,7 +287,7 @@ func TestAdminLogs(t *testing.T) {
 
 func TestAdminChartsAndBackup(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	for range 20 {
 		admin.get(t, "/public")
@@ -340,7 +340,7 @@ func TestAdminBackupStatus(t *testing.T) {
 	cfg := nodetest.Config(t.TempDir())
 	cfg.Backup.Dir = dir
 	cfg.Backup.Interval = config.Duration(time.Second)
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	base := "http://" + n.HTTPAddr()
 	admin := adminSession(t, base)
 	deadline := time.Now().Add(15 * time.Second)
@@ -400,7 +400,7 @@ func adminTail(t *testing.T, admin *uiSession, url string) func() map[string]any
 // up a graceful shutdown.
 func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	resp, err := admin.stay.Get(base + "/admin/logs/stream")
 	if err != nil {
@@ -429,7 +429,7 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 // session cannot read /metrics either.
 func TestAdminSessionsEndWithThePassword(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	thief := adminSession(t, base)
 	uiWantStatus(t, thief.getStay(t, "/admin"), http.StatusOK)
 	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: httpuiHash(t, "reset-by-the-owner"), Temporary: true})
@@ -456,7 +456,7 @@ func TestAdminSessionsEndWithThePassword(t *testing.T) {
 // TestAdminBadInput: bad forms and parameters get 4xx and change nothing.
 func TestAdminBadInput(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	uiSignup(t, base, "bystander")
 	uiWantStatus(t, admin.postStay(t, "/admin/users/bystander/admin", uiForm("admin", "yes")), http.StatusBadRequest)

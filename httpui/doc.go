@@ -10,7 +10,10 @@
 // touch Raft), a Proposer that sends a command through Raft and returns its
 // result, and a StatusReporter for /readyz; the admin page adds an
 // AdminBackend for what only the node knows (its members, their samples
-// and logs). Everything a command needs that
+// and logs), and Operations for the remote admin endpoints. Node gathers
+// them with the node's configuration, logger and metrics: *node.Node
+// implements it, and cmd/minitwit hands ForNode's handler to the node,
+// which never imports this package. Everything a command needs that
 // is not deterministic (timestamps, argon2id password hashes) is computed
 // here, on the node that accepted the request, before proposing.
 //

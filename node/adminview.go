@@ -16,13 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"minitwit/httpui"
 	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/store"
 )
 
-// What the admin page shows about the cluster (httpui.AdminBackend). Any
+// What the admin page shows about the cluster (httpui's AdminBackend). Any
 // node's admin page shows every member: it asks each member over the
 // cluster RPC (node certificates, internode port) for its own description,
 // samples and log lines, so an operator watching one address sees all of
@@ -398,5 +397,3 @@ func (n *Node) getJSON(ctx context.Context, addr, path string, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
 }
-
-var _ httpui.AdminBackend = (*Node)(nil)

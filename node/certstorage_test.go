@@ -18,7 +18,7 @@ import (
 // and is taken over, and the old holder cannot release its successor's.
 func TestCertStorageLocks(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 2)
+	nodes := nodetest.StartCluster(t, web, 2)
 	a, b := nodes[0].CertStorageForTest(time.Minute), nodes[1].CertStorageForTest(time.Minute)
 	ctx := context.Background()
 
@@ -80,7 +80,7 @@ func TestCertStorageLocks(t *testing.T) {
 // List, Exists and Delete behave as certmagic expects.
 func TestCertStorageFiles(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 2)
+	nodes := nodetest.StartCluster(t, web, 2)
 	a, b := nodes[0].CertStorageForTest(time.Minute), nodes[1].CertStorageForTest(time.Minute)
 	ctx := context.Background()
 	if err := a.Store(ctx, "certificates/ca/localhost/localhost.crt", []byte("PEM")); err != nil {

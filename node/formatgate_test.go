@@ -20,7 +20,7 @@ import (
 // the newer commands go through.
 func TestFormatGateDuringRollingUpgrade(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	old := nodes[2]
 	old.PlayOlderBinaryForTest(raftfsm.ReleasedFormat)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -83,7 +83,7 @@ func login(t *testing.T, base, name, password string) bool {
 // the hash is argon2id; a second import changes nothing.
 func TestImportCourseDatabase(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	path := courseDB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

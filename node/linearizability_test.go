@@ -510,7 +510,7 @@ func linCheck(t *testing.T, ops []porcupine.Operation, timeout time.Duration) po
 // either way.
 func TestClusterLinearizable(t *testing.T) {
 	t.Parallel()
-	cluster := &linNodes{nodes: nodetest.StartCluster(t, 3)}
+	cluster := &linNodes{nodes: nodetest.StartCluster(t, web, 3)}
 	for i, name := range append([]string{linWho}, linWhoms...) {
 		register(t, cluster.nodes[i%3], name)
 	}
@@ -541,7 +541,7 @@ func TestClusterLinearizable(t *testing.T) {
 		crashes = append(crashes, h.now())
 		cluster.crash(leader)
 		time.Sleep(700 * time.Millisecond)
-		back := nodetest.Start(t, cfg)
+		back := nodetest.Start(t, web, cfg)
 		cluster.replace(leader, back)
 		t.Logf("crash %d: leader %s crashed at %v, back at %v", i+1, leader.ID(),
 			time.Duration(crashes[i]).Round(time.Millisecond), time.Duration(h.now()).Round(time.Millisecond))

@@ -9,7 +9,7 @@ import (
 
 func TestClusterCommand(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 2)
+	nodes := nodetest.StartCluster(t, webHandler, 2)
 	dir, addr := nodes[0].DataDir(), nodes[0].RaftAddr()
 	cases := []struct {
 		args     []string
