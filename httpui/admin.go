@@ -298,13 +298,13 @@ func (s *Server) adminCharts(w http.ResponseWriter, r *http.Request, d *adminDat
 		times[i] = p.At
 	}
 	for _, spec := range chartSpecs {
-		c := chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 720, Height: 200, Gap: chartGap}
+		c := ops.Chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 720, Height: 200, Gap: chartGap}
 		for i, name := range spec.series {
 			vals := make([]float64, len(pts))
 			for j, p := range pts {
 				vals[j] = spec.value(p)[i]
 			}
-			c.Series = append(c.Series, chartSeries{Name: name, Values: vals})
+			c.Series = append(c.Series, ops.ChartSeries{Name: name, Values: vals})
 		}
 		d.Charts = append(d.Charts, c.SVG())
 	}

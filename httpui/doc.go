@@ -1,7 +1,7 @@
 // Package httpui owns everything HTTP on a node's public listener: the web
 // UI (server-rendered with html/template, static files embedded), the
 // simulator API under /api, the admin page under /admin (admin.go: overview,
-// charts drawn by chart.go, logs with a live tail, moderation, users), the
+// charts drawn by ops.Chart, logs with a live tail, moderation, users), the
 // health, version and metrics endpoints, and the middleware around them (request ids, one log line per request,
 // metrics, the /api client allow-list, browser cross-origin protection).
 //
