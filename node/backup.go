@@ -207,9 +207,3 @@ func (n *Node) WriteBackup(ctx context.Context, w io.Writer) error {
 	_, err := n.Backup(ctx, w)
 	return err
 }
-
-// ImportSQLite imports the course SQLite database at path through this
-// node and returns the ImportReport: the admin API's import.
-func (n *Node) ImportSQLite(ctx context.Context, path string) (any, error) {
-	return ImportSQLite(ctx, path, n, nil)
-}

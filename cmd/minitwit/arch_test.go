@@ -51,9 +51,16 @@ func TestImportRules(t *testing.T) {
 		{auth, oneOf(), "httpui/auth is a leaf (std and x/crypto)"},
 		{"minitwit/store", oneOf(), "the store knows nothing of Raft or HTTP"},
 		{"minitwit/raftfsm", oneOf("minitwit/store"), "the state machine sits on the store only"},
+		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", "minitwit/httpui/auth"), "the import reads SQLite into commands"},
+		{"minitwit/node/publictls", oneOf("minitwit/raftfsm", "minitwit/store"), "the public certificates sit on the replicated state only"},
 		{"minitwit/httpui", func(d string) bool { return !under(d, "minitwit/node") || d == nodeinfo || d == config },
 			"httpui talks to the node through its own interfaces; node/nodeinfo and node/config are leaves"},
 		{"minitwit/...", func(d string) bool { return !under(d, "minitwit/cmd") }, "nothing imports cmd"},
+	}
+	for _, d := range deps["minitwit/raftfsm"] {
+		if under(d, "github.com/caddyserver/certmagic") {
+			t.Errorf("minitwit/raftfsm imports %s: certmagic's Storage lives in node/publictls", d)
+		}
 	}
 	for _, r := range rules {
 		matched := false

@@ -1,4 +1,4 @@
-package node_test
+package publictls_test
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/node/publictls"
 )
 
 // TestCertStorageLocks: two nodes race for one lock; one wins and the
@@ -18,8 +20,8 @@ import (
 // and is taken over, and the old holder cannot release its successor's.
 func TestCertStorageLocks(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, web, 2)
-	a, b := nodes[0].CertStorageForTest(time.Minute), nodes[1].CertStorageForTest(time.Minute)
+	nodes := nodetest.StartCluster(t, nil, 2)
+	a, b := storageOn(nodes[0], time.Minute), storageOn(nodes[1], time.Minute)
 	ctx := context.Background()
 
 	won := make(chan string, 2)
@@ -53,7 +55,7 @@ func TestCertStorageLocks(t *testing.T) {
 	}
 
 	// A short lease, and its holder never unlocks.
-	short := nodes[0].CertStorageForTest(300 * time.Millisecond)
+	short := storageOn(nodes[0], 300*time.Millisecond)
 	if err := short.Lock(ctx, "renew"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +82,8 @@ func TestCertStorageLocks(t *testing.T) {
 // List, Exists and Delete behave as certmagic expects.
 func TestCertStorageFiles(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, web, 2)
-	a, b := nodes[0].CertStorageForTest(time.Minute), nodes[1].CertStorageForTest(time.Minute)
+	nodes := nodetest.StartCluster(t, nil, 2)
+	a, b := storageOn(nodes[0], time.Minute), storageOn(nodes[1], time.Minute)
 	ctx := context.Background()
 	if err := a.Store(ctx, "certificates/ca/localhost/localhost.crt", []byte("PEM")); err != nil {
 		t.Fatal(err)
@@ -111,4 +113,12 @@ func TestCertStorageFiles(t *testing.T) {
 	if a.Exists(ctx, "certificates/ca/localhost/localhost.crt") {
 		t.Fatal("deleted directory still has its key")
 	}
+}
+
+// storageOn is a certmagic storage on n whose leases last ttl. The nodes
+// need no web layer (nil in StartCluster): the storage talks to Raft only.
+func storageOn(n *node.Node, ttl time.Duration) certmagic.Storage {
+	c := publictls.NewCertStorage(n, n.ID())
+	c.SetLeaseTTL(ttl)
+	return c
 }
