@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"minitwit/httpui/auth"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -311,7 +310,7 @@ func (reg registration) check() string {
 		return msgPasswordMismatch
 	case len(reg.Password) > MaxPasswordBytes:
 		return fmt.Sprintf("The password is longer than %d bytes", MaxPasswordBytes)
-	case store.ValidateUsername(reg.Username) != nil || auth.IsReservedName(reg.Username):
+	case store.ValidateUsername(reg.Username) != nil || store.IsReservedName(reg.Username):
 		return msgNameInvalid
 	}
 	return ""

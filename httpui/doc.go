@@ -32,7 +32,7 @@
 //     not change state, and Go's GET patterns also match HEAD.
 //   - Form errors on /register and /login answer 400 with the form page.
 //   - Usernames are URL path segments: '/', control characters, invalid
-//     UTF-8, more than 64 bytes and route names (see auth.IsReservedName) are
+//     UTF-8, more than 64 bytes and route names (see store.IsReservedName) are
 //     refused at registration.
 //   - Cross-site and same-site GETs of /{user}/follow|unfollow are refused
 //     (a sibling subdomain is not to be trusted either); requests without

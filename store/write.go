@@ -2,40 +2,27 @@ package store
 
 import (
 	"fmt"
-	"unicode"
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
+
+	"minitwit/store/username"
 )
 
 // Limits on stored values. Handlers check them first so that a client gets a
 // clear 400; the store checks again so that nothing oversized is ever written.
 const (
-	MaxUsernameBytes = 64
+	MaxUsernameBytes = username.MaxBytes
 	MaxEmailBytes    = 254
 	MaxMessageBytes  = 8192
 	MaxHashBytes     = 512
 )
 
-// ValidateUsername checks a name against the data model's rules: non-empty,
-// valid UTF-8, no control characters, at most MaxUsernameBytes, and usable as
-// one URL path segment: no '/', and not "." or "..", which URL cleaning
-// removes.
+// ValidateUsername checks a name against the data model's rules (see
+// username.Check), as an ErrInvalid.
 func ValidateUsername(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: empty username", ErrInvalid)
-	case name == "." || name == "..":
-		return fmt.Errorf("%w: username %q is a path segment of its own", ErrInvalid, name)
-	case len(name) > MaxUsernameBytes:
-		return fmt.Errorf("%w: username longer than %d bytes", ErrInvalid, MaxUsernameBytes)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: username is not valid UTF-8", ErrInvalid)
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) || r == '/' {
-			return fmt.Errorf("%w: username contains %q", ErrInvalid, r)
-		}
+	if err := username.Check(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

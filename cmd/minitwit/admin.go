@@ -82,7 +82,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	}
 	switch action {
 	case "create":
-		if auth.IsReservedName(name) {
+		if store.IsReservedName(name) {
 			return fail(2, fmt.Errorf("%q is the name of a page; choose another", name))
 		}
 		cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: auth.HashPassword(password), Temporary: temporary}

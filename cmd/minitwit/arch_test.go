@@ -38,6 +38,7 @@ func TestImportRules(t *testing.T) {
 		nodeinfo = "minitwit/node/nodeinfo"
 		config   = "minitwit/node/config"
 		ops      = "minitwit/ops"
+		username = "minitwit/store/username"
 	)
 	rules := []struct {
 		pkgs    string
@@ -46,13 +47,14 @@ func TestImportRules(t *testing.T) {
 	}{
 		{"minitwit/node/...", func(d string) bool { return d == auth || !under(d, "minitwit/httpui") },
 			"node never imports the web layer (cmd/minitwit wires it); httpui/auth is a leaf"},
-		{config, oneOf(auth, nodeinfo, ops), "the configuration imports only leaf types"},
+		{config, oneOf(auth, nodeinfo, ops, username), "the configuration imports only leaf types"},
 		{nodeinfo, oneOf(ops), "node/nodeinfo is a leaf"},
 		{auth, oneOf(), "httpui/auth is a leaf (std and x/crypto)"},
-		{"minitwit/store", oneOf(), "the store knows nothing of Raft or HTTP"},
-		{"minitwit/raftfsm", oneOf("minitwit/store"), "the state machine sits on the store only"},
-		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", "minitwit/httpui/auth"), "the import reads SQLite into commands"},
-		{"minitwit/node/publictls", oneOf("minitwit/raftfsm", "minitwit/store"), "the public certificates sit on the replicated state only"},
+		{username, oneOf(), "store/username is a leaf"},
+		{"minitwit/store", oneOf(username), "the store knows nothing of Raft or HTTP"},
+		{"minitwit/raftfsm", oneOf("minitwit/store", username), "the state machine sits on the store only"},
+		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", username, auth), "the import reads SQLite into commands"},
+		{"minitwit/node/publictls", oneOf("minitwit/raftfsm", "minitwit/store", username), "the public certificates sit on the replicated state only"},
 		{"minitwit/httpui", func(d string) bool { return !under(d, "minitwit/node") || d == nodeinfo || d == config },
 			"httpui talks to the node through its own interfaces; node/nodeinfo and node/config are leaves"},
 		{"minitwit/...", func(d string) bool { return !under(d, "minitwit/cmd") }, "nothing imports cmd"},

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"minitwit/httpui/auth"
+	"minitwit/store/username"
 )
 
 // Limits that Validate enforces.
@@ -123,10 +124,10 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"admin.username", func() error {
-			if err := auth.CheckUsername(c.Admin.Username); err != nil {
+			if err := username.Check(c.Admin.Username); err != nil {
 				return err
 			}
-			if auth.IsReservedName(c.Admin.Username) {
+			if username.IsReserved(c.Admin.Username) {
 				return fmt.Errorf("%q is the name of a page; choose another", c.Admin.Username)
 			}
 			return nil
