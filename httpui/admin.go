@@ -3,7 +3,6 @@ package httpui
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/store"
 )
@@ -38,7 +38,7 @@ import (
 type AdminBackend interface {
 	// Overview describes every member of the cluster; members that cannot
 	// be reached are listed with Err set.
-	Overview(ctx context.Context) Overview
+	Overview(ctx context.Context) nodeinfo.Overview
 	// MemberIDs names this node and every member, without asking them.
 	MemberIDs() (self string, ids []string)
 	// Samples returns a node's sampled figures since a time, oldest first.
@@ -54,56 +54,6 @@ type AdminBackend interface {
 	DownloadLogs(ctx context.Context, nodeID string, w io.Writer, name func(string)) error
 }
 
-// ErrUnknownNode is what an AdminBackend answers for a node id that is not
-// a member; the page answers 404 for it.
-var ErrUnknownNode = errors.New("not a member of this cluster")
-
-// Overview is the cluster as the admin page shows it.
-type Overview struct {
-	Self     string // the node answering
-	Leader   string
-	Nodes    []NodeInfo
-	Warnings []string // configuration the operator should fix
-	// JoinToken lets new nodes join; shown behind a disclosure.
-	JoinToken string
-}
-
-// NodeInfo is one member as it describes itself.
-type NodeInfo struct {
-	ID           string      `json:"id"`
-	RaftAddr     string      `json:"raft_addr"`
-	HTTPAddr     string      `json:"http_addr"`
-	Role         string      `json:"role"`
-	Voter        bool        `json:"-"` // from the configuration: Overview fills it in
-	Version      string      `json:"version"`
-	Format       int         `json:"format"` // the newest command format its binary reads
-	StartedAt    time.Time   `json:"started_at"`
-	AppliedIndex uint64      `json:"applied_index"`
-	CommitIndex  uint64      `json:"commit_index"`
-	LastIndex    uint64      `json:"last_index"`
-	LastContact  string      `json:"last_contact"` // with the leader, as Raft reports it
-	Ready        bool        `json:"ready"`
-	Reason       string      `json:"reason,omitempty"`
-	CertExpiry   time.Time   `json:"cert_expiry,omitzero"`
-	DataBytes    int64       `json:"data_bytes"`
-	HeapBytes    int64       `json:"heap_bytes"`
-	Last         *ops.Point  `json:"last,omitempty"`   // the newest sample
-	Backup       *BackupInfo `json:"backup,omitempty"` // scheduled backups, when configured
-	Err          string      `json:"-"`                // set when the node did not answer
-	Lag          uint64      `json:"-"`                // entries behind the newest commit index seen
-}
-
-// BackupInfo is the scheduled backups' state on this node.
-type BackupInfo struct {
-	Targets     []string  // where backups go (folder, s3://bucket/prefix)
-	Interval    string    // how often
-	LastGood    time.Time // when the last backup was stored everywhere
-	LastGoodKey string
-	LastError   string // the last failure, "" after a success
-	LastErrorAt time.Time
-	Failures    int
-}
-
 // adminData is what an admin page template may show.
 type adminData struct {
 	User    *store.User
@@ -112,13 +62,13 @@ type adminData struct {
 	Now     time.Time
 
 	// Overview.
-	Overview                Overview
+	Overview                nodeinfo.Overview
 	Counts                  store.Counts
 	Latest                  string
 	Freshness               string
 	Fresh                   bool
 	SimPerMin, SimErrPerMin float64
-	Backup                  *BackupInfo
+	Backup                  *nodeinfo.BackupInfo
 	DataBytes               int64
 
 	// Charts and logs: the node shown, and the choices.
@@ -359,13 +309,13 @@ func (s *Server) adminCharts(w http.ResponseWriter, r *http.Request, d *adminDat
 		times[i] = p.At
 	}
 	for _, spec := range chartSpecs {
-		c := chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 720, Height: 200, Gap: chartGap}
+		c := ops.Chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 720, Height: 200, Gap: chartGap}
 		for i, name := range spec.series {
 			vals := make([]float64, len(pts))
 			for j, p := range pts {
 				vals[j] = spec.value(p)[i]
 			}
-			c.Series = append(c.Series, chartSeries{Name: name, Values: vals})
+			c.Series = append(c.Series, ops.ChartSeries{Name: name, Values: vals})
 		}
 		d.Charts = append(d.Charts, c.SVG())
 	}

@@ -16,7 +16,7 @@ import (
 // and its recent lines, over the cluster RPC.
 func TestAdminCluster(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartClusterWith(t, 3, nil)
+	nodes := nodetest.StartClusterWith(t, web, 3, nil)
 	base := "http://" + nodes[0].HTTPAddr()
 	admin := adminSession(t, base)
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/httpui/auth"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
@@ -39,7 +39,7 @@ func adminSession(t *testing.T, base string) *uiSession {
 
 func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	anon := uiClient(t, base)
 	user := uiSignup(t, base, "plainuser")
 	pages := []string{"/admin", "/admin/", "/admin/charts", "/admin/logs", "/admin/logs/download",
@@ -67,7 +67,7 @@ func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 
 func TestAdminOverview(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	// A simulator action, so the graders' view has an id to show.
 	a := &apiNode{host: n.HTTPAddr(), store: n.Store()}
@@ -89,7 +89,7 @@ func TestAdminOverview(t *testing.T) {
 
 func TestAdminMetricsBySession(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t) // no metrics.token: only sessions
+	_, base := nodetest.StartDefault(t, web) // no metrics.token: only sessions
 	anon := uiClient(t, base)
 	uiWantStatus(t, anon.getStay(t, "/metrics"), http.StatusForbidden)
 	user := uiSignup(t, base, "curious")
@@ -101,7 +101,7 @@ func TestAdminMetricsBySession(t *testing.T) {
 
 func TestAdminFlagChangesEveryView(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	author := uiSignup(t, base, "loud")
 	uiPostMessage(t, author, "keep this one")
@@ -172,7 +172,7 @@ func TestAdminFlagChangesEveryView(t *testing.T) {
 
 func TestAdminUsers(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	other := uiSignup(t, base, "helper")
 	uiSignup(t, base, "helpless")
@@ -201,7 +201,7 @@ func TestAdminUsers(t *testing.T) {
 
 func TestAdminOneTimePassword(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	const oneTime = "one-time-password-123"
 	hash := httpuiHash(t, oneTime)
 	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: hash, Temporary: true})
@@ -241,7 +241,7 @@ func TestAdminOneTimePassword(t *testing.T) {
 
 func TestAdminLoginRateLimit(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	s := uiClient(t, base)
 	for i := range 5 {
 		p := s.post(t, "/login", uiForm("username", adminName, "password", "guess-"+strconv.Itoa(i)))
@@ -261,7 +261,7 @@ func TestAdminLoginRateLimit(t *testing.T) {
 
 func TestAdminLogs(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 
 	// The live tail: open the stream, make a request, see its line.
@@ -296,7 +296,7 @@ func TestAdminLogs(t *testing.T) {
 
 func TestAdminChartsAndBackup(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	for range 20 {
 		admin.get(t, "/public")
@@ -330,7 +330,7 @@ func TestAdminChartsAndBackup(t *testing.T) {
 // httpuiHash hashes a password the way the node does.
 func httpuiHash(t *testing.T, password string) string {
 	t.Helper()
-	h := httpui.HashPassword(password)
+	h := auth.HashPassword(password)
 	if !strings.HasPrefix(h, "$argon2id$") {
 		t.Fatalf("hash %q", h)
 	}
@@ -345,7 +345,7 @@ func TestAdminBackupStatus(t *testing.T) {
 	cfg := nodetest.Config(t.TempDir())
 	cfg.Backup.Dir = dir
 	cfg.Backup.Interval = config.Duration(time.Second)
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	base := "http://" + n.HTTPAddr()
 	admin := adminSession(t, base)
 	testwait.Until(t, "a last good backup on the overview", func() bool {
@@ -399,7 +399,7 @@ func adminTail(t *testing.T, admin *uiSession, url string) func() map[string]any
 // up a graceful shutdown.
 func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	resp, err := admin.stay.Get(base + "/admin/logs/stream")
 	if err != nil {
@@ -430,7 +430,7 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 // session cannot read /metrics either.
 func TestAdminSessionsEndWithThePassword(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	thief := adminSession(t, base)
 	uiWantStatus(t, thief.getStay(t, "/admin"), http.StatusOK)
 	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: httpuiHash(t, "reset-by-the-owner"), Temporary: true})
@@ -457,7 +457,7 @@ func TestAdminSessionsEndWithThePassword(t *testing.T) {
 // TestAdminBadInput: bad forms and parameters get 4xx and change nothing.
 func TestAdminBadInput(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	admin := adminSession(t, base)
 	uiSignup(t, base, "bystander")
 	uiWantStatus(t, admin.postStay(t, "/admin/users/bystander/admin", uiForm("admin", "yes")), http.StatusBadRequest)

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"minitwit/node/nodeinfo"
 )
 
 // The admin page's logs: the recent lines of any node, filtered by level
@@ -208,7 +210,7 @@ func (s *Server) adminLogDownload(w http.ResponseWriter, r *http.Request, d *adm
 // nodeErrorStatus is the answer when another node could not be asked: 404
 // for an id that is no member, 502 for a member that did not answer.
 func nodeErrorStatus(err error) int {
-	if errors.Is(err, ErrUnknownNode) {
+	if errors.Is(err, nodeinfo.ErrUnknownNode) {
 		return http.StatusNotFound
 	}
 	return http.StatusBadGateway

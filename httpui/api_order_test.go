@@ -12,7 +12,7 @@ import (
 // server does, and the request still records `latest`.
 func TestAPIUnknownUserBeforeBadBody(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	for i, path := range []string{"/api/msgs/nobody?latest=7", "/api/fllws/nobody?latest=8"} {
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader("{not json"))
 		req.Header.Set("Authorization", "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh")

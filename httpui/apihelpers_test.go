@@ -69,7 +69,7 @@ func apiStart(t *testing.T, edit func(*config.Config)) *apiNode {
 	if edit != nil {
 		edit(&cfg)
 	}
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	return &apiNode{host: n.HTTPAddr(), store: n.Store()}
 }
 

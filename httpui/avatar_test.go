@@ -19,7 +19,7 @@ import (
 // another); with ui.gravatar they link to gravatar.com.
 func TestAvatars(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -61,7 +61,7 @@ func TestAvatars(t *testing.T) {
 	// ui.gravatar = true: gravatar.com's URL for the same address.
 	cfg := nodetest.Config(t.TempDir())
 	cfg.UI = config.UIConfig{Gravatar: true}
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	gbase := "http://" + n.HTTPAddr()
 	s := uiClient(t, gbase)
 	uiRegister(t, s, "ann", " Ann@Example.com", "ann-password")

@@ -44,7 +44,7 @@ func browserGo(ctx context.Context, t *testing.T, url string) {
 func TestBrowserAdminPage(t *testing.T) {
 	t.Parallel()
 	execPath := browserExecPath(t)
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	shots, err := os.MkdirTemp("", "minitwit-admin-screenshots-")
 	if err != nil {
 		t.Fatal(err)

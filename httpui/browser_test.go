@@ -139,7 +139,7 @@ func TestBrowserRegisterLoginPostLogout(t *testing.T) {
 	execPath := browserExecPath(t)
 	// The node first, so that its cleanup runs after the browser's: a node
 	// shutting down waits up to 5 s for the sockets Chromium preconnects.
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	ctx := browserContext(t, execPath, 60*time.Second)
 
 	// Register: four inputs, Enter in the fifth.

@@ -17,7 +17,7 @@ import (
 // keep working.
 func TestCrossSiteRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	victim := uiSignup(t, base, "victim")
 	uiSignup(t, base, "target")
 	uiSignup(t, base, "followed")

@@ -56,7 +56,7 @@ func apiRequest(t *testing.T, host, method, target, body string) *http.Request {
 }
 
 func TestAPIWritesOutliveTheClient(t *testing.T) {
-	n := nodetest.Start(t, nodetest.Config(t.TempDir()))
+	n := nodetest.Start(t, web, nodetest.Config(t.TempDir()))
 	a := &apiNode{host: n.HTTPAddr(), store: n.Store()}
 	wantLatest := func(v int64) func() bool {
 		return func() bool { got, ok := a.latest(t); return ok && got == v }
@@ -104,7 +104,7 @@ func TestAPIWritesOutliveTheClient(t *testing.T) {
 }
 
 func TestUIWritesOutliveTheClient(t *testing.T) {
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	alice := uiSignup(t, base, "alice")
 	uiSignup(t, base, "bob")
 	u, _ := url.Parse(base)

@@ -1,7 +1,7 @@
 // Package httpui owns everything HTTP on a node's public listener: the web
 // UI (server-rendered with html/template, static files embedded), the
 // simulator API under /api, the admin page under /admin (admin.go: overview,
-// charts drawn by chart.go, logs with a live tail, moderation, users), the
+// charts drawn by ops.Chart, logs with a live tail, moderation, users), the
 // health, version and metrics endpoints, and the middleware around them (request ids, one log line per request,
 // metrics, the /api client allow-list, browser cross-origin protection).
 //
@@ -10,7 +10,10 @@
 // touch Raft), a Proposer that sends a command through Raft and returns its
 // result, and a StatusReporter for /readyz; the admin page adds an
 // AdminBackend for what only the node knows (its members, their samples
-// and logs). Everything a command needs that
+// and logs), and Operations for the remote admin endpoints. Node gathers
+// them with the node's configuration, logger and metrics: *node.Node
+// implements it, and cmd/minitwit hands ForNode's handler to the node,
+// which never imports this package. Everything a command needs that
 // is not deterministic (timestamps, argon2id password hashes) is computed
 // here, on the node that accepted the request, before proposing.
 //

@@ -16,7 +16,7 @@ import (
 // headers, and the CSP allows no inline script.
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	anon := uiClient(t, base)
 	admin := adminSession(t, base)
 	type probe struct {
@@ -100,7 +100,7 @@ func TestSecurityHeaders(t *testing.T) {
 // more connections until one closes.
 func TestConnectionCap(t *testing.T) {
 	t.Parallel()
-	n := nodetest.Start(t, func() config.Config {
+	n := nodetest.Start(t, web, func() config.Config {
 		cfg := nodetest.Config(t.TempDir())
 		cfg.HTTP.MaxConnections = 16
 		return cfg

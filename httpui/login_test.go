@@ -15,7 +15,7 @@ import (
 // the budget (20 from one address) and no more; the course's texts stay.
 func TestLoginLimitParallelGuesses(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	uiSignup(t, base, "guessed")
 	const guesses = 30
 	codes := make([]int, guesses)
@@ -54,7 +54,7 @@ func TestLoginLimitParallelGuesses(t *testing.T) {
 // hash): the medians are within a factor of 2.
 func TestLoginUnknownCostsAsKnown(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	uiSignup(t, base, "known")
 	s := uiClient(t, base)
 	measure := func(name, want string) time.Duration {

@@ -5,14 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
-	"time"
-)
 
-// Sign-ins to ordinary accounts are limited like an admin's (see
-// loginLimiter) with a budget generous enough for people and the course's
-// UI tests: per address 20 failures, then one every 10 s; per account 20,
-// then one every 10 s. Admin accounts keep their stricter budget.
-var userLoginBudget = loginBudget{ipBurst: 20, accountBurst: 20, ipEvery: 10 * time.Second, accountEvery: 10 * time.Second}
+	"minitwit/httpui/auth"
+)
 
 // dummyHashOnce makes the hash an unknown name's password is checked
 // against: an argon2id hash with the parameters of every new password, of
@@ -23,7 +18,7 @@ var (
 )
 
 func (s *Server) dummyHash() string {
-	dummyHashOnce.Do(func() { dummyHashVal = HashPassword(rand.Text()) })
+	dummyHashOnce.Do(func() { dummyHashVal = auth.HashPassword(rand.Text()) })
 	return dummyHashVal
 }
 

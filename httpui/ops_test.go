@@ -96,7 +96,7 @@ func TestOpsMetricsToken(t *testing.T) {
 // id; /favicon.ico and /robots.txt are served, not taken for user pages.
 func TestRequestLogLines(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	get := func(path string) (*http.Response, []byte) {
 		t.Helper()
 		resp, err := http.Get(base + path)

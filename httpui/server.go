@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"minitwit/httpui/auth"
+	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -35,18 +37,7 @@ type Reader interface {
 
 // StatusReporter describes the node for /readyz.
 type StatusReporter interface {
-	Status() Status
-}
-
-// Status is what /readyz reports. Ready decides 200 or 503.
-type Status struct {
-	NodeID       string `json:"node_id"`
-	Role         string `json:"role"`
-	Leader       string `json:"leader"`
-	AppliedIndex uint64 `json:"applied_index"`
-	CommitIndex  uint64 `json:"commit_index"`
-	Ready        bool   `json:"-"`
-	Reason       string `json:"reason,omitempty"`
+	Status() nodeinfo.Status
 }
 
 // Options configure the handler. Proposer, Reader, Status, Logger and
@@ -87,7 +78,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	mux      *http.ServeMux
-	hasher   *hasher
+	hasher   *auth.Hasher
 	sessions *sessions
 	pages    *pages
 	simAuth  credentials
@@ -96,9 +87,9 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	// adminLogins limits failed sign-ins to admin accounts.
-	adminLogins *loginLimiter
+	adminLogins *auth.LoginLimiter
 	// userLogins limits failed sign-ins to every other account.
-	userLogins *loginLimiter
+	userLogins *auth.LoginLimiter
 	// openRegisters limits API registrations without credentials.
 	openRegisters *sourceLimiter
 	reqSeq        atomic.Uint64
@@ -127,12 +118,12 @@ func New(opts Options) (*Server, error) {
 		opts:          opts,
 		log:           opts.Logger,
 		mux:           http.NewServeMux(),
-		hasher:        newHasher(),
+		hasher:        auth.NewHasher(),
 		sessions:      &sessions{reader: opts.Reader},
 		pages:         pg,
 		simAuth:       newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
-		adminLogins:   newLoginLimiter(),
-		userLogins:    newLoginLimiterWith(userLoginBudget),
+		adminLogins:   auth.NewLoginLimiter(),
+		userLogins:    auth.NewLoginLimiterWith(auth.UserLoginBudget),
 		openRegisters: newSourceLimiter(openRegisterBurst, openRegisterEvery, openRegisterKeys),
 		closing:       make(chan struct{}),
 		reqBase:       strconv.FormatInt(time.Now().UnixNano()%1e9, 36),

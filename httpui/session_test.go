@@ -55,7 +55,7 @@ func signedInAs(t *testing.T, base string, c *http.Cookie) bool {
 // revoke end a session's copies on every node of a cluster.
 func TestSessionsEndOnEveryNode(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartClusterWith(t, 3, nil)
+	nodes := nodetest.StartClusterWith(t, web, 3, nil)
 	bases := make([]string, len(nodes))
 	for i, n := range nodes {
 		bases[i] = "http://" + n.HTTPAddr()
@@ -130,7 +130,7 @@ func forgeSession(t *testing.T, n *node.Node, name string, issued, seen time.Tim
 // or 12 hours; an ordinary user's lasts its 30 days; use refreshes it.
 func TestAdminSessionLifetime(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	uiSignup(t, base, "plain")
 	now := time.Now()
 	adminPage := func(c *http.Cookie) (int, *http.Response) {
@@ -174,7 +174,7 @@ func TestSessionCookieBehindProxy(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			n := nodetest.Start(t, func() config.Config {
+			n := nodetest.Start(t, web, func() config.Config {
 				c := nodetest.Config(t.TempDir())
 				c.TrustedProxyIPs = tt.proxies
 				return c

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"minitwit/httpui/auth"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -330,7 +331,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			limiter = s.adminLogins
 		}
 	}
-	done, wait, ok := limiter.begin(ip, account)
+	done, wait, ok := limiter.Begin(ip, account)
 	if !ok {
 		s.log.Warn("login rate limited", "req_id", infoFrom(r.Context()).id, "user_hash", nameHash(name),
 			"admin", known && u.Admin, "ip", ip.String())
@@ -364,7 +365,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case !known && err == nil:
 		refuse(msgBadUsername)
 		return
-	case errors.Is(err, errBadHash):
+	case errors.Is(err, auth.ErrBadHash):
 		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
 		refuse(msgBadPassword)
 		return

@@ -342,7 +342,7 @@ func uiUserMessages(t testing.TB, n *node.Node, name string) []store.Message {
 
 func TestUIRegister(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	uiRegister(t, uiClient(t, base), "taken", "taken@example.com", "taken-pw")
 
 	allErrors := []string{uiErrNoUsername, uiErrBadEmail, uiErrNoPassword, uiErrMismatch, uiErrTaken}
@@ -459,7 +459,7 @@ func TestUIRegister(t *testing.T) {
 
 func TestUILoginLogout(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	uiRegister(t, uiClient(t, base), "alice", "alice@example.com", "alice-pw")
 
 	refusals := []struct {
@@ -535,7 +535,7 @@ func TestUILoginLogout(t *testing.T) {
 
 func TestUIMessages(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	s := uiSignup(t, base, "poster")
 	count := func() uint64 { return uiCounts(t, n).Messages }
 
@@ -628,7 +628,7 @@ func TestUIMessages(t *testing.T) {
 
 func TestUITimelines(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	anon := uiClient(t, base)
 
 	t.Run("anonymous on an empty node", func(t *testing.T) {
@@ -802,7 +802,7 @@ func TestUITimelines(t *testing.T) {
 
 func TestUIMarkup(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	s := uiClient(t, base)
 
 	type input struct{ name, typ string }
@@ -873,7 +873,7 @@ func TestUIMarkup(t *testing.T) {
 
 func TestUIPagination(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t)
+	_, base := nodetest.StartDefault(t, web)
 	s := uiSignup(t, base, "pager")
 	const total = 65
 	for i := range total {
@@ -950,7 +950,7 @@ func TestUIPagination(t *testing.T) {
 
 func TestUISecurity(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	victim := uiSignup(t, base, "victim")
 	uiSignup(t, base, "target")
 	uiSignup(t, base, "followed")
@@ -1116,7 +1116,7 @@ func TestUISecurity(t *testing.T) {
 func TestUISessionSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	n1 := nodetest.Start(t, nodetest.Config(dir))
+	n1 := nodetest.Start(t, web, nodetest.Config(dir))
 	s := uiSignup(t, "http://"+n1.HTTPAddr(), "stayer")
 	uiPostMessage(t, s, "written before the restart")
 
@@ -1125,7 +1125,7 @@ func TestUISessionSurvivesRestart(t *testing.T) {
 	if err := n1.Close(ctx); err != nil {
 		t.Fatalf("closing the first node: %v", err)
 	}
-	n2 := nodetest.Start(t, nodetest.Config(dir))
+	n2 := nodetest.Start(t, web, nodetest.Config(dir))
 	// The jar keys cookies by host, not port: the new listener gets them.
 	s.base = "http://" + n2.HTTPAddr()
 
@@ -1143,7 +1143,7 @@ func TestUISessionSurvivesRestart(t *testing.T) {
 // followable. A name may instead be refused at registration.
 func TestUIUnusualNames(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	uiRegister(t, uiClient(t, base), "viewer", uiEmail("viewer"), uiPassword("viewer"))
 	for _, name := range []string{"with space", "100%", "what?", "hash#tag", "trailing ", "~tilde", "dot.", "O'Brien", ".", ".."} {
 		t.Run(name, func(t *testing.T) {

@@ -138,7 +138,7 @@ func TestACMEObtainsAndServes(t *testing.T) {
 	acmeConfig(&cfg, p)
 	cfg.HTTPAddr = ":" + strconv.Itoa(httpsPort)
 	cfg.TLS.RedirectAddr = ":" + strconv.Itoa(redirectPort)
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 
 	leaf := servedCert(t, n.HTTPAddr(), p.roots)
 	if leaf.DNSNames[0] != "localhost" || leaf.PublicKeyAlgorithm != x509.ECDSA {
@@ -177,7 +177,7 @@ func TestACMEClusterSharesOneCertificate(t *testing.T) {
 	p := startPebble(t, redirectPort, httpsPort, true)
 	// Only node1 is where the ACME server looks; whichever node orders the
 	// certificate, node1 answers the challenge from the shared state.
-	nodes := nodetest.StartClusterWith(t, 3, func(i int, cfg *config.Config) {
+	nodes := nodetest.StartClusterWith(t, web, 3, func(i int, cfg *config.Config) {
 		acmeConfig(cfg, p)
 		if i == 0 {
 			cfg.HTTPAddr = ":" + strconv.Itoa(httpsPort)
@@ -211,7 +211,7 @@ func TestACMEClusterSharesOneCertificate(t *testing.T) {
 	for _, n := range nodes {
 		closeNode(t, n)
 	}
-	alone, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()})
+	alone, err := node.Start(cfg, node.Options{Logger: nodetest.Logger(), Handler: web})
 	if err != nil {
 		t.Fatal(err)
 	}

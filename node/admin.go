@@ -14,7 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"minitwit/httpui"
+	"minitwit/node/nodeinfo"
 	"minitwit/store"
 )
 
@@ -37,9 +37,9 @@ type Member struct {
 
 // MembersReport is a node's view of the cluster.
 type MembersReport struct {
-	Self    httpui.Status `json:"self"`
-	Ready   bool          `json:"ready"` // Self.Ready (not in /readyz's body)
-	Members []Member      `json:"members"`
+	Self    nodeinfo.Status `json:"self"`
+	Ready   bool            `json:"ready"` // Self.Ready (not in /readyz's body)
+	Members []Member        `json:"members"`
 	// RaftTiming is this node's Raft timeouts (config.RaftTiming.String),
 	// which every member should share; empty from a binary that predates it.
 	RaftTiming string `json:"raft_timing,omitempty"`

@@ -13,7 +13,7 @@ import (
 
 func TestClusterAdministration(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	c, err := node.NewClusterClient(nodes[1].DataDir())
 	if err != nil {
 		t.Fatal(err)

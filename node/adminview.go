@@ -16,12 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/store"
 )
 
-// What the admin page shows about the cluster (httpui.AdminBackend). Any
+// What the admin page shows about the cluster (httpui's AdminBackend). Any
 // node's admin page shows every member: it asks each member over the
 // cluster RPC (node certificates, internode port) for its own description,
 // samples and log lines, so an operator watching one address sees all of
@@ -104,9 +104,9 @@ func (n *Node) reading() ops.Reading {
 }
 
 // Info describes this node for the admin page's overview.
-func (n *Node) Info() httpui.NodeInfo {
+func (n *Node) Info() nodeinfo.Info {
 	st := n.Status()
-	info := httpui.NodeInfo{
+	info := nodeinfo.Info{
 		ID: n.nodeID, RaftAddr: n.RaftAddr(), Role: st.Role,
 		Version: n.build.Version, StartedAt: n.started.UTC(),
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Ready: st.Ready, Reason: st.Reason,
@@ -136,7 +136,7 @@ func (n *Node) Info() httpui.NodeInfo {
 		info.Last = &pts[len(pts)-1]
 	}
 	if b, ok := n.BackupStatus(); ok {
-		info.Backup = &httpui.BackupInfo{Targets: n.backupTargets(), Interval: time.Duration(n.cfg.Backup.Interval).String(),
+		info.Backup = &nodeinfo.BackupInfo{Targets: n.backupTargets(), Interval: time.Duration(n.cfg.Backup.Interval).String(),
 			LastGood: b.LastGood, LastGoodKey: b.LastGoodKey, LastError: b.LastError,
 			LastErrorAt: b.LastErrorAt, Failures: b.Failures}
 	}
@@ -177,8 +177,8 @@ func (n *Node) configWarnings() []string {
 }
 
 // Overview describes every member, asking the others in parallel.
-func (n *Node) Overview(ctx context.Context) httpui.Overview {
-	ov := httpui.Overview{Self: n.nodeID, Warnings: n.configWarnings()}
+func (n *Node) Overview(ctx context.Context) nodeinfo.Overview {
+	ov := nodeinfo.Overview{Self: n.nodeID, Warnings: n.configWarnings()}
 	_, leader := n.raft.LeaderWithID()
 	ov.Leader = string(leader)
 	var sec store.ClusterSecrets
@@ -188,7 +188,7 @@ func (n *Node) Overview(ctx context.Context) httpui.Overview {
 	ov.JoinToken = string(sec.JoinToken)
 
 	members := n.memberList()
-	ov.Nodes = make([]httpui.NodeInfo, len(members))
+	ov.Nodes = make([]nodeinfo.Info, len(members))
 	var wg sync.WaitGroup
 	for i, m := range members {
 		if m.ID == n.nodeID {
@@ -199,9 +199,9 @@ func (n *Node) Overview(ctx context.Context) httpui.Overview {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, memberInfoTimeout)
 			defer cancel()
-			var info httpui.NodeInfo
+			var info nodeinfo.Info
 			if err := n.getJSON(cctx, m.Address, rpcInfo, &info); err != nil {
-				info = httpui.NodeInfo{ID: m.ID, RaftAddr: m.Address, Err: err.Error()}
+				info = nodeinfo.Info{ID: m.ID, RaftAddr: m.Address, Err: err.Error()}
 			}
 			info.Voter = m.Voter
 			ov.Nodes[i] = info
@@ -228,7 +228,7 @@ func (n *Node) memberAddr(id string) (addr string, self bool, err error) {
 	}
 	addr, ok := n.Members()[id]
 	if !ok {
-		return "", false, fmt.Errorf("%q: %w", id, httpui.ErrUnknownNode)
+		return "", false, fmt.Errorf("%q: %w", id, nodeinfo.ErrUnknownNode)
 	}
 	return addr, false, nil
 }
@@ -401,5 +401,3 @@ func (n *Node) getJSON(ctx context.Context, addr, path string, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
 }
-
-var _ httpui.AdminBackend = (*Node)(nil)

@@ -208,14 +208,9 @@ func (n *Node) BackupStatus() (st backup.Status, ok bool) {
 	return n.backups.Status(), true
 }
 
-// nodeOperations serves httpui's admin endpoints.
-type nodeOperations struct{ n *Node }
-
-func (o nodeOperations) WriteBackup(ctx context.Context, w io.Writer) error {
-	_, err := o.n.Backup(ctx, w)
+// WriteBackup writes a backup holding every write acknowledged before the
+// call: the admin API's download.
+func (n *Node) WriteBackup(ctx context.Context, w io.Writer) error {
+	_, err := n.Backup(ctx, w)
 	return err
-}
-
-func (o nodeOperations) ImportSQLite(ctx context.Context, path string) (any, error) {
-	return ImportSQLite(ctx, path, o.n, nil)
 }

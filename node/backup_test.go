@@ -23,7 +23,7 @@ import (
 func TestScheduledBackupsOnTheLeader(t *testing.T) {
 	t.Parallel()
 	dirs := []string{t.TempDir(), t.TempDir()}
-	nodes := nodetest.StartClusterWith(t, 2, func(i int, cfg *config.Config) {
+	nodes := nodetest.StartClusterWith(t, web, 2, func(i int, cfg *config.Config) {
 		cfg.Backup.Dir = dirs[i]
 		cfg.Backup.Interval = config.Duration(time.Second)
 	})
@@ -95,7 +95,7 @@ func restoredDigest(t *testing.T, file string, attempt int) string {
 // first entries); the error says what to do.
 func TestJoiningWithRestoredDataIsRefused(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 1)
+	nodes := nodetest.StartCluster(t, web, 1)
 	register(t, nodes[0], "somebody")
 	var buf bytes.Buffer
 	if _, err := nodes[0].Backup(context.Background(), &buf); err != nil {

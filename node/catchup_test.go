@@ -29,7 +29,7 @@ func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 		if i > 0 {
 			cfg.Join = []string{nodes[0].RaftAddr()}
 		}
-		nodes = append(nodes, nodetest.Start(t, cfg))
+		nodes = append(nodes, nodetest.Start(t, web, cfg))
 	}
 	leader, rest := leaderOf(t, nodes)
 	register(t, leader, "writer")
@@ -71,7 +71,7 @@ func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 	if snap < stoppedAt+uint64(cfg.Raft.TrailingLogs)+1 {
 		t.Fatalf("the leader's log still holds what the follower needs (snapshot %d, follower at %d)", snap, stoppedAt)
 	}
-	back := nodetest.Start(t, cfg)
+	back := nodetest.Start(t, web, cfg)
 	waitSame(t, []*node.Node{leader, rest[1], back})
 	if !readUser(t, back, "writer") {
 		t.Fatal("the caught-up follower does not serve the data")

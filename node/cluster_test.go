@@ -81,7 +81,7 @@ func waitSame(t *testing.T, nodes []*node.Node) {
 
 func TestClusterJoinForwardAndReadYourWrites(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	// Writes through every node, each read back at once through every node.
 	for i, n := range nodes {
 		name := fmt.Sprintf("user %d", i)
@@ -102,7 +102,7 @@ func TestClusterJoinForwardAndReadYourWrites(t *testing.T) {
 
 func TestClusterWrongTokenIsRefusedOnBothSides(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 1)
+	nodes := nodetest.StartCluster(t, web, 1)
 	cfg := nodetest.Config(t.TempDir())
 	cfg.NodeID, cfg.Join, cfg.JoinToken = "intruder", []string{nodes[0].RaftAddr()}, "not-the-cluster-token-at-all"
 	_, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()})
@@ -116,7 +116,7 @@ func TestClusterWrongTokenIsRefusedOnBothSides(t *testing.T) {
 
 func TestClusterRefusesUnauthenticatedPeers(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 1)
+	nodes := nodetest.StartCluster(t, web, 1)
 	for _, preface := range []string{"R", "C", "X"} {
 		conn, err := tls.Dial("tcp", nodes[0].RaftAddr(), &tls.Config{InsecureSkipVerify: true})
 		if err != nil {
@@ -136,7 +136,7 @@ func TestClusterRefusesUnauthenticatedPeers(t *testing.T) {
 
 func TestClusterSurvivesLeaderCrashAndTheNodeRejoins(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	register(t, nodes[0], "before")
 	leader, rest := leaderOf(t, nodes)
 	dir, cfg := leader.DataDir(), leader.ConfigForTest()
@@ -149,7 +149,7 @@ func TestClusterSurvivesLeaderCrashAndTheNodeRejoins(t *testing.T) {
 	}
 	// The crashed node comes back with the same command line and catches up.
 	_ = dir
-	back := nodetest.Start(t, cfg)
+	back := nodetest.Start(t, web, cfg)
 	register(t, back, "after")
 	waitSame(t, append(rest, back))
 	if !readUser(t, back, "during") {
@@ -159,14 +159,14 @@ func TestClusterSurvivesLeaderCrashAndTheNodeRejoins(t *testing.T) {
 
 func TestClusterNodeBackWithNewAddressReplacesItsEntry(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	leader, rest := leaderOf(t, nodes)
 	follower := rest[0]
 	cfg := follower.ConfigForTest()
 	old := follower.RaftAddr()
 	closeNode(t, follower)
 	cfg.RaftAddr = "127.0.0.1:0" // a new port
-	back := nodetest.Start(t, cfg)
+	back := nodetest.Start(t, web, cfg)
 	testwait.UntilNil(t, "the membership to list the new address", func() error {
 		if addr := back.Members()[back.ID()]; addr != back.RaftAddr() || addr == old {
 			return fmt.Errorf("membership lists %s at %s, want %s", back.ID(), addr, back.RaftAddr())
@@ -182,7 +182,7 @@ func TestClusterNodeBackWithNewAddressReplacesItsEntry(t *testing.T) {
 
 func TestClusterRemoveMember(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := nodes[1].RemoveMember(ctx, nodes[2].ID()); err != nil {

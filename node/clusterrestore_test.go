@@ -19,7 +19,7 @@ import (
 // a damaged backup is refused without touching anything.
 func TestRestoreRunningCluster(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	register(t, nodes[0], "before the backup")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -81,7 +81,7 @@ func TestRestoreRunningCluster(t *testing.T) {
 	// A member restarted after the restore comes back with that state.
 	cfg := nodes[2].ConfigForTest()
 	closeNode(t, nodes[2])
-	back := nodetest.Start(t, cfg)
+	back := nodetest.Start(t, web, cfg)
 	if !readUser(t, back, "after the restore") || readUser(t, back, "after the backup") {
 		t.Fatal("a member restarted after the restore lost it")
 	}

@@ -26,7 +26,7 @@ func TestTornMetaPagesAfterCrashAreRebuilt(t *testing.T) {
 	dir := t.TempDir()
 	cfg := nodetest.Config(dir)
 	cfg.API.MaxNo = 1_000_000
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	waitFor(t, 10*time.Second, "the unsynced marker", func() bool {
 		_, err := os.Stat(filepath.Join(dir, "data-file-unsynced"))
 		return err == nil
@@ -36,7 +36,7 @@ func TestTornMetaPagesAfterCrashAreRebuilt(t *testing.T) {
 	n.CrashForTest()
 
 	zeroMetaPages(t, filepath.Join(dir, "minitwit.db"))
-	n2 := nodetest.Start(t, cfg)
+	n2 := nodetest.Start(t, web, cfg)
 	have := messageTexts(t, "http://"+n2.HTTPAddr(), "writer")
 	for _, text := range acked {
 		if !have[text] {
@@ -56,7 +56,7 @@ func TestCorruptNewestSnapshotFallsBackToThePrevious(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := nodetest.Config(dir)
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	waitFor(t, 10*time.Second, "the unsynced marker", func() bool {
 		_, err := os.Stat(filepath.Join(dir, "data-file-unsynced"))
 		return err == nil
@@ -89,7 +89,7 @@ func TestCorruptNewestSnapshotFallsBackToThePrevious(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n2 := nodetest.Start(t, cfg)
+	n2 := nodetest.Start(t, web, cfg)
 	if digest(t, n2) != want {
 		t.Fatal("state differs after falling back to the previous snapshot")
 	}

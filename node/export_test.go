@@ -2,9 +2,6 @@ package node
 
 import (
 	"context"
-	"time"
-
-	"github.com/caddyserver/certmagic"
 
 	"minitwit/node/config"
 	"minitwit/raftfsm"
@@ -57,14 +54,6 @@ func (n *Node) RaftStatsForTest() map[string]string { return n.raft.Stats() }
 // or as a retry of one whose outcome is unknown.
 func (n *Node) ProposeForTest(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Command, retry bool) (raftfsm.Result, error) {
 	return n.propose(ctx, id, cmd, retry)
-}
-
-// CertStorageForTest is a certmagic storage on this node whose leases last
-// ttl.
-func (n *Node) CertStorageForTest(ttl time.Duration) certmagic.Storage {
-	c := raftfsm.NewCertStorage(n, n.nodeID)
-	c.SetLeaseTTL(ttl)
-	return c
 }
 
 // PlayOlderBinaryForTest makes the node tell the cluster it reads command

@@ -62,7 +62,7 @@ func without(nodes []*node.Node, drop *node.Node) []*node.Node {
 func TestForwardedRequestsFollowANewLeader(t *testing.T) {
 	t.Parallel()
 	fn := faultnet.New()
-	nodes := nodetest.StartClusterOn(t, 3, fn)
+	nodes := nodetest.StartClusterOn(t, web, 3, fn)
 	registerPatiently(t, nodes[0], "alice")
 	old := leaderAmong(t, nodes, 30*time.Second)
 	rest := without(nodes, old)

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/httpui/auth"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -62,7 +62,7 @@ func (n *Node) ensureFirstAdmin(ctx context.Context) {
 			password, temporary = rand.Text(), true // 26 base32 letters, 130 bits
 		}
 		p = &pendingAdmin{password: password, cmd: &raftfsm.CreateAdmin{Username: n.cfg.Admin.Username,
-			PasswordHash: httpui.HashPassword(password), FirstOnly: true, Temporary: temporary}}
+			PasswordHash: auth.HashPassword(password), FirstOnly: true, Temporary: temporary}}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

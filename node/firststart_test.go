@@ -44,7 +44,7 @@ func TestFirstStartFailedMidwayRecovers(t *testing.T) {
 	}
 	cfg.TLS.Mode = config.TLSOff
 
-	n1 := nodetest.Start(t, cfg)
+	n1 := nodetest.Start(t, web, cfg)
 	waitFor(t, 10*time.Second, "the cluster CA in the replicated state", func() bool {
 		var sec store.ClusterSecrets
 		n1.LocalStore().View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
@@ -57,7 +57,7 @@ func TestFirstStartFailedMidwayRecovers(t *testing.T) {
 	})
 	cfg2 := nodetest.Config(t.TempDir())
 	cfg2.NodeID, cfg2.JoinToken, cfg2.Join = "node2", nodetest.ClusterToken, []string{n1.RaftAddr()}
-	n2 := nodetest.Start(t, cfg2)
+	n2 := nodetest.Start(t, web, cfg2)
 	register(t, n2, "after recovery")
 	if !readUser(t, n1, "after recovery") {
 		t.Fatal("a write through the joined node is not visible on the recovered one")

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/node/nodeinfo"
 	"minitwit/raftfsm"
 )
 
@@ -90,7 +90,7 @@ func (n *Node) memberFingerprint() string {
 func (n *Node) memberFormat(ctx context.Context, addr string) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, formatAskTimeout)
 	defer cancel()
-	var info httpui.NodeInfo
+	var info nodeinfo.Info
 	err := n.getJSON(cctx, addr, rpcInfo, &info)
 	var re *rpcError
 	switch {

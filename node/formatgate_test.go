@@ -20,7 +20,7 @@ import (
 // the newer commands go through.
 func TestFormatGateDuringRollingUpgrade(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	old := nodes[2]
 	old.PlayOlderBinaryForTest(raftfsm.ReleasedFormat)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -72,7 +72,7 @@ func TestFormatGateDuringRollingUpgrade(t *testing.T) {
 // retried it until the caller's deadline.
 func TestFormatGateRefusalByTheLeaderIsNotRetried(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if res, err := nodes[0].Propose(ctx, &raftfsm.Register{Username: "someone", PasswordHash: "h"}); err != nil || res.Err != nil {

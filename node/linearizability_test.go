@@ -531,7 +531,7 @@ func linCheck(t *testing.T, ops []porcupine.Operation, timeout time.Duration) po
 // either way.
 func TestClusterLinearizable(t *testing.T) {
 	t.Parallel()
-	cluster := &linNodes{nodes: nodetest.StartCluster(t, 3)}
+	cluster := &linNodes{nodes: nodetest.StartCluster(t, web, 3)}
 	for i, name := range append([]string{linWho}, linWhoms...) {
 		register(t, cluster.nodes[i%3], name)
 	}
@@ -568,7 +568,7 @@ func TestClusterLinearizable(t *testing.T) {
 		cluster.crash(leader)
 		phase.Until(t, fmt.Sprintf("the survivors of crash %d to answer a write and a read", i+1),
 			func() bool { return h.answered(crashes[i], 1) })
-		back := nodetest.Start(t, cfg)
+		back := nodetest.Start(t, web, cfg)
 		cluster.replace(leader, back)
 		backAt := h.now()
 		t.Logf("crash %d: leader %s crashed at %v, back at %v", i+1, leader.ID(),

@@ -15,7 +15,7 @@ import (
 // cluster nothing: the voters keep writing.
 func TestJoinerIsANonVoterUntilReady(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 1)
+	nodes := nodetest.StartCluster(t, web, 1)
 	leader := nodes[0]
 
 	held := startHeld(t, "node2", leader.RaftAddr())

@@ -58,7 +58,7 @@ func TestMetricsExposition(t *testing.T) {
 	cfg := nodetest.Config(t.TempDir())
 	cfg.Metrics.Token = token
 	cfg.Backup.Dir = t.TempDir() // so the backup figures exist
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	base := "http://" + n.HTTPAddr()
 	register(t, n, "alice")
 	if s := apiPost(t, base, "/msgs/alice", map[string]string{"content": "hi"}); s != 204 {

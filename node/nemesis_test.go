@@ -81,7 +81,7 @@ type nemesisResult struct {
 // poster per node posting uniquely named messages.
 func nemesisWorkload(t *testing.T, size int) *nemesis {
 	fn := faultnet.New()
-	nodes := nodetest.StartClusterOn(t, size, fn)
+	nodes := nodetest.StartClusterOn(t, web, size, fn)
 	for i, name := range append([]string{linWho}, linWhoms...) {
 		registerPatiently(t, nodes[i%size], name)
 	}

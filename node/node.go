@@ -21,7 +21,6 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"golang.org/x/net/netutil"
 
-	"minitwit/httpui"
 	"minitwit/node/config"
 	"minitwit/ops"
 	"minitwit/ops/backup"
@@ -60,7 +59,24 @@ type Options struct {
 	// other members (Raft, cluster RPC), before TLS. Tests put a fault
 	// point here (node/nodetest/faultnet); nil dials directly.
 	DialCluster func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Handler builds the public listener's handler once the store and Raft
+	// are up. cmd/minitwit passes the web layer's (httpui), which the node
+	// does not import; nil serves 404 to everything, for a node on its own.
+	Handler func(*Node) (Handler, error)
 }
+
+// Handler is the public listener's handler. Close ends its long-lived
+// streams when the listener shuts down gracefully.
+type Handler interface {
+	http.Handler
+	Close()
+}
+
+// notFound is the public handler of a node started without one.
+type notFound struct{ http.Handler }
+
+func (notFound) Close() {}
 
 // Node is one running MiniTwit node. It is a value: a test can run several
 // in one process.
@@ -238,7 +254,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.startSampler(ctx, opts.SampleInterval)
 
 	// 6. The public listener serves.
-	if err := n.startHTTP(opts.Build); err != nil {
+	if err := n.startHTTP(opts.Handler); err != nil {
 		return nil, err
 	}
 	n.warnAboutConfig()
@@ -277,17 +293,12 @@ func resolveNodeID(dataDir, configured string) (string, error) {
 	}
 }
 
-func (n *Node) startHTTP(build ops.BuildInfo) error {
-	simPass, _ := n.cfg.SimulatorPassword()
-	handler, err := httpui.New(httpui.Options{
-		Proposer: n, Reader: n, Status: n, Logger: n.log, Metrics: n.metrics, Build: build,
-		SimulatorUsername: n.cfg.Simulator.Username, SimulatorPassword: simPass,
-		AcceptedIPs: n.cfg.AcceptedIPs(), TrustedProxies: n.cfg.TrustedProxies(),
-		MaxNo: n.cfg.API.MaxNo, MaxBodyBytes: n.cfg.API.MaxBodyBytes, MetricsToken: n.cfg.Metrics.Token,
-		AdminToken: n.cfg.Admin.Token, Operations: nodeOperations{n}, Admin: n, Gravatar: n.cfg.UI.Gravatar,
-	})
-	if err != nil {
-		return err
+func (n *Node) startHTTP(newHandler func(*Node) (Handler, error)) (err error) {
+	var handler Handler = notFound{http.NotFoundHandler()}
+	if newHandler != nil {
+		if handler, err = newHandler(n); err != nil {
+			return err
+		}
 	}
 	_, httpsPort, _ := net.SplitHostPort(n.httpLn.Addr().String())
 	if n.tlsPublic, err = n.setupPublicTLS(httpsPort); err != nil {
@@ -425,6 +436,20 @@ func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
 
 // DataDir is where the node keeps everything.
 func (n *Node) DataDir() string { return n.cfg.DataDir }
+
+// Config is the configuration the node was started with; the public
+// handler takes its settings from it.
+func (n *Node) Config() config.Config { return n.cfg }
+
+// Logger is the node's logger: what goes through it also reaches the admin
+// page's log view.
+func (n *Node) Logger() *slog.Logger { return n.log }
+
+// Metrics is the node's metrics registry, served at /metrics.
+func (n *Node) Metrics() *ops.Metrics { return n.metrics }
+
+// Build is the version of the binary the node runs.
+func (n *Node) Build() ops.BuildInfo { return n.build }
 
 // RaftAddr is the internode address other members reach this node at.
 func (n *Node) RaftAddr() string { return n.cluster.Addr().String() }

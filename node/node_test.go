@@ -58,7 +58,7 @@ func closeNode(t *testing.T, n *node.Node) {
 func TestRestartKeepsEverything(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	n := nodetest.Start(t, nodetest.Config(dir))
+	n := nodetest.Start(t, web, nodetest.Config(dir))
 	base := "http://" + n.HTTPAddr()
 	for i, name := range []string{"Roger Histand", "Geoffrey Stieff"} {
 		if s := apiPost(t, base, fmt.Sprintf("/register?latest=%d", i), map[string]string{"username": name, "email": "x@y", "pwd": "p"}); s != 204 {
@@ -74,7 +74,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	want := digest(t, n)
 	closeNode(t, n)
 
-	n2 := nodetest.Start(t, nodetest.Config(dir))
+	n2 := nodetest.Start(t, web, nodetest.Config(dir))
 	if got := digest(t, n2); got != want {
 		t.Fatal("state changed across a restart")
 	}
@@ -96,7 +96,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 func TestDataFileLostIsRebuiltFromSnapshotAndLog(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	n := nodetest.Start(t, nodetest.Config(dir))
+	n := nodetest.Start(t, web, nodetest.Config(dir))
 	base := "http://" + n.HTTPAddr()
 	apiPost(t, base, "/register", map[string]string{"username": "a", "email": "a@b", "pwd": "p"})
 	for i := 0; i < 10; i++ {
@@ -107,7 +107,7 @@ func TestDataFileLostIsRebuiltFromSnapshotAndLog(t *testing.T) {
 	if err := os.Remove(dir + "/minitwit.db"); err != nil {
 		t.Fatal(err)
 	}
-	n2 := nodetest.Start(t, nodetest.Config(dir))
+	n2 := nodetest.Start(t, web, nodetest.Config(dir))
 	if digest(t, n2) != want {
 		t.Fatal("a lost data file was not rebuilt from the Raft log")
 	}
@@ -117,7 +117,7 @@ func TestNodeIDIsPersisted(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := nodetest.Config(dir)
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 	closeNode(t, n)
 	cfg.NodeID = "someone-else"
 	_, err := node.Start(cfg, node.Options{Logger: nodetest.Logger(), Build: ops.NewBuildInfo("", "", "")})
@@ -134,16 +134,16 @@ func TestJoinWithNoMemberFailsAndIsIgnoredOnAnExistingDataDir(t *testing.T) {
 		t.Fatalf("join with no member reachable: err = %v", err)
 	}
 	dir := t.TempDir()
-	closeNode(t, nodetest.Start(t, nodetest.Config(dir)))
+	closeNode(t, nodetest.Start(t, web, nodetest.Config(dir)))
 	cfg = nodetest.Config(dir)
 	cfg.Join, cfg.JoinToken = []string{"127.0.0.1:1"}, nodetest.ClusterToken
-	nodetest.Start(t, cfg) // existing state: join ignored, node serves
+	nodetest.Start(t, web, cfg) // existing state: join ignored, node serves
 }
 
 func TestSecondNodeOnSameDataDirIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	nodetest.Start(t, nodetest.Config(dir))
+	nodetest.Start(t, web, nodetest.Config(dir))
 	_, err := node.Start(nodetest.Config(dir), node.Options{Logger: nodetest.Logger()})
 	if err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("a second node on the same data dir: err = %v", err)
@@ -164,7 +164,7 @@ func TestScenarioReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	var errLines strings.Builder
 	sum, err := simulate.Run(context.Background(), actions, simulate.Options{
 		BaseURL: base + "/api", Concurrency: 8,

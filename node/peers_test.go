@@ -16,7 +16,7 @@ import (
 // used once.
 func TestLostQuorumRecoversWithPeersJSON(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	register(t, nodes[1], "before the loss")
 	waitSame(t, nodes)
 	survivor := nodes[2]
@@ -35,7 +35,7 @@ func TestLostQuorumRecoversWithPeersJSON(t *testing.T) {
 	if err := os.WriteFile(peers, []byte(fmt.Sprintf(`[{"id": %q, "address": %q, "non_voter": false}]`, cfg.NodeID, cfg.RaftAddr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	back := nodetest.Start(t, cfg) // waits until it is ready: a leader again
+	back := nodetest.Start(t, web, cfg) // waits until it is ready: a leader again
 	if !readUser(t, back, "before the loss") {
 		t.Fatal("the recovered node lost data")
 	}

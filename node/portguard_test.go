@@ -30,7 +30,7 @@ func heapInUse() (inuse, alloc uint64) {
 // it keeps serving: writes and reads, and a legitimate join while the idle
 // connections are held. Not parallel: it measures the process's heap.
 func TestInternodePortBoundsUnauthenticatedPeers(t *testing.T) {
-	n1 := nodetest.StartCluster(t, 1)[0]
+	n1 := nodetest.StartCluster(t, web, 1)[0]
 	register(t, n1, "before")
 	inuse0, alloc0 := heapInUse()
 
@@ -102,7 +102,7 @@ func TestInternodePortBoundsUnauthenticatedPeers(t *testing.T) {
 	}
 	cfg := nodetest.Config(t.TempDir())
 	cfg.NodeID, cfg.JoinToken, cfg.Join = "node2", nodetest.ClusterToken, []string{n1.RaftAddr()}
-	n2 := nodetest.Start(t, cfg)
+	n2 := nodetest.Start(t, web, cfg)
 	t.Logf("node2 joined %s after the idle connections were opened", time.Since(held).Round(time.Millisecond))
 	register(t, n2, "through node2")
 	if !readUser(t, n1, "through node2") {

@@ -24,12 +24,12 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"minitwit/node/config"
-	"minitwit/raftfsm"
+	"minitwit/node/publictls"
 )
 
 // The public listener's TLS (tls.mode): plain HTTP, a self-signed
 // certificate kept in the data dir, or certificates obtained and renewed by
-// certmagic from an ACME CA, stored in the replicated state (raftfsm.CertStorage).
+// certmagic from an ACME CA, stored in the replicated state (publictls.CertStorage).
 //
 // In acme mode the node serves HTTPS on http_addr (":443" by default) and a
 // plain listener on tls.redirect_addr (":80") that answers ACME HTTP-01
@@ -98,7 +98,7 @@ func (n *Node) setupACME(httpsPort string) (*publicTLS, error) {
 		Logger:           logger,
 	})
 	p.magic = certmagic.New(p.cache, certmagic.Config{
-		Storage: raftfsm.NewCertStorage(n, n.nodeID),
+		Storage: publictls.NewCertStorage(n, n.nodeID),
 		Logger:  logger,
 		OnEvent: n.onCertEvent,
 	})

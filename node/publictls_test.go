@@ -46,7 +46,7 @@ func TestSelfSignedMode(t *testing.T) {
 	cfg := nodetest.Config(t.TempDir())
 	cfg.TLS.Mode = config.TLSSelfSigned
 	cfg.TLS.RedirectAddr = "127.0.0.1:0"
-	n := nodetest.Start(t, cfg)
+	n := nodetest.Start(t, web, cfg)
 
 	pemData, err := os.ReadFile(filepath.Join(n.DataDir(), "tls", "self-signed.crt"))
 	if err != nil {
@@ -98,7 +98,7 @@ func TestSelfSignedMode(t *testing.T) {
 	// The certificate is kept: a restart serves the same one.
 	cfg2 := n.ConfigForTest()
 	closeNode(t, n)
-	back := nodetest.Start(t, cfg2)
+	back := nodetest.Start(t, web, cfg2)
 	resp, err = hc.Get("https://" + back.HTTPAddr() + "/public")
 	if err != nil {
 		t.Fatalf("after a restart, the old certificate is not served: %v", err)

@@ -19,7 +19,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
 
-	"minitwit/httpui"
+	"minitwit/node/nodeinfo"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -554,9 +554,9 @@ func (n *Node) Members() map[string]string {
 }
 
 // Status reports the node's role and progress for /readyz.
-func (n *Node) Status() httpui.Status {
+func (n *Node) Status() nodeinfo.Status {
 	r := n.raft
-	st := httpui.Status{NodeID: n.nodeID}
+	st := nodeinfo.Status{NodeID: n.nodeID}
 	_, leader := r.LeaderWithID()
 	st.Leader = string(leader)
 	st.AppliedIndex, st.CommitIndex = r.AppliedIndex(), r.CommitIndex()

@@ -44,7 +44,7 @@ func messagesOf(t *testing.T, n *node.Node, user string) int {
 // is applied.
 func TestRetriedWriteIsAppliedOnce(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 3)
+	nodes := nodetest.StartCluster(t, web, 3)
 	register(t, nodes[0], "alice")
 	leader, rest := leaderOf(t, nodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

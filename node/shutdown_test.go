@@ -33,7 +33,7 @@ func TestCloseUnderLoadIsBounded(t *testing.T) {
 	}
 	for run := range runs {
 		t.Run(fmt.Sprint(run), func(t *testing.T) {
-			nodes := nodetest.StartCluster(t, 3)
+			nodes := nodetest.StartCluster(t, web, 3)
 			register(t, nodes[0], "writer")
 			stop := make(chan struct{})
 			var acked atomic.Int64
@@ -77,7 +77,7 @@ func TestCloseSingleNodeUnderLoadIsBounded(t *testing.T) {
 		runs = 3
 	}
 	for run := range runs {
-		n, base := nodetest.StartDefault(t)
+		n, base := nodetest.StartDefault(t, web)
 		register(t, n, "writer")
 		stop := make(chan struct{})
 		var acked atomic.Int64

@@ -1,8 +1,8 @@
 // Package raftfsm owns MiniTwit's replicated state machine: the typed,
 // versioned commands that travel through the Raft log, their binary
 // encoding, and the FSM that hashicorp/raft drives (Apply, ApplyBatch,
-// Snapshot, Restore), and certmagic's Storage on top of it (CertStorage:
-// certificates and lease locks kept in the replicated state).
+// Snapshot, Restore). The certificate commands (CertPut, CertLock, ...) are
+// here; certmagic's Storage that proposes them is node/publictls's.
 //
 // The FSM is a thin dispatcher: each command maps to one [store.WriteTx]
 // operation. Everything non-deterministic (timestamps, password hashes,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"minitwit/httpui"
+	"minitwit/httpui/auth"
 	"minitwit/node"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -88,9 +89,9 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		if err := store.ValidateEmail(*email); err != nil {
 			return fail(2, err)
 		}
-		cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: httpui.HashPassword(password), Temporary: temporary}
+		cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: auth.HashPassword(password), Temporary: temporary}
 	case "reset-password":
-		cmd = &raftfsm.SetPassword{User: name, Hash: httpui.HashPassword(password), Temporary: temporary}
+		cmd = &raftfsm.SetPassword{User: name, Hash: auth.HashPassword(password), Temporary: temporary}
 	case "grant", "revoke":
 		cmd = &raftfsm.SetAdmin{User: name, Admin: action == "grant"}
 	default:
@@ -159,8 +160,8 @@ func readPassword(fromStdin bool, stdin io.Reader) (password string, temporary b
 		return "", false, fmt.Errorf("reading the password from standard input: %w", err)
 	}
 	password = strings.TrimRight(line, "\r\n")
-	if len(password) < httpui.MinPasswordLen {
-		return "", false, fmt.Errorf("the password must be at least %d characters", httpui.MinPasswordLen)
+	if len(password) < auth.MinPasswordLen {
+		return "", false, fmt.Errorf("the password must be at least %d characters", auth.MinPasswordLen)
 	}
 	return password, false, nil
 }

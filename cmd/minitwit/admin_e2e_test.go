@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"minitwit/httpui"
+	"minitwit/httpui/auth"
 	"minitwit/ops/testwait"
 )
 
@@ -226,9 +226,9 @@ func TestAdminFirstStartOneTimePassword(t *testing.T) {
 		return nil
 	})
 	first := lines[0]
-	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < httpui.MinPasswordLen {
+	if first.Level != "WARN" || first.User != "operator" || first.Login != s.base+"/login" || len(first.Password) < auth.MinPasswordLen {
 		t.Fatalf("one-time password line %+v; want level WARN, user operator, login %s/login and a password of %d+ characters",
-			first, s.base, httpui.MinPasswordLen)
+			first, s.base, auth.MinPasswordLen)
 	}
 
 	b := newAdmBrowser(t)

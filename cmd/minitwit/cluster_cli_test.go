@@ -11,7 +11,7 @@ import (
 
 func TestClusterCommand(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 2)
+	nodes := nodetest.StartCluster(t, webHandler, 2)
 	dir, addr := nodes[0].DataDir(), nodes[0].RaftAddr()
 	cases := []struct {
 		args     []string
@@ -41,7 +41,7 @@ func TestClusterCommand(t *testing.T) {
 // the leader's is named by `cluster status`.
 func TestClusterStatusTimingMismatch(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartClusterWith(t, 2, func(i int, cfg *config.Config) {
+	nodes := nodetest.StartClusterWith(t, webHandler, 2, func(i int, cfg *config.Config) {
 		if i == 1 {
 			cfg.Raft.HeartbeatTimeout = config.Duration(100 * time.Millisecond)
 			cfg.Raft.ElectionTimeout = config.Duration(100 * time.Millisecond)

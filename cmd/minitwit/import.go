@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"minitwit/node"
+	"minitwit/node/importer"
 	"minitwit/ops/simulate"
 )
 
@@ -80,7 +81,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		how = "through the running node at " + *addr
 		var client *node.ClusterClient
 		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {
-			rep, err = node.ImportSQLite(ctx, *sqlitePath, client.Proposer(*addr), progress)
+			rep, err = importer.FromSQLite(ctx, *sqlitePath, client.Proposer(*addr), progress)
 		}
 	}
 	if err != nil {
@@ -91,7 +92,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printImport(stdout io.Writer, path, how string, rep node.ImportReport) {
+func printImport(stdout io.Writer, path, how string, rep importer.Report) {
 	fmt.Fprintf(stdout, "imported %s %s:\n", path, how)
 	fmt.Fprintf(stdout, "  users     %d new, %d already there, %d refused\n", rep.Users, rep.UsersExisting, rep.UsersRefused)
 	fmt.Fprintf(stdout, "  follows   %d (duplicates collapsed), %d refused\n", rep.Follows, rep.FollowsRefused)
@@ -117,7 +118,7 @@ func importRemote(path, base, token, ca string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer body.Close()
-	var rep node.ImportReport
+	var rep importer.Report
 	if err := json.NewDecoder(body).Decode(&rep); err != nil {
 		fmt.Fprintln(stderr, "minitwit import: reading the report:", err)
 		return 1

@@ -11,12 +11,17 @@ import (
 	"syscall"
 	"time"
 
+	"minitwit/httpui"
 	"minitwit/node"
 	"minitwit/node/config"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to finish.
 const shutdownGrace = 30 * time.Second
+
+// webHandler wires the web layer to a node: the node serves the handler it
+// is given and never imports httpui.
+func webHandler(n *node.Node) (node.Handler, error) { return httpui.ForNode(n) }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -65,7 +70,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		// 400 keeps the heap in tens of MiB and the collector quiet.
 		debug.SetGCPercent(400)
 	}
-	n, err := node.Start(cfg, node.Options{Build: buildInfo()})
+	n, err := node.Start(cfg, node.Options{Build: buildInfo(), Handler: webHandler})
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit serve:", err)
 		return 1

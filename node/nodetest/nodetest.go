@@ -53,11 +53,21 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// Start starts a node with cfg (edit Config's result to taste), waits until
-// it is ready, and closes it when the test ends.
-func Start(t testing.TB, cfg config.Config) *node.Node {
+// Web builds a test node's public handler. This package, like everything
+// under node/, does not import the web layer: a test that needs it passes
+// httpui's, wired as cmd/minitwit wires it:
+//
+//	func web(n *node.Node) (node.Handler, error) { return httpui.ForNode(n) }
+//
+// nil starts nodes whose public listener answers 404 to everything.
+type Web = func(*node.Node) (node.Handler, error)
+
+// Start starts a node with cfg (edit Config's result to taste) and web as
+// its public handler, waits until it is ready, and closes it when the test
+// ends.
+func Start(t testing.TB, web Web, cfg config.Config) *node.Node {
 	t.Helper()
-	return StartWith(t, cfg, node.Options{})
+	return StartWith(t, cfg, node.Options{Handler: web})
 }
 
 // StartWith is Start with opts; the logger, build and sample interval are
@@ -120,9 +130,9 @@ func StartWith(t testing.TB, cfg config.Config, opts node.Options) *node.Node {
 
 // StartDefault starts a node with Config in a fresh temporary dir and returns
 // it with its base URL.
-func StartDefault(t testing.TB) (*node.Node, string) {
+func StartDefault(t testing.TB, web Web) (*node.Node, string) {
 	t.Helper()
-	n := Start(t, Config(t.TempDir()))
+	n := Start(t, web, Config(t.TempDir()))
 	return n, "http://" + n.HTTPAddr()
 }
 
@@ -160,28 +170,28 @@ const ClusterToken = "nodetest-join-token-0123456789"
 
 // StartCluster starts size nodes on loopback: the first bootstraps, the
 // others join it. It returns them once every node is ready.
-func StartCluster(t testing.TB, size int) []*node.Node {
+func StartCluster(t testing.TB, web Web, size int) []*node.Node {
 	t.Helper()
-	return StartClusterWith(t, size, nil)
+	return StartClusterWith(t, web, size, nil)
 }
 
 // StartClusterWith is StartCluster with edit applied to node i's
 // configuration (0-based) before it starts; edit may be nil.
-func StartClusterWith(t testing.TB, size int, edit func(i int, cfg *config.Config)) []*node.Node {
+func StartClusterWith(t testing.TB, web Web, size int, edit func(i int, cfg *config.Config)) []*node.Node {
 	t.Helper()
-	return startCluster(t, size, edit, nil)
+	return startCluster(t, web, size, edit, nil)
 }
 
 // StartClusterOn is StartCluster with every internode connection going
 // through fn, the test's fault point: node i is called "node<i+1>" there,
 // as its id. fn is closed when the test ends, after the nodes.
-func StartClusterOn(t testing.TB, size int, fn *faultnet.Net) []*node.Node {
+func StartClusterOn(t testing.TB, web Web, size int, fn *faultnet.Net) []*node.Node {
 	t.Helper()
 	t.Cleanup(fn.Close) // cleanups run last-in first-out: after the nodes close
-	return startCluster(t, size, nil, fn)
+	return startCluster(t, web, size, nil, fn)
 }
 
-func startCluster(t testing.TB, size int, edit func(i int, cfg *config.Config), fn *faultnet.Net) []*node.Node {
+func startCluster(t testing.TB, web Web, size int, edit func(i int, cfg *config.Config), fn *faultnet.Net) []*node.Node {
 	t.Helper()
 	nodes := make([]*node.Node, 0, size)
 	for i := 0; i < size; i++ {
@@ -194,7 +204,7 @@ func startCluster(t testing.TB, size int, edit func(i int, cfg *config.Config), 
 		if edit != nil {
 			edit(i, &cfg)
 		}
-		var opts node.Options
+		opts := node.Options{Handler: web}
 		if fn != nil {
 			opts.DialCluster = fn.Dialer(cfg.NodeID)
 		}

@@ -1,4 +1,4 @@
-package httpui
+package auth
 
 import (
 	"crypto/md5"
@@ -20,7 +20,7 @@ import (
 // and "scrypt:<n>:<r>:<p>$salt$hex" (what Flask's generate_password_hash
 // writes), and the bare hex MD5 or SHA-256 digests some groups stored. They
 // are verified at login and then replaced by an argon2id hash (see
-// loginSubmit); nothing ever writes them.
+// httpui's loginSubmit); nothing ever writes them.
 
 // Bounds on what a stored legacy hash may ask for, so a crafted hash cannot
 // make a login burn CPU or memory.

@@ -1,4 +1,4 @@
-package httpui
+package ops
 
 import (
 	"encoding/xml"
@@ -75,15 +75,15 @@ func TestChartSVG(t *testing.T) {
 	nan := math.NaN()
 	for _, tc := range []struct {
 		name       string
-		c          chart
+		c          Chart
 		points     string // data-points
 		stretches  []int  // M commands per drawn series
 		want, lack []string
 	}{
 		{
 			name: "an hour of request rate",
-			c: chart{Title: "Requests", Unit: "req/s", Times: chartTimes(361, 10*time.Second),
-				Series: []chartSeries{{Name: "all", Values: chartRamp(361, 12)}}, Gap: 30 * time.Second},
+			c: Chart{Title: "Requests", Unit: "req/s", Times: chartTimes(361, 10*time.Second),
+				Series: []ChartSeries{{Name: "all", Values: chartRamp(361, 12)}}, Gap: 30 * time.Second},
 			points:    "361",
 			stretches: []int{1},
 			want: []string{`role="img"`, `aria-label="Requests (req/s)"`, `<title>Requests (req/s)</title>`,
@@ -93,7 +93,7 @@ func TestChartSVG(t *testing.T) {
 		},
 		{
 			name: "fractional milliseconds and a legend",
-			c: chart{Title: "Latency", Unit: "ms", Times: chartTimes(3, time.Minute), Series: []chartSeries{
+			c: Chart{Title: "Latency", Unit: "ms", Times: chartTimes(3, time.Minute), Series: []ChartSeries{
 				{Name: "p50", Values: []float64{0.2, 0.4, 0.3}},
 				{Name: "p99", Values: []float64{1.2, 1.4, 1.3}},
 			}},
@@ -103,73 +103,73 @@ func TestChartSVG(t *testing.T) {
 		},
 		{
 			name: "big values in thousands",
-			c: chart{Title: "Memory", Unit: "MiB", Times: chartTimes(2, time.Minute),
-				Series: []chartSeries{{Values: []float64{9000, 12000}}}},
+			c: Chart{Title: "Memory", Unit: "MiB", Times: chartTimes(2, time.Minute),
+				Series: []ChartSeries{{Values: []float64{9000, 12000}}}},
 			points: "2", stretches: []int{1},
 			want: []string{">0 MiB<", ">5k MiB<", ">15k MiB<"},
 			lack: []string{"12000"},
 		},
 		{
 			name: "a gap breaks the line",
-			c: chart{Title: "Writes", Unit: "writes/s", Gap: 30 * time.Second,
+			c: Chart{Title: "Writes", Unit: "writes/s", Gap: 30 * time.Second,
 				Times:  append(chartTimes(3, 10*time.Second), chartT0.Add(5*time.Minute), chartT0.Add(5*time.Minute+10*time.Second)),
-				Series: []chartSeries{{Values: []float64{1, 2, 3, 4, 5}}}},
+				Series: []ChartSeries{{Values: []float64{1, 2, 3, 4, 5}}}},
 			points: "5", stretches: []int{2},
 		},
 		{
 			name: "a hole breaks the line, a lone point is a dot",
-			c: chart{Title: "Lag", Unit: "entries", Times: chartTimes(5, 10*time.Second),
-				Series: []chartSeries{{Values: []float64{1, 2, nan, 3, math.Inf(1)}}}},
+			c: Chart{Title: "Lag", Unit: "entries", Times: chartTimes(5, 10*time.Second),
+				Series: []ChartSeries{{Values: []float64{1, 2, nan, 3, math.Inf(1)}}}},
 			points: "3", stretches: []int{2},
 			want: []string{"l0 0"},
 		},
 		{
 			name: "negative values extend the axis below zero",
-			c: chart{Title: "Delta", Times: chartTimes(2, time.Minute),
-				Series: []chartSeries{{Values: []float64{-3, 5}}}},
+			c: Chart{Title: "Delta", Times: chartTimes(2, time.Minute),
+				Series: []ChartSeries{{Values: []float64{-3, 5}}}},
 			points: "2", stretches: []int{1},
 			want: []string{">-5.0<", ">-2.5<", ">0<", ">5.0<"},
 		},
 		{
 			name: "a flat zero line still has a scale",
-			c: chart{Title: "Errors", Unit: "err/s", Times: chartTimes(2, time.Minute),
-				Series: []chartSeries{{Values: []float64{0, 0}}}},
+			c: Chart{Title: "Errors", Unit: "err/s", Times: chartTimes(2, time.Minute),
+				Series: []ChartSeries{{Values: []float64{0, 0}}}},
 			points: "2", stretches: []int{1},
 			want: []string{">0 err/s<", ">0.25 err/s<", ">1.00 err/s<"},
 			lack: []string{"NaN", "Inf"},
 		},
 		{
 			name: "more than a day shows dates",
-			c: chart{Title: "Requests", Unit: "req/s", Times: chartTimes(31, time.Hour),
-				Series: []chartSeries{{Values: chartRamp(31, 1)}}},
+			c: Chart{Title: "Requests", Unit: "req/s", Times: chartTimes(31, time.Hour),
+				Series: []ChartSeries{{Values: chartRamp(31, 1)}}},
 			points: "31", stretches: []int{1},
 			want: []string{">Mar 1 12:00<", ">Mar 2 12:00<"},
 		},
 		{
 			name: "seconds when the span is short",
-			c: chart{Title: "Requests", Unit: "req/s", Times: chartTimes(4, 10*time.Second),
-				Series: []chartSeries{{Values: []float64{1, 2, 3, 4}}}},
+			c: Chart{Title: "Requests", Unit: "req/s", Times: chartTimes(4, 10*time.Second),
+				Series: []ChartSeries{{Values: []float64{1, 2, 3, 4}}}},
 			points: "4", stretches: []int{1},
 			want: []string{">12:00:00<", ">12:00:30<"},
 		},
 		{
 			name:   "no points",
-			c:      chart{Title: "Requests", Unit: "req/s"},
+			c:      Chart{Title: "Requests", Unit: "req/s"},
 			points: "0",
 			want:   []string{"no data yet"},
 			lack:   []string{"chart-line", "req/s<"},
 		},
 		{
 			name: "one point is not a line yet",
-			c: chart{Title: "Requests", Times: chartTimes(1, 0),
-				Series: []chartSeries{{Values: []float64{3}}}},
+			c: Chart{Title: "Requests", Times: chartTimes(1, 0),
+				Series: []ChartSeries{{Values: []float64{3}}}},
 			points: "1",
 			want:   []string{"no data yet"},
 		},
 		{
 			name: "text is escaped",
-			c: chart{Title: `<b>"A&B"</b>`, Unit: "<u>", Times: chartTimes(2, time.Minute),
-				Series: []chartSeries{{Name: "x<y", Values: []float64{1, 2}}, {Name: "'z'", Values: []float64{2, 1}}}},
+			c: Chart{Title: `<b>"A&B"</b>`, Unit: "<u>", Times: chartTimes(2, time.Minute),
+				Series: []ChartSeries{{Name: "x<y", Values: []float64{1, 2}}, {Name: "'z'", Values: []float64{2, 1}}}},
 			points: "2", stretches: []int{1, 1},
 			want: []string{"&lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;", "x&lt;y", "&lt;u&gt;"},
 			lack: []string{"<b>", "<u>"},
@@ -253,8 +253,8 @@ func TestChartReducesDensePoints(t *testing.T) {
 		vs[i] = 1 + float64(i%7)/10
 	}
 	vs[4321] = 100
-	c := chart{Title: "Latency", Unit: "ms", Times: chartTimes(n, 10*time.Second),
-		Series: []chartSeries{{Name: "p99", Values: vs}}, Gap: 30 * time.Second}
+	c := Chart{Title: "Latency", Unit: "ms", Times: chartTimes(n, 10*time.Second),
+		Series: []ChartSeries{{Name: "p99", Values: vs}}, Gap: 30 * time.Second}
 	svg := string(c.SVG())
 	chartParse(t, svg)
 	m := chartLine.FindStringSubmatch(svg)

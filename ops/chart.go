@@ -1,4 +1,4 @@
-package httpui
+package ops
 
 import (
 	"fmt"
@@ -9,19 +9,19 @@ import (
 	"time"
 )
 
-// chartSeries is one line of a chart.
-type chartSeries struct {
+// ChartSeries is one line of a chart.
+type ChartSeries struct {
 	Name   string
 	Values []float64 // one per chart time; NaN or ±Inf leaves a hole
 }
 
-// chart is a line chart of series over time, drawn on the server as inline
+// Chart is a line chart of series over time, drawn on the server as inline
 // SVG so that the admin page needs neither JavaScript nor a metrics
 // service.
-type chart struct {
+type Chart struct {
 	Title, Unit   string
 	Times         []time.Time // ascending
-	Series        []chartSeries
+	Series        []ChartSeries
 	Width, Height int // pixels; 0 picks 600×180
 	// Gap breaks the lines between consecutive times further apart than
 	// this (the node was down or unreachable); 0 never breaks them.
@@ -45,7 +45,7 @@ var chartTimeSteps = [...]time.Duration{
 
 // SVG renders the chart. Every piece of text is escaped, so a title or
 // series name can hold anything.
-func (c chart) SVG() template.HTML {
+func (c Chart) SVG() template.HTML {
 	w, h := c.Width, c.Height
 	if w <= 0 {
 		w = 600
@@ -76,7 +76,7 @@ func (c chart) SVG() template.HTML {
 		esc(label), w, h, w, h, plotted)
 	fmt.Fprintf(&b, `<title>%s</title><text class="chart-title" x="4" y="15" font-size="13" font-weight="bold">%s</text>`, esc(label), esc(c.Title))
 	if len(c.Series) > 1 { // a legend, right-aligned on the title's line
-		width := func(s chartSeries) float64 { return 26 + 6.5*float64(len([]rune(s.Name))) } // a guess; no font metrics
+		width := func(s ChartSeries) float64 { return 26 + 6.5*float64(len([]rune(s.Name))) } // a guess; no font metrics
 		x := float64(w - chartRight)
 		for _, s := range c.Series {
 			x -= width(s)
@@ -154,7 +154,7 @@ func (c chart) SVG() template.HTML {
 // to the column's lowest and highest, in time order: a day of 10 s
 // samples is some 17 points a column, which would only bloat the page,
 // and the spikes are what an operator looks for.
-func (c chart) path(values []float64, xOf func(time.Time) float64, yOf func(float64) float64) string {
+func (c Chart) path(values []float64, xOf func(time.Time) float64, yOf func(float64) float64) string {
 	type point struct{ x, y float64 }
 	var d strings.Builder
 	drawn := 0         // points drawn in the current stretch

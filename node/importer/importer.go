@@ -1,19 +1,16 @@
-package node
+package importer
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
-	"minitwit/node/config"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -33,42 +30,43 @@ import (
 // follows exist, and the state machine records which legacy message ids it
 // has imported, so a second run changes nothing.
 
-// Proposer is what the import needs: a node, or a client of one.
+// Proposer is what the import needs: a node, or a client of one
+// (node.ClusterClient.Proposer).
 type Proposer interface {
 	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
 }
 
-// ImportReport counts what an import did.
-type ImportReport struct {
+// Report counts what an import did.
+type Report struct {
 	Users, UsersExisting, UsersRefused       int
 	Follows, FollowsRefused                  int
 	Messages, MessagesFlagged, MessagesTotal int // Messages: imported now or before
 	MessagesSkipped                          int // their author is not in the user table
 }
 
-// ImportProgress is called after each step with how far the import is.
-type ImportProgress func(stage string, done, total int)
+// Progress is called after each step with how far the import is.
+type Progress func(stage string, done, total int)
 
 const (
 	importBatch       = 500 // messages per command
 	importConcurrency = 16  // users and follows in flight at once
 )
 
-// ImportSQLite imports the course database at path through p.
-func ImportSQLite(ctx context.Context, path string, p Proposer, progress ImportProgress) (ImportReport, error) {
+// FromSQLite imports the course database at path through p.
+func FromSQLite(ctx context.Context, path string, p Proposer, progress Progress) (Report, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
 	db, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?mode=ro")
 	if err != nil {
-		return ImportReport{}, err
+		return Report{}, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if err := checkCourseSchema(ctx, db); err != nil {
-		return ImportReport{}, fmt.Errorf("%s: %w", path, err)
+		return Report{}, fmt.Errorf("%s: %w", path, err)
 	}
-	var rep ImportReport
+	var rep Report
 
 	// Users.
 	names := map[int64]string{}
@@ -285,19 +283,4 @@ func inParallel(ctx context.Context, n int, do func(i int) error) error {
 		return ctx.Err()
 	}
 	return first
-}
-
-// ImportIntoDataDir imports the course database at path into the stopped
-// (or new) node of cfg: it starts the node in this process, waits until it
-// is ready, imports through it and stops it. It fails with ErrDataDirInUse
-// while that node runs; import through the running node instead.
-func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log *slog.Logger, progress ImportProgress) (rep ImportReport, err error) {
-	if _, err := os.Stat(path); err != nil {
-		return ImportReport{}, err
-	}
-	err = WithLocalNode(ctx, cfg, log, func(n *Node) error {
-		rep, err = ImportSQLite(ctx, path, n, progress)
-		return err
-	})
-	return rep, err
 }

@@ -1,4 +1,4 @@
-package raftfsm
+package publictls
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"minitwit/raftfsm"
 	"minitwit/store"
 )
 
@@ -20,7 +21,7 @@ import (
 // through Raft, and reading the store linearizably (ReadStore) or as this
 // node has it (LocalStore).
 type Node interface {
-	Propose(ctx context.Context, cmd Command) (Result, error)
+	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
 	ReadStore(ctx context.Context) (*store.Store, error)
 	LocalStore() *store.Store
 }
@@ -77,7 +78,7 @@ func NewCertStorage(n Node, nodeID string) *CertStorage {
 // SetLeaseTTL changes how long this storage's leases last (tests).
 func (c *CertStorage) SetLeaseTTL(d time.Duration) { c.ttl = d }
 
-func (c *CertStorage) propose(ctx context.Context, cmd Command) (Result, error) {
+func (c *CertStorage) propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
 	res, err := c.n.Propose(ctx, cmd)
 	if err != nil {
 		return res, err
@@ -97,7 +98,7 @@ func (c *CertStorage) view(ctx context.Context, fn func(r *store.ReadTx) error) 
 }
 
 func (c *CertStorage) Store(ctx context.Context, key string, value []byte) error {
-	_, err := c.propose(ctx, &CertPut{Key: key, Value: value, Modified: time.Now().UnixNano()})
+	_, err := c.propose(ctx, &raftfsm.CertPut{Key: key, Value: value, Modified: time.Now().UnixNano()})
 	return err
 }
 
@@ -115,7 +116,7 @@ func (c *CertStorage) Load(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (c *CertStorage) Delete(ctx context.Context, key string) error {
-	_, err := c.propose(ctx, &CertDelete{Key: key})
+	_, err := c.propose(ctx, &raftfsm.CertDelete{Key: key})
 	return err
 }
 
@@ -172,7 +173,7 @@ func (c *CertStorage) Lock(ctx context.Context, name string) error {
 	token := fmt.Sprintf("%s/%d", c.owner, c.seq.Add(1))
 	for {
 		now := time.Now()
-		_, err := c.propose(ctx, &CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(c.ttl).UnixNano()})
+		_, err := c.propose(ctx, &raftfsm.CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(c.ttl).UnixNano()})
 		if err == nil {
 			c.mu.Lock()
 			c.held[name] = token
@@ -198,7 +199,7 @@ func (c *CertStorage) Unlock(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("certificate lock %q: not held here", name)
 	}
-	_, err := c.propose(ctx, &CertUnlock{Name: name, Owner: token})
+	_, err := c.propose(ctx, &raftfsm.CertUnlock{Name: name, Owner: token})
 	return err
 }
 
@@ -211,6 +212,6 @@ func (c *CertStorage) RenewLockLease(ctx context.Context, name string, d time.Du
 		return fmt.Errorf("certificate lock %q: not held here", name)
 	}
 	now := time.Now()
-	_, err := c.propose(ctx, &CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(d).UnixNano()})
+	_, err := c.propose(ctx, &raftfsm.CertLock{Name: name, Owner: token, Now: now.UnixNano(), Expires: now.Add(d).UnixNano()})
 	return err
 }

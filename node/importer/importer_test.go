@@ -1,4 +1,4 @@
-package node_test
+package importer_test
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"minitwit/httpui"
 	"minitwit/node"
+	"minitwit/node/importer"
 	"minitwit/node/nodetest"
 	"minitwit/store"
 )
@@ -83,15 +85,15 @@ func login(t *testing.T, base, name, password string) bool {
 // the hash is argon2id; a second import changes nothing.
 func TestImportCourseDatabase(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t)
+	n, base := nodetest.StartDefault(t, web)
 	path := courseDB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rep, err := node.ImportSQLite(ctx, path, n, nil)
+	rep, err := importer.FromSQLite(ctx, path, n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := node.ImportReport{Users: 4, Follows: 4, Messages: 5, MessagesFlagged: 1, MessagesTotal: 5}
+	want := importer.Report{Users: 4, Follows: 4, Messages: 5, MessagesFlagged: 1, MessagesTotal: 5}
 	if rep != want {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}
@@ -117,7 +119,7 @@ func TestImportCourseDatabase(t *testing.T) {
 		return nil
 	})
 	before := digest(t, n)
-	again, err := node.ImportSQLite(ctx, path, n, nil)
+	again, err := importer.FromSQLite(ctx, path, n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,3 +146,16 @@ func TestImportCourseDatabase(t *testing.T) {
 		}
 	}
 }
+
+func digest(t *testing.T, n *node.Node) string {
+	t.Helper()
+	d, err := n.Store().Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// web is the test node's public handler, wired as cmd/minitwit wires it:
+// the test signs in through the web UI with the imported hashes.
+func web(n *node.Node) (node.Handler, error) { return httpui.ForNode(n) }

@@ -1,4 +1,4 @@
-package httpui
+package auth
 
 import (
 	"net/netip"
@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// Admin sign-ins are rate limited. Each attempt on an admin account takes
-// one token from a budget of the client's address and one from a budget of
-// the account *before* the password is checked, so a burst of parallel
-// guesses cannot all slip in before the first failure is counted; a
-// correct password gives its tokens back. While a budget is spent the login
-// form answers 429 without checking the password.
+// LoginLimiter rate limits sign-ins; httpui guards admin accounts with it.
+// Each attempt on an admin account takes one token from a budget of the
+// client's address and one from a budget of the account *before* the
+// password is checked, so a burst of parallel guesses cannot all slip in
+// before the first failure is counted; a correct password gives its tokens
+// back. While a budget is spent the login form answers 429 without checking
+// the password.
 //
 // An attacker spreading guesses over many addresses spends the account's
 // budget; the account does not lock then: a client whose own address
@@ -24,18 +25,24 @@ import (
 // Ordinary accounts are not limited at all: the course's UI tests sign in
 // to them again and again. The budgets are per node and in memory: an
 // attacker spreading guesses over three nodes gets three budgets.
-type loginLimiter struct {
+type LoginLimiter struct {
 	mu      sync.Mutex
 	buckets map[string]*tokenBucket
-	budget  loginBudget
+	budget  LoginBudget
 }
 
-// loginBudget is a limiter's allowance: per address ipBurst failures, then
-// one every ipEvery; per account likewise.
-type loginBudget struct {
-	ipBurst, accountBurst int
-	ipEvery, accountEvery time.Duration
+// LoginBudget is a limiter's allowance: per address IPBurst failures, then
+// one every IPEvery; per account likewise.
+type LoginBudget struct {
+	IPBurst, AccountBurst int
+	IPEvery, AccountEvery time.Duration
 }
+
+// UserLoginBudget is the budget of ordinary accounts: generous enough for
+// people and the course's UI tests (per address 20 failures, then one
+// every 10 s; per account likewise). Admin accounts keep the stricter
+// default of NewLoginLimiter.
+var UserLoginBudget = LoginBudget{IPBurst: 20, AccountBurst: 20, IPEvery: 10 * time.Second, AccountEvery: 10 * time.Second}
 
 // tokenBucket holds up to burst tokens and gains one every `every`. (Not
 // golang.org/x/time/rate: a correct password must give its token back,
@@ -77,12 +84,15 @@ const (
 	loginMaxKeys = 10_000
 )
 
-func newLoginLimiter() *loginLimiter {
-	return newLoginLimiterWith(loginBudget{loginIPBurst, loginAccountBurst, loginIPEvery, loginAccountEvery})
+// NewLoginLimiter returns a limiter with the admin accounts' budget, every
+// budget full.
+func NewLoginLimiter() *LoginLimiter {
+	return NewLoginLimiterWith(LoginBudget{loginIPBurst, loginAccountBurst, loginIPEvery, loginAccountEvery})
 }
 
-func newLoginLimiterWith(b loginBudget) *loginLimiter {
-	return &loginLimiter{buckets: map[string]*tokenBucket{}, budget: b}
+// NewLoginLimiterWith returns a limiter with budget b, every budget full.
+func NewLoginLimiterWith(b LoginBudget) *LoginLimiter {
+	return &LoginLimiter{buckets: map[string]*tokenBucket{}, budget: b}
 }
 
 // addressKey is the budget key of a client address.
@@ -94,7 +104,7 @@ func addressKey(ip netip.Addr) string {
 	return "ip:" + ip.Unmap().String()
 }
 
-func (l *loginLimiter) bucket(key string, every time.Duration, burst int, now time.Time) *tokenBucket {
+func (l *LoginLimiter) bucket(key string, every time.Duration, burst int, now time.Time) *tokenBucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= loginMaxKeys {
@@ -109,7 +119,7 @@ func (l *loginLimiter) bucket(key string, every time.Duration, burst int, now ti
 // makeRoom forgets buckets that have refilled (they hold nothing a new one
 // would not) and, if that is not enough, arbitrary others: a flood of
 // addresses costs some forgotten failures, never unbounded memory.
-func (l *loginLimiter) makeRoom(now time.Time) {
+func (l *LoginLimiter) makeRoom(now time.Time) {
 	for k, b := range l.buckets {
 		if b.level(now) >= b.burst {
 			delete(l.buckets, k)
@@ -123,15 +133,15 @@ func (l *loginLimiter) makeRoom(now time.Time) {
 	}
 }
 
-// begin takes an attempt at account from ip. When the attempt may not be
+// Begin takes an attempt at account from ip. When the attempt may not be
 // made it returns how long to wait and ok=false; otherwise done must be
 // called with the outcome: a correct password gives the tokens back.
-func (l *loginLimiter) begin(ip netip.Addr, account string) (done func(correct bool), wait time.Duration, ok bool) {
+func (l *LoginLimiter) Begin(ip netip.Addr, account string) (done func(correct bool), wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	addr := l.bucket(addressKey(ip), l.budget.ipEvery, l.budget.ipBurst, now)
-	acct := l.bucket("user:"+account, l.budget.accountEvery, l.budget.accountBurst, now)
+	addr := l.bucket(addressKey(ip), l.budget.IPEvery, l.budget.IPBurst, now)
+	acct := l.bucket("user:"+account, l.budget.AccountEvery, l.budget.AccountBurst, now)
 	clean := addr.level(now) >= addr.burst
 	if d, ok := addr.take(now); !ok {
 		return nil, d, false

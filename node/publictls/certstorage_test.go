@@ -1,4 +1,4 @@
-package node_test
+package publictls_test
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/node/publictls"
 	"minitwit/ops/testwait"
 )
 
@@ -19,8 +21,8 @@ import (
 // and is taken over, and the old holder cannot release its successor's.
 func TestCertStorageLocks(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 2)
-	a, b := nodes[0].CertStorageForTest(time.Minute), nodes[1].CertStorageForTest(time.Minute)
+	nodes := nodetest.StartCluster(t, nil, 2)
+	a, b := storageOn(nodes[0], time.Minute), storageOn(nodes[1], time.Minute)
 	ctx := context.Background()
 
 	won := make(chan string, 2)
@@ -56,7 +58,7 @@ func TestCertStorageLocks(t *testing.T) {
 	// A short lease, and its holder never unlocks. Short, but longer than
 	// a busy machine may stall between taking it and the probe below:
 	// a lease that expired before the probe would pass for a broken lock.
-	short := nodes[0].CertStorageForTest(3 * time.Second)
+	short := storageOn(nodes[0], 3*time.Second)
 	if err := short.Lock(ctx, "renew"); err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +85,8 @@ func TestCertStorageLocks(t *testing.T) {
 // List, Exists and Delete behave as certmagic expects.
 func TestCertStorageFiles(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, 2)
-	a, b := nodes[0].CertStorageForTest(time.Minute), nodes[1].CertStorageForTest(time.Minute)
+	nodes := nodetest.StartCluster(t, nil, 2)
+	a, b := storageOn(nodes[0], time.Minute), storageOn(nodes[1], time.Minute)
 	ctx := context.Background()
 	if err := a.Store(ctx, "certificates/ca/localhost/localhost.crt", []byte("PEM")); err != nil {
 		t.Fatal(err)
@@ -114,4 +116,12 @@ func TestCertStorageFiles(t *testing.T) {
 	if a.Exists(ctx, "certificates/ca/localhost/localhost.crt") {
 		t.Fatal("deleted directory still has its key")
 	}
+}
+
+// storageOn is a certmagic storage on n whose leases last ttl. The nodes
+// need no web layer (nil in StartCluster): the storage talks to Raft only.
+func storageOn(n *node.Node, ttl time.Duration) certmagic.Storage {
+	c := publictls.NewCertStorage(n, n.ID())
+	c.SetLeaseTTL(ttl)
+	return c
 }

@@ -1,4 +1,4 @@
-package httpui
+package auth
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 func TestLegacyHashes(t *testing.T) {
 	t.Parallel()
 	const pw = "secret pw ü"
-	h := newHasher()
+	h := NewHasher()
 	ctx := context.Background()
 	for _, encoded := range []string{
 		"scrypt:32768:8:1$AbCdEfGh12345678$3895f8a6879212f867cd666578c134626fd074fca65d24de06d7b6e68d503a4d8a19d42d35fc3d8247096030506f5012cb50c36aee45137005c0d2153bc92000",
@@ -37,8 +37,8 @@ func TestLegacyHashes(t *testing.T) {
 		"plain text password",
 		"abcd",
 	} {
-		if _, _, err := h.Verify(ctx, pw, bad); !errors.Is(err, errBadHash) {
-			t.Errorf("%q: %v, want errBadHash", bad, err)
+		if _, _, err := h.Verify(ctx, pw, bad); !errors.Is(err, ErrBadHash) {
+			t.Errorf("%q: %v, want ErrBadHash", bad, err)
 		}
 	}
 	// argon2id hashes still verify, and are not legacy.

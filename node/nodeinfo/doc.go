@@ -1,0 +1,11 @@
+// Package nodeinfo owns the descriptions of a node that its layers pass to
+// each other: Status (what /readyz reports), Info (one member as it
+// describes itself, also the message a member answers over the cluster
+// RPC), Overview (the cluster as the admin page shows it), BackupInfo and
+// ErrUnknownNode.
+//
+// It is a leaf of plain data types, so that the node fills them in and the
+// HTTP layer (httpui) shows them without either importing the other. Its
+// only project import is ops, for the sampler's ops.Point that Info carries
+// as a member's newest sample; ops imports nothing of the project.
+package nodeinfo
