@@ -366,7 +366,9 @@ func (s *Server) register(ctx context.Context, reg registration, latest raftfsm.
 	// Names are unique regardless of case: "Alice" beside "alice" would be
 	// a look-alike. Names stored before this rule stay as they are.
 	var taken bool
-	st.View(func(r *store.ReadTx) error { _, taken = r.NameTakenFold(reg.Username); return nil })
+	if err := st.View(func(r *store.ReadTx) error { _, taken = r.NameTakenFold(reg.Username); return nil }); err != nil {
+		return "", err
+	}
 	if taken {
 		return msgNameTaken, nil
 	}

@@ -2,7 +2,6 @@ package httpui_test
 
 import (
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,26 +50,27 @@ func TestLoginLimitParallelGuesses(t *testing.T) {
 
 // TestLoginUnknownCostsAsKnown: an unknown name is answered no faster
 // than a known one with a wrong password (both compute one argon2id
-// hash): the medians are within a factor of 2.
+// hash). The two kinds of attempt are interleaved and each kind's fastest
+// answer is compared (within a factor of 2): the fastest is what the work
+// itself costs, while a busy machine only ever adds to single answers.
 func TestLoginUnknownCostsAsKnown(t *testing.T) {
 	t.Parallel()
 	_, base := nodetest.StartDefault(t, web)
 	uiSignup(t, base, "known")
 	s := uiClient(t, base)
-	measure := func(name, want string) time.Duration {
-		var ds []time.Duration
-		for range 7 {
-			start := time.Now()
-			p := s.do(t, s.stay, "POST", "/login", uiForm("username", name, "password", "wrong"), nil)
-			ds = append(ds, time.Since(start))
-			uiWantContains(t, p, want)
-		}
-		slices.Sort(ds)
-		return ds[len(ds)/2]
+	attempt := func(name, want string) time.Duration {
+		start := time.Now()
+		p := s.do(t, s.stay, "POST", "/login", uiForm("username", name, "password", "wrong"), nil)
+		d := time.Since(start)
+		uiWantContains(t, p, want)
+		return d
 	}
-	known := measure("known", uiErrBadPass)
-	unknown := measure("nobody-here", uiErrBadUser)
+	known, unknown := time.Duration(1<<62), time.Duration(1<<62)
+	for range 7 {
+		known = min(known, attempt("known", uiErrBadPass))
+		unknown = min(unknown, attempt("nobody-here", uiErrBadUser))
+	}
 	if unknown*2 < known || known*2 < unknown {
-		t.Errorf("median answer for an unknown name %s, for a known one %s: not within 2x", unknown, known)
+		t.Errorf("fastest answer for an unknown name %s, for a known one %s: not within 2x", unknown, known)
 	}
 }

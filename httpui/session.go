@@ -241,8 +241,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	if err != nil {
 		return err
 	}
+	// A failed read must not pass for generation 0.
 	var gen uint64
-	st.View(func(tx *store.ReadTx) error { gen = tx.SessionGeneration(u.ID); return nil })
+	if err := st.View(func(tx *store.ReadTx) error { gen = tx.SessionGeneration(u.ID); return nil }); err != nil {
+		return err
+	}
 	now := time.Now()
 	return s.writeSession(w, r, session{userID: u.ID, expires: now.Add(sessionMaxAge).Unix(),
 		tag: passwordTag(u.PasswordHash), generation: gen, issued: now.Unix(), seen: now.Unix()})
@@ -321,7 +324,9 @@ func (s *Server) touchSession(w http.ResponseWriter, r *http.Request, u store.Us
 		return
 	}
 	ss.seen = time.Now().Unix()
-	s.writeSession(w, r, ss)
+	// Without the signing key the cookie stays as it was: the session goes
+	// on, and the next request tries the refresh again.
+	_ = s.writeSession(w, r, ss)
 }
 
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {

@@ -61,9 +61,9 @@ func (n *Node) forgetPendingCA() {
 	if n.localCA == nil {
 		return
 	}
+	// A failed read keeps the key: the next check reads again.
 	var sec store.ClusterSecrets
-	n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
-	if len(sec.CACert) == 0 {
+	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil || len(sec.CACert) == 0 {
 		return
 	}
 	if !bytes.Equal(sec.CACert, n.localCA.certPEM) {

@@ -148,5 +148,5 @@ func appendFields(b *bytes.Buffer, dec *json.Decoder, prefix string) {
 		}
 		b.Write(raw)
 	}
-	dec.Token() // the closing brace
+	_, _ = dec.Token() // the closing brace; every field is already written
 }

@@ -265,7 +265,7 @@ func writeExposition(w io.Writer, raw []byte) {
 			bw.WriteString(l)
 		}
 	}
-	bw.Flush()
+	_ = bw.Flush() // to the scraper's response: if it has gone, no one is left to tell
 }
 
 // familyOf maps a sample name to its family: a histogram's _bucket, _sum
