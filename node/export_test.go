@@ -57,3 +57,6 @@ func (n *Node) CertStorageForTest(ttl time.Duration) certmagic.Storage {
 // PlayOlderBinaryForTest makes the node tell the cluster it reads command
 // formats up to format only, as a member still on an older release would.
 func (n *Node) PlayOlderBinaryForTest(format int) { n.readsFormat.Store(int64(format)) }
+
+// SnapshotForTest takes a Raft snapshot now.
+func (n *Node) SnapshotForTest() error { return n.raft.Snapshot().Error() }

@@ -47,6 +47,9 @@ type Options struct {
 	// SampleInterval is how often the admin page's figures are sampled;
 	// zero means every 10 s. Tests shorten it.
 	SampleInterval time.Duration
+	// Console receives what is for the operator's eyes only, never the
+	// log (the first admin's one-time password); nil means standard error.
+	Console io.Writer
 }
 
 // Node is one running MiniTwit node. It is a value: a test can run several
@@ -115,6 +118,7 @@ type Node struct {
 	// binary's, lowered by tests to play an older member.
 	readsFormat atomic.Int64
 	build       ops.BuildInfo
+	console     io.Writer // see Options.Console
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -132,6 +136,10 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{}}
 	rand.Read(n.idPrefix[:])
 	n.readsFormat.Store(raftfsm.FormatVersion)
+	n.console = opts.Console
+	if n.console == nil {
+		n.console = os.Stderr
+	}
 	defer func() {
 		if err != nil {
 			if n.tlsPublic != nil && n.tlsPublic.stop != nil {

@@ -89,10 +89,13 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return err
 	}
-	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, snapshotsDir), 2, raftLogger(n.log))
+	snapDir := filepath.Join(dir, snapshotsDir)
+	files, err := raft.NewFileSnapshotStoreWithLogger(snapDir, 2, raftLogger(n.log))
 	if err != nil {
 		return fmt.Errorf("raft snapshots: %w", err)
 	}
+	tightenSnapshots(dir)
+	n.snaps = privateSnapshots{SnapshotStore: files, dir: snapDir}
 	// Bind raft_addr first: a joining node tells the cluster its address
 	// (with the real port, when raft_addr asks for any) before it has the
 	// certificate its listener needs.

@@ -52,7 +52,7 @@ func Settings() []Setting {
 		{Key: "backup.dir", Env: "MINITWIT_BACKUP_DIR", Usage: "folder for scheduled backups"},
 		{Key: "admin.token", Env: "MINITWIT_ADMIN_TOKEN", Usage: "bearer token of the remote admin endpoints (backups and imports over HTTP)"},
 		{Key: "admin.username", Env: "MINITWIT_ADMIN_USERNAME", Usage: "name of the first admin user, created on a new cluster's first start"},
-		{Key: "admin.password", Env: "MINITWIT_ADMIN_PASSWORD", Usage: "the first admin's password (default: a one-time password printed to the log)"},
+		{Key: "admin.password", Env: "MINITWIT_ADMIN_PASSWORD", Usage: "the first admin's password (default: a one-time password printed once on the console, never logged)"},
 		{Key: "backup.s3.access_key", Env: "MINITWIT_BACKUP_S3_ACCESS_KEY", Usage: "S3 access key for scheduled backups"},
 		{Key: "backup.s3.secret_key", Env: "MINITWIT_BACKUP_S3_SECRET_KEY", Usage: "S3 secret key for scheduled backups"},
 	}

@@ -124,6 +124,12 @@ func (c *Config) validate(source func(key string) string) error {
 			return nil
 		}},
 		{"backup.keep_days", func() error { return inRange(int64(c.Backup.KeepDays), 1, 3650) }},
+		{"metrics.token", func() error {
+			if c.Metrics.Token != "" && len(c.Metrics.Token) < minJoinTokenLen {
+				return fmt.Errorf("must be at least %d characters (a short token is guessed)", minJoinTokenLen)
+			}
+			return nil
+		}},
 		{"admin.token", func() error {
 			if c.Admin.Token != "" && len(c.Admin.Token) < minJoinTokenLen {
 				return fmt.Errorf("must be at least %d characters (it unlocks backups and imports)", minJoinTokenLen)
