@@ -134,8 +134,8 @@ func (n *Node) moveSnapshotAside(id string) error {
 		return err
 	}
 	// raft.FileSnapshotStore keeps its snapshots in a "snapshots" folder
-	// inside the folder it is given.
-	store := filepath.Join(n.cfg.DataDir, raftDir, snapshotsDir, "snapshots")
+	// inside the folder it is given (raft/, snapshotdir.go).
+	store := filepath.Join(n.cfg.DataDir, raftDir, snapshotsDir)
 	if err := os.Rename(filepath.Join(store, id), filepath.Join(bad, id)); err != nil {
 		return err
 	}

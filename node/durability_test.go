@@ -78,8 +78,8 @@ func TestCorruptNewestSnapshotFallsBackToThePrevious(t *testing.T) {
 	want := digest(t, n)
 	n.CrashForTest()
 
-	newest := newestSnapshot(t, filepath.Join(dir, "raft", "snapshots", "snapshots"))
-	state := filepath.Join(dir, "raft", "snapshots", "snapshots", newest, "state.bin")
+	newest := newestSnapshot(t, filepath.Join(dir, "raft", "snapshots"))
+	state := filepath.Join(dir, "raft", "snapshots", newest, "state.bin")
 	b, err := os.ReadFile(state)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -17,8 +18,9 @@ import (
 // The first admin. A new cluster has nobody who may open /admin, so the
 // first leader creates one: admin.username with admin.password, or, when
 // no password is configured, a generated one-time password that this node
-// prints to its log once and that must be replaced at the first sign-in
-// (so the line in the log stops being a secret the moment it is used).
+// prints once on its console (standard error; Options.Console), never in
+// its log (the ring the admin page shows, the log file), and that must be
+// replaced at the first sign-in.
 // The command is FirstOnly: once any admin exists every replica refuses
 // it, so a leader change or a restart can never create a second one or
 // print a second password.
@@ -119,10 +121,14 @@ func (n *Node) announceFirstAdmin(cmd *raftfsm.CreateAdmin, password string) {
 		n.log.Warn("created the first admin with the configured admin.password", "user", cmd.Username, "login", login)
 		return
 	}
-	// The one line that carries a secret, by design: it stops being one at
-	// the first sign-in, which must replace it.
-	n.log.Warn("created the first admin: sign in with this one-time password, which must be changed at the first sign-in",
-		"user", cmd.Username, "one_time_password", password, "login", login)
+	// The secret goes to the console once and never into the log, whose
+	// lines also live in the admin page's ring, the log file and whatever
+	// collects them.
+	fmt.Fprintf(n.console, "\nMiniTwit created the first admin %q. Sign in at %s with this\n"+
+		"one-time password, which must be changed at the first sign-in (it is shown here only):\n\n"+
+		"    one-time password: %s\n\n", cmd.Username, login, password)
+	n.log.Warn("created the first admin with a one-time password, shown once on this node's console (standard error), never logged",
+		"user", cmd.Username, "login", login)
 }
 
 // reachableAddr is the public listener's address as a person would type

@@ -64,6 +64,10 @@ type Options struct {
 	// are up. cmd/minitwit passes the web layer's (httpui), which the node
 	// does not import; nil serves 404 to everything, for a node on its own.
 	Handler func(*Node) (Handler, error)
+
+	// Console receives what is for the operator's eyes only, never the
+	// log (the first admin's one-time password); nil means standard error.
+	Console io.Writer
 }
 
 // Handler is the public listener's handler. Close ends its long-lived
@@ -150,6 +154,7 @@ type Node struct {
 	build       ops.BuildInfo
 	// refusalLogInterval: Options.RefusalLogInterval (portguard.go).
 	refusalLogInterval time.Duration
+	console            io.Writer // see Options.Console
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -170,6 +175,10 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.refusalLogInterval = opts.RefusalLogInterval
 	n.heldForTest.Store(opts.holdReadiness)
 	n.readsFormat.Store(raftfsm.FormatVersion)
+	n.console = opts.Console
+	if n.console == nil {
+		n.console = os.Stderr
+	}
 	defer func() {
 		if err != nil {
 			if n.tlsPublic != nil && n.tlsPublic.stop != nil {

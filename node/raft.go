@@ -81,10 +81,13 @@ func (n *Node) startRaft() error {
 		n.log.Info("moved the Raft snapshots from raft/snapshots/snapshots to raft/snapshots")
 	}
 	// Raft adds the "snapshots" folder itself (snapshotdir.go).
-	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, raftLogger(n.log))
+	snapDir := filepath.Join(dir, snapshotsDir)
+	files, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, raftLogger(n.log))
 	if err != nil {
 		return fmt.Errorf("raft snapshots: %w", err)
 	}
+	tightenSnapshots(dir)
+	n.snaps = privateSnapshots{SnapshotStore: files, dir: snapDir}
 	// Bind raft_addr first: a joining node tells the cluster its address
 	// (with the real port, when raft_addr asks for any) before it has the
 	// certificate its listener needs.

@@ -270,7 +270,8 @@ type AdminConfig struct {
 	Token     string `toml:"token"`
 	TokenFile string `toml:"token_file"`
 	// Username and Password of the first admin. Without a password a
-	// one-time password is generated, printed to the log once, and must be
+	// one-time password is generated, printed once on the console (never
+	// logged), and must be
 	// changed at the first sign-in.
 	Username     string `toml:"username"`
 	Password     string `toml:"password"`

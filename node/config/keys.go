@@ -291,7 +291,13 @@ func metricsKeys() []key {
 	return []key{
 		field("metrics.token", func(c *Config) *string { return &c.Metrics.Token }, "").
 			env("MINITWIT_METRICS_TOKEN").help("bearer token that may read /metrics").
-			secret("metrics.token_file"),
+			secret("metrics.token_file").
+			checked(func(c *Config) error {
+				if c.Metrics.Token != "" && len(c.Metrics.Token) < minJoinTokenLen {
+					return fmt.Errorf("must be at least %d characters (a short token is guessed)", minJoinTokenLen)
+				}
+				return nil
+			}),
 		field("metrics.token_file", func(c *Config) *string { return &c.Metrics.TokenFile }, ""),
 	}
 }
@@ -430,7 +436,7 @@ func adminKeys() []key {
 				return nil
 			}),
 		field("admin.password", func(c *Config) *string { return &c.Admin.Password }, "").
-			env("MINITWIT_ADMIN_PASSWORD").help("the first admin's password (default: a one-time password printed to the log)").
+			env("MINITWIT_ADMIN_PASSWORD").help("the first admin's password (default: a one-time password printed once on the console, never logged)").
 			secret("admin.password_file").
 			checked(func(c *Config) error {
 				if c.Admin.Password != "" && len(c.Admin.Password) < MinPasswordLen {

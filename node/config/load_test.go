@@ -195,7 +195,7 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"log.level":              {"warn", func(c Config) any { return c.Log.Level }},
 		"log.format":             {"text", func(c Config) any { return c.Log.Format }},
 		"log.file":               {"/var/log/minitwit/minitwit.log", func(c Config) any { return c.Log.File }},
-		"metrics.token":          {"scrape-me", func(c Config) any { return c.Metrics.Token }},
+		"metrics.token":          {"scrape-me-0123456789", func(c Config) any { return c.Metrics.Token }},
 		"tls.mode":               {"self-signed", func(c Config) any { return c.TLS.Mode }},
 		"tls.domain":             {"minitwit.example.org", func(c Config) any { return c.TLS.Domain }},
 		"tls.acme_ca":            {"https://acme-staging-v02.api.letsencrypt.org/directory", func(c Config) any { return c.TLS.ACMECA }},

@@ -63,6 +63,7 @@ func TestValidateRejects(t *testing.T) {
 		{"api.max_no zero", func(c *Config) { c.API.MaxNo = 0 }, "api.max_no", "at least 1"},
 		{"api.max_no negative", func(c *Config) { c.API.MaxNo = -5 }, "api.max_no", "at least 1"},
 		{"api.max_no too big", func(c *Config) { c.API.MaxNo = 1_000_001 }, "api.max_no", "at most 1000000"},
+		{"metrics.token short", func(c *Config) { c.Metrics.Token = "fifteen-chars-x" }, "metrics.token", "at least 16"},
 		{"http.max_connections too small", func(c *Config) { c.HTTP.MaxConnections = 15 }, "http.max_connections", "at least 16"},
 		{"http.idle_timeout zero", func(c *Config) { c.HTTP.IdleTimeout = 0 }, "http.idle_timeout", "from 1s to 1h"},
 		{"api.max_body_bytes too small", func(c *Config) { c.API.MaxBodyBytes = 1023 }, "api.max_body_bytes", "at least 1024"},
