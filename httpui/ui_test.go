@@ -263,7 +263,13 @@ func uiRegister(t testing.TB, s *uiSession, name, email, password string) {
 // uiLogin logs in through the form and checks the flash.
 func uiLogin(t testing.TB, s *uiSession, name, password string) {
 	t.Helper()
-	p := s.post(t, "/login", uiForm("username", name, "password", password))
+	// A sign-in writes through Raft; in a cluster on a loaded machine it
+	// may meet an election and get the node's 503 "retry". Sign in again.
+	var p uiPage
+	testwait.Until(t, "a sign-in that meets a leader", func() bool {
+		p = s.post(t, "/login", uiForm("username", name, "password", password))
+		return p.Status != http.StatusServiceUnavailable
+	})
 	if p.Path != "/" {
 		t.Fatalf("logging in %q: ended at %s (status %d), want /; body:\n%s", name, p.Path, p.Status, p.Body)
 	}

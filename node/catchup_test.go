@@ -11,6 +11,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 )
 
@@ -48,10 +49,16 @@ func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < entries; i += 32 {
-				res, err := leader.Propose(ctx, &raftfsm.PostMessage{Author: "writer", Text: "m" + strconv.Itoa(i), PubDate: 1})
-				if err == nil {
-					err = res.Err
-				}
+				// A proposal that times out while a loaded machine
+				// elects a leader is sent again: the test counts log
+				// entries, not messages, so one applied twice is fine.
+				err := testwait.Poll(ctx, testwait.Timeout, func() error {
+					res, err := leader.Propose(ctx, &raftfsm.PostMessage{Author: "writer", Text: "m" + strconv.Itoa(i), PubDate: 1})
+					if err == nil {
+						err = res.Err
+					}
+					return err
+				})
 				if err != nil {
 					errs <- err
 					return

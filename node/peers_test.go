@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,12 +24,7 @@ func TestLostQuorumRecoversWithPeersJSON(t *testing.T) {
 		closeNode(t, n)
 	}
 	// The survivor comes back on a known port, named in peers.json.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RaftAddr = l.Addr().String()
-	l.Close()
+	cfg.RaftAddr = nodetest.FreeAddr(t)
 	peers := filepath.Join(cfg.DataDir, "raft", "peers.json")
 	if err := os.WriteFile(peers, []byte(fmt.Sprintf(`[{"id": %q, "address": %q, "non_voter": false}]`, cfg.NodeID, cfg.RaftAddr)), 0o600); err != nil {
 		t.Fatal(err)
