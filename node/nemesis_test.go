@@ -28,6 +28,10 @@ import (
 //   - that every acknowledged message is on every node exactly once, and
 //     no message whose outcome was unknown is there twice;
 //   - that users got only successes and 503s.
+// Scenarios: two controls without a fault (links direct and through the
+// fault point), the leader cut off, a follower cut off, a 5-node 2/3
+// split with the leader on the small side, a one-way cut, a flapping link,
+// and 2 ms ± 1 ms latency on every link.
 // It measures, per scenario, the failover time (from the fault to the
 // first acknowledged write issued after it), the requests that failed,
 // the leaderships won and the Raft term bumps beyond what the fault needs
@@ -79,9 +83,14 @@ type nemesisResult struct {
 // nemesisWorkload starts the cluster and the workload: linClients clients
 // spread over the nodes (client i always uses node i mod size), and one
 // poster per node posting uniquely named messages.
-func nemesisWorkload(t *testing.T, size int) *nemesis {
+func nemesisWorkload(t *testing.T, size int, direct bool) *nemesis {
 	fn := faultnet.New()
-	nodes := nodetest.StartClusterOn(t, web, size, fn)
+	var nodes []*node.Node
+	if direct { // a control: no fault point at all (faults do nothing)
+		nodes = nodetest.StartCluster(t, web, size)
+	} else {
+		nodes = nodetest.StartClusterOn(t, web, size, fn)
+	}
 	for i, name := range append([]string{linWho}, linWhoms...) {
 		registerPatiently(t, nodes[i%size], name)
 	}
@@ -422,13 +431,28 @@ func TestNemesis(t *testing.T) {
 	var results []nemesisResult
 	run := func(name string, size, wantLeaders int, scenario func(nm *nemesis, res *nemesisResult)) {
 		t.Run(name, func(t *testing.T) {
-			nm := nemesisWorkload(t, size)
+			nm := nemesisWorkload(t, size, strings.HasSuffix(name, "-direct"))
 			res := nemesisResult{scenario: name, wantLeaders: wantLeaders}
 			nm.sleep(d.warm)
 			scenario(nm, &res)
 			nm.sleep(d.after)
 			nm.finish(&res)
 			results = append(results, res)
+		})
+	}
+
+	// Controls (long run only): the workload alone, with the links direct
+	// and through the fault point, for the elections the machine's load
+	// causes by itself.
+	for _, name := range []string{"no-fault-direct", "no-fault-faultnet"} {
+		if !faultsLong() {
+			break
+		}
+		run(name, 3, 0, func(nm *nemesis, res *nemesisResult) {
+			nm.leader(nm.nodes)
+			nm.fault()
+			nm.sleep(d.fault)
+			res.converge = nm.heal()
 		})
 	}
 
@@ -506,6 +530,17 @@ func TestNemesis(t *testing.T) {
 			nm.fn.HealAll()
 			nm.sleep(d.flapMin + rand.N(d.flapMax-d.flapMin))
 		}
+		res.converge = nm.heal()
+	})
+
+	// Every link slowed to 2 ms ± 1 ms (a LAN between droplets): with
+	// today's 50 ms timeouts this must cost no election.
+	run("latency-2ms", 3, 0, func(nm *nemesis, res *nemesisResult) {
+		nm.leader(nm.nodes)
+		nm.fault()
+		nm.fn.SetDelayAll(2*time.Millisecond, time.Millisecond)
+		nm.sleep(d.fault)
+		nm.fn.SetDelayAll(0, 0)
 		res.converge = nm.heal()
 	})
 

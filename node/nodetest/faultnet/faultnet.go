@@ -306,12 +306,14 @@ func (c *proxied) pump(src, dst net.Conn, back bool) {
 	defer c.wg.Done()
 	queue := make(chan chunk, 256)
 	go func() {
+		buf := make([]byte, 32<<10)
 		for {
-			buf := make([]byte, 32<<10)
 			k, err := src.Read(buf)
 			if k > 0 {
+				// A copy of what was read: Raft's heartbeats are small and
+				// many, and a fresh 32 KiB buffer for each fed the GC.
 				select {
-				case queue <- chunk{data: buf[:k], at: time.Now()}:
+				case queue <- chunk{data: append([]byte(nil), buf[:k]...), at: time.Now()}:
 				case <-c.done:
 					return
 				}
