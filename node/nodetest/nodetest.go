@@ -38,6 +38,14 @@ func Config(dir string) config.Config {
 	cfg.RaftAddr = "127.0.0.1:0"
 	cfg.NodeID = "test-node"
 	cfg.Admin.Password = AdminPassword
+	// Raft timing with room for a busy machine: with the lan profile's
+	// 50 ms a test process sharing two cores with another test run misses
+	// heartbeats and elects again and again (a cluster then answers 503
+	// for seconds at a time). Failovers in tests take a few hundred
+	// milliseconds longer; tests wait for conditions, not for a time.
+	cfg.Raft.HeartbeatTimeout = config.Duration(300 * time.Millisecond)
+	cfg.Raft.ElectionTimeout = config.Duration(300 * time.Millisecond)
+	cfg.Raft.LeaderLeaseTimeout = config.Duration(150 * time.Millisecond)
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
