@@ -31,7 +31,7 @@ func TestTornMetaPagesAfterCrashAreRebuilt(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, "data-file-unsynced"))
 		return err == nil
 	})
-	register(t, n, "writer")
+	registerEventually(t, n, "writer")
 	acked := writeDuring(t, n, 8, 100)
 	n.CrashForTest()
 
@@ -62,7 +62,7 @@ func TestCorruptNewestSnapshotFallsBackToThePrevious(t *testing.T) {
 		return err == nil
 	})
 	base := "http://" + n.HTTPAddr()
-	register(t, n, "writer")
+	registerEventually(t, n, "writer")
 	for round := range 3 {
 		for i := range 10 {
 			if s := apiPost(t, base, "/msgs/writer", map[string]string{"content": fmt.Sprintf("%d.%d", round, i)}); s != 204 {

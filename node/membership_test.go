@@ -28,7 +28,7 @@ func TestJoinerIsANonVoterUntilReady(t *testing.T) {
 			t.Fatal("a joiner that does not report ready was made a voter")
 		}
 	}
-	register(t, held, "through a non-voter")
+	registerEventually(t, held, "through a non-voter")
 	held.ReleaseForTest()
 	waitFor(t, 10*time.Second, "node2 promoted to voter", held.IsVoter)
 	if !readUser(t, leader, "through a non-voter") {
@@ -38,7 +38,7 @@ func TestJoinerIsANonVoterUntilReady(t *testing.T) {
 	// A second joiner that dies before it is ready: the two voters write on.
 	doomed := startHeld(t, "node3", leader.RaftAddr())
 	doomed.CrashForTest()
-	register(t, leader, "after the failed joiner")
+	registerEventually(t, leader, "after the failed joiner")
 	if !readUser(t, held, "after the failed joiner") {
 		t.Fatal("the voters do not serve writes after a failed join")
 	}
