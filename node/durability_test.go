@@ -14,6 +14,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // TestTornMetaPagesAfterCrashAreRebuilt crashes a node during writes,
@@ -27,7 +28,7 @@ func TestTornMetaPagesAfterCrashAreRebuilt(t *testing.T) {
 	cfg := nodetest.Config(dir)
 	cfg.API.MaxNo = 1_000_000
 	n := nodetest.Start(t, web, cfg)
-	waitFor(t, 10*time.Second, "the unsynced marker", func() bool {
+	testwait.Within(10*time.Second).Until(t, "the unsynced marker", func() bool {
 		_, err := os.Stat(filepath.Join(dir, "data-file-unsynced"))
 		return err == nil
 	})
@@ -57,7 +58,7 @@ func TestCorruptNewestSnapshotFallsBackToThePrevious(t *testing.T) {
 	dir := t.TempDir()
 	cfg := nodetest.Config(dir)
 	n := nodetest.Start(t, web, cfg)
-	waitFor(t, 10*time.Second, "the unsynced marker", func() bool {
+	testwait.Within(10*time.Second).Until(t, "the unsynced marker", func() bool {
 		_, err := os.Stat(filepath.Join(dir, "data-file-unsynced"))
 		return err == nil
 	})
@@ -129,7 +130,7 @@ func writeDuring(t *testing.T, n *node.Node, c, min int) []string {
 			}
 		})
 	}
-	waitFor(t, 20*time.Second, "acknowledged writes", func() bool {
+	testwait.Within(20*time.Second).Until(t, "acknowledged writes", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= min

@@ -59,4 +59,3 @@ func (n *Node) ProposeForTest(ctx context.Context, id raftfsm.RequestID, cmd raf
 // PlayOlderBinaryForTest makes the node tell the cluster it reads command
 // formats up to format only, as a member still on an older release would.
 func (n *Node) PlayOlderBinaryForTest(format int) { n.readsFormat.Store(int64(format)) }
-

@@ -10,6 +10,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -45,13 +46,13 @@ func TestFirstStartFailedMidwayRecovers(t *testing.T) {
 	cfg.TLS.Mode = config.TLSOff
 
 	n1 := nodetest.Start(t, web, cfg)
-	waitFor(t, 10*time.Second, "the cluster CA in the replicated state", func() bool {
+	testwait.Within(10*time.Second).Until(t, "the cluster CA in the replicated state", func() bool {
 		var sec store.ClusterSecrets
 		n1.LocalStore().View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil })
 		return len(sec.CACert) > 0 && len(sec.CAKey) > 0 && len(sec.JoinToken) > 0
 	})
 	// The CA key kept on disk for this case goes once the cluster has it.
-	waitFor(t, 10*time.Second, "the pending CA key removed", func() bool {
+	testwait.Within(10*time.Second).Until(t, "the pending CA key removed", func() bool {
 		_, err := os.Stat(filepath.Join(cfg.DataDir, "tls", "ca-pending.key"))
 		return os.IsNotExist(err)
 	})

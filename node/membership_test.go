@@ -7,6 +7,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 )
 
 // TestJoinerIsANonVoterUntilReady: a joining node enters the cluster as a
@@ -30,7 +31,7 @@ func TestJoinerIsANonVoterUntilReady(t *testing.T) {
 	}
 	register(t, held, "through a non-voter")
 	held.ReleaseForTest()
-	waitFor(t, 10*time.Second, "node2 promoted to voter", held.IsVoter)
+	testwait.Within(10*time.Second).Until(t, "node2 promoted to voter", held.IsVoter)
 	if !readUser(t, leader, "through a non-voter") {
 		t.Fatal("a write through the non-voter was lost")
 	}

@@ -297,9 +297,11 @@ func (n *Node) addVoterHere(ctx context.Context, id, addr string) error {
 	if n.raft.State() != raft.Leader {
 		return errNotLeaderHere
 	}
-	f := n.addServer(raft.ServerID(id), raft.ServerAddress(addr))
+	var f raft.IndexFuture
 	if n.suffrage(raft.ServerID(id)) < 0 {
 		f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 30*time.Second)
+	} else {
+		f = n.addServer(raft.ServerID(id), raft.ServerAddress(addr))
 	}
 	if err := n.await(ctx, f); err != nil {
 		// Leadership lost with the change in flight (an election on a
