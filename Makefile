@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate
 SCENARIO ?= ../shared/data/minitwit_scenario.csv
 URL     ?= http://127.0.0.1:8080/api
 
-.PHONY: build run test test-short lint bench bench-scenario bench-cluster bench-observability bench-faults simulate clean
+.PHONY: build run test test-short lint bench bench-scenario bench-cluster bench-observability bench-faults simulate clean release
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/minitwit ./cmd/minitwit
@@ -98,7 +98,22 @@ simulate: build
 	./bin/minitwit simulate --url $(URL) --scenario $(SCENARIO) $(ARGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
+
+# release: static binaries (no cgo, paths trimmed) for Linux on amd64 and
+# arm64 in dist/, stamped with VERSION (git describe; set VERSION=v1.2.0 to
+# override), and dist/SHA256SUMS for `sha256sum -c`. What changed is in
+# CHANGELOG.md.
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+release:
+	@rm -rf dist && mkdir -p dist
+	@for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; \
+	  echo "building dist/minitwit-$$os-$$arch ($(VERSION))"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" \
+	    -o dist/minitwit-$$os-$$arch ./cmd/minitwit || exit 1; \
+	done
+	@cd dist && sha256sum minitwit-* > SHA256SUMS && cat SHA256SUMS
 
 # cluster: a 3-node local cluster in the background (HTTP 8091-8093, Raft
 # 8191-8193), data and logs in ./cluster-data. The same command lines start

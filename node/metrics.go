@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"minitwit/ops"
 	"minitwit/store"
 )
 
@@ -25,7 +26,8 @@ import (
 //	minitwit_raft_forward_duration_seconds   a follower's forwarded write, round trip
 //	minitwit_store_apply_duration_seconds    one batch's bbolt transaction
 //	minitwit_users, minitwit_messages, minitwit_follows, minitwit_flagged_messages,
-//	minitwit_followers_per_user, minitwit_data_file_bytes
+//	minitwit_followers_per_user, minitwit_data_file_bytes, minitwit_data_dir_free_bytes
+//	minitwit_raft_voters                 voters in the configuration this node has
 func (n *Node) registerMetrics() {
 	m := n.metrics
 	m.Gauge(`minitwit_raft_state`, func() float64 {
@@ -82,6 +84,23 @@ func (n *Node) registerMetrics() {
 			return 0
 		}
 		return float64(fi.Size())
+	})
+	m.Gauge(`minitwit_data_dir_free_bytes`, func() float64 {
+		free, _ := ops.DiskFree(n.cfg.DataDir)
+		return float64(free)
+	})
+	m.Gauge(`minitwit_raft_voters`, func() float64 {
+		f := n.raft.GetConfiguration()
+		if f.Error() != nil {
+			return 0
+		}
+		voters := 0
+		for _, s := range f.Configuration().Servers {
+			if s.Suffrage == raft.Voter {
+				voters++
+			}
+		}
+		return float64(voters)
 	})
 
 	m.Counter(`minitwit_raft_leader_changes_total`)

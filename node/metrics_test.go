@@ -76,7 +76,7 @@ func TestMetricsExposition(t *testing.T) {
 		"minitwit_raft_leader_changes_total", "minitwit_raft_apply_duration_seconds_bucket",
 		"minitwit_store_apply_duration_seconds_bucket",
 		"minitwit_users", "minitwit_messages", "minitwit_follows", "minitwit_flagged_messages",
-		"minitwit_followers_per_user", "minitwit_data_file_bytes",
+		"minitwit_followers_per_user", "minitwit_data_file_bytes", "minitwit_data_dir_free_bytes", "minitwit_raft_voters",
 		"minitwit_api_refused_total", "minitwit_backup_last_success_timestamp_seconds",
 		"minitwit_backup_last_ok_timestamp_seconds", "minitwit_backup_interval_seconds",
 		"minitwit_backup_failures_total",
@@ -105,6 +105,12 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if l := got["minitwit_raft_is_leader"]; len(l) != 1 || l[0] != "minitwit_raft_is_leader 1" {
 		t.Errorf("is leader: %q", l)
+	}
+	if l := got["minitwit_raft_voters"]; len(l) != 1 || l[0] != "minitwit_raft_voters 1" {
+		t.Errorf("voters: %q", l)
+	}
+	if l := got["minitwit_data_dir_free_bytes"]; len(l) != 1 || strings.HasSuffix(l[0], " 0") {
+		t.Errorf("free bytes: %q", l)
 	}
 
 	// The Grafana dashboard in deploy/ uses only metrics a node serves

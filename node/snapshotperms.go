@@ -45,15 +45,15 @@ func (s privateSink) Close() error {
 // tightenSnapshots sets dir's folders to 0700 and files to 0600. A failure
 // is left for the next snapshot: the modes are a second line of defence.
 func tightenSnapshots(dir string) {
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
 		}
+		mode := fs.FileMode(0o600)
 		if d.IsDir() {
-			os.Chmod(path, 0o700)
-		} else {
-			os.Chmod(path, 0o600)
+			mode = 0o700
 		}
+		_ = os.Chmod(path, mode) // left for the next snapshot, as said above
 		return nil
 	})
 }

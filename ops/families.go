@@ -45,6 +45,8 @@ var families = map[string]family{
 	"minitwit_flagged_messages":              {"gauge", "Messages flagged by moderators."},
 	"minitwit_followers_per_user":            {"gauge", "Follow relations per user (a ratio)."},
 	"minitwit_data_file_bytes":               {"gauge", "Size of the bbolt data file."},
+	"minitwit_data_dir_free_bytes":           {"gauge", "Bytes available on the file system holding the data dir."},
+	"minitwit_raft_voters":                   {"gauge", "Voting members in the Raft configuration as this node knows it."},
 
 	// Certificates and backups (package node).
 	"minitwit_tls_certificate_expiry_timestamp_seconds": {"gauge", "When the managed certificate expires (acme mode; 0 before the first certificate)."},
@@ -57,7 +59,6 @@ var families = map[string]family{
 	"go_goroutines":                       {"gauge", "Goroutines that currently exist."},
 	"go_threads":                          {"gauge", "OS threads created."},
 	"go_gomaxprocs":                       {"gauge", "GOMAXPROCS: the CPUs Go code may run on at once."},
-	"go_cpu_count":                        {"gauge", "Logical CPUs usable by the process."},
 	"go_info":                             {"gauge", "The Go version the binary was built with (always 1)."},
 	"go_gc_duration_seconds":              {"summary", "Stop-the-world pauses of the last 256 garbage collections."},
 	"go_gc_cpu_seconds_total":             {"counter", "CPU time spent in garbage collection."},
