@@ -51,7 +51,7 @@ func startHeld(t *testing.T, id, member string) *node.Node {
 	t.Helper()
 	cfg := nodetest.Config(t.TempDir())
 	cfg.NodeID, cfg.JoinToken, cfg.Join = id, nodetest.ClusterToken, []string{member}
-	n, err := node.StartHeldForTest(cfg, node.Options{Logger: nodetest.Logger()})
+	n, err := node.StartHeldForTest(cfg, node.Options{Logger: nodetest.Logger(), Handler: web})
 	if err != nil {
 		t.Fatal(err)
 	}
