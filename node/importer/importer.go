@@ -185,7 +185,10 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 		progress("users", seen, totalUsers)
 		return err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT user_id,
+	// Keys and numbers are read only when SQLite stores them as integers
+	// (its columns take any type): anything else becomes NULL and skips
+	// the row, where a Scan error would stop the import halfway.
+	rows, err := db.QueryContext(ctx, `SELECT `+integer("user_id")+`,
 		CASE WHEN octet_length(username) <= ?1 THEN username END, octet_length(username),
 		CASE WHEN octet_length(email) <= ?2 THEN email END, octet_length(email),
 		CASE WHEN octet_length(pw_hash) <= ?3 THEN pw_hash END, octet_length(pw_hash)
@@ -279,7 +282,7 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 		progress("follows", seen, totalFollows)
 		return err
 	}
-	rows, err = db.QueryContext(ctx, `SELECT DISTINCT who_id, whom_id FROM follower`)
+	rows, err = db.QueryContext(ctx, `SELECT DISTINCT `+integer("who_id")+`, `+integer("whom_id")+` FROM follower`)
 	if err != nil {
 		return rep, err
 	}
@@ -316,9 +319,9 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 	}
 
 	// Messages, in message_id order.
-	rows, err = db.QueryContext(ctx, `SELECT message_id, author_id,
+	rows, err = db.QueryContext(ctx, `SELECT `+integer("message_id")+`, `+integer("author_id")+`,
 		CASE WHEN octet_length(text) <= ?1 THEN COALESCE(text, '') END, octet_length(text),
-		COALESCE(pub_date, 0), COALESCE(flagged, 0) FROM message ORDER BY message_id`, store.MaxMessageBytes)
+		`+integer("COALESCE(pub_date, 0)")+`, `+integer("COALESCE(flagged, 0)")+` FROM message ORDER BY message_id`, store.MaxMessageBytes)
 	if err != nil {
 		return rep, err
 	}
@@ -343,8 +346,7 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 		return nil
 	}
 	for rows.Next() {
-		var id, author, textLen sql.NullInt64
-		var pubDate, flagged int64
+		var id, author, textLen, pubDate, flagged sql.NullInt64
 		var text sql.NullString
 		if err := rows.Scan(&id, &author, &text, &textLen, &pubDate, &flagged); err != nil {
 			return rep, err
@@ -359,6 +361,8 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 			reason = fmt.Sprintf("author_id %d is not an imported user", author.Int64)
 		case !text.Valid:
 			reason = fmt.Sprintf("text of %d bytes, more than %d", textLen.Int64, store.MaxMessageBytes)
+		case !pubDate.Valid || !flagged.Valid:
+			reason = "pub_date or flagged is not an integer"
 		default:
 			if err := store.ValidateText(text.String); err != nil {
 				reason = err.Error()
@@ -369,10 +373,10 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 			rep.skip(limits, "message", fmt.Sprintf("message_id %d", id.Int64), reason)
 			continue
 		}
-		if flagged != 0 {
+		if flagged.Int64 != 0 {
 			rep.MessagesFlagged++
 		}
-		msgs.Messages = append(msgs.Messages, raftfsm.ImportedMessage{LegacyID: uint64(id.Int64), Author: name, Text: text.String, PubDate: pubDate, Flagged: flagged != 0})
+		msgs.Messages = append(msgs.Messages, raftfsm.ImportedMessage{LegacyID: uint64(id.Int64), Author: name, Text: text.String, PubDate: pubDate.Int64, Flagged: flagged.Int64 != 0})
 		if len(msgs.Messages) == importBatch {
 			if err := flush(); err != nil {
 				return rep, err
@@ -383,6 +387,12 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 		return rep, err
 	}
 	return rep, flush()
+}
+
+// integer is the SQL for expr when SQLite holds an integer there, NULL
+// otherwise.
+func integer(expr string) string {
+	return "CASE WHEN typeof(" + expr + ") = 'integer' THEN " + expr + " END"
 }
 
 // checkCourseSchema makes sure the three names are ordinary tables with the

@@ -117,8 +117,8 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 		q(`INSERT INTO user VALUES (13, 'dave', ?, ?)`, "d@x\nBcc: e@x", hash),
 		q(`INSERT INTO user VALUES (14, 'erin', 'k@x', 'not a hash')`),
 		q(`INSERT INTO user VALUES (15, 'frank', 'l@x', '')`),
-		q(`INSERT INTO follower VALUES (1, 2), (2, 1), (1, 9), (3, 1)`),
-		q(`INSERT INTO message VALUES (1, 1, 'hello', 1600000000, 0), (2, 2, ?, 1600000001, 0), (3, 6, 'from admin', 1600000002, 0), (4, 2, 'bye', 1600000003, 0)`, huge),
+		q(`INSERT INTO follower VALUES (1, 2), (2, 1), (1, 9), (3, 1), ('one', 2)`),
+		q(`INSERT INTO message VALUES (1, 1, 'hello', 1600000000, 0), (2, 2, ?, 1600000001, 0), (3, 6, 'from admin', 1600000002, 0), (4, 2, 'bye', 1600000003, 0), (5, 'one', 'x', 0, 0), (6, 1, 'x', 'today', 0), (7, 1, 'x', 0, 1.5)`, huge),
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -126,8 +126,8 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Users != 2 || rep.UsersSkipped != 13 || rep.Follows != 2 || rep.FollowsRefused != 2 ||
-		rep.Messages != 2 || rep.MessagesSkipped != 2 || rep.MessagesTotal != 4 {
+	if rep.Users != 2 || rep.UsersSkipped != 13 || rep.Follows != 2 || rep.FollowsRefused != 3 ||
+		rep.Messages != 2 || rep.MessagesSkipped != 5 || rep.MessagesTotal != 7 {
 		t.Errorf("report %+v", rep)
 	}
 	reasons := map[string]string{}
@@ -152,6 +152,10 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 		"follower who_id 3, whom_id 1": "not both imported users",
 		"message message_id 2":         "text of 1048576 bytes",
 		"message message_id 3":         "author_id 6 is not an imported user",
+		"message message_id 5":         "author_id 0 is not an imported user",
+		"message message_id 6":         "pub_date or flagged is not an integer",
+		"message message_id 7":         "pub_date or flagged is not an integer",
+		"follower who_id 0, whom_id 2": "not both imported users",
 	} {
 		if !strings.Contains(reasons[row], want) {
 			t.Errorf("%s: reason %q, want it to say %q", row, reasons[row], want)
@@ -183,7 +187,7 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 	if again.Users != 0 || again.UsersExisting != 2 || digest(t, n) != before {
 		t.Fatalf("a second import changed something: %+v", again)
 	}
-	if len(again.Skips) != 3 || again.SkipsNotListed != 13+2+2-3 {
+	if len(again.Skips) != 3 || again.SkipsNotListed != 13+3+5-3 {
 		t.Errorf("with Skips 3: %d listed, %d not", len(again.Skips), again.SkipsNotListed)
 	}
 }
