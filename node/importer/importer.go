@@ -15,6 +15,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
+	"minitwit/httpui/auth"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -84,11 +85,20 @@ var DefaultLimits = Limits{Users: 1_000_000, Follows: 20_000_000, Messages: 50_0
 // checkHash holds a stored password hash to the import's rules before the
 // user is proposed; an error skips the row with the error as the reason.
 //
-// INTEGRATION POINT: this is the single call site of the hash check.
-// httpui/auth is getting an exported check of legacy hash parameters
-// (scrypt/argon2/pbkdf2 costs in range, issue 12 item 7); assign it here
-// when both are merged. Until then it is basicHashFormat.
-var checkHash = basicHashFormat
+// checkHash is the one check of an imported password hash: the format
+// every supported hash has, and costs in the ranges real deployments use
+// (auth.CheckHashParams: a crafted scrypt or argon2 hash would make every
+// sign-in as that user cost seconds and gigabytes). A hash in a format
+// auth does not know is imported as before (it cannot sign in).
+func checkHash(hash string) error {
+	if err := basicHashFormat(hash); err != nil {
+		return err
+	}
+	if err := auth.CheckHashParams(hash); errors.Is(err, auth.ErrHashOutOfRange) {
+		return err
+	}
+	return nil
+}
 
 // basicHashFormat accepts what every supported hash looks like: non-empty,
 // at most store.MaxHashBytes, printable ASCII without spaces.

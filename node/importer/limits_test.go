@@ -117,6 +117,8 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 		q(`INSERT INTO user VALUES (13, 'dave', ?, ?)`, "d@x\nBcc: e@x", hash),
 		q(`INSERT INTO user VALUES (14, 'erin', 'k@x', 'not a hash')`),
 		q(`INSERT INTO user VALUES (15, 'frank', 'l@x', '')`),
+		q(`INSERT INTO user VALUES (16, 'gina', 'm@x', 'scrypt:1048576:8:1$saltsalt$abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab')`),
+		q(`INSERT INTO user VALUES (17, 'hugo', 'n@x', '$argon2id$v=19$m=262144,t=16,p=255$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA')`),
 		q(`INSERT INTO follower VALUES (1, 2), (2, 1), (1, 9), (3, 1), ('one', 2)`),
 		q(`INSERT INTO message VALUES (1, 1, 'hello', 1600000000, 0), (2, 2, ?, 1600000001, 0), (3, 6, 'from admin', 1600000002, 0), (4, 2, 'bye', 1600000003, 0), (5, 'one', 'x', 0, 0), (6, 1, 'x', 'today', 0), (7, 1, 'x', 0, 1.5)`, huge),
 	)
@@ -126,7 +128,7 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Users != 2 || rep.UsersSkipped != 13 || rep.Follows != 2 || rep.FollowsRefused != 3 ||
+	if rep.Users != 2 || rep.UsersSkipped != 15 || rep.Follows != 2 || rep.FollowsRefused != 3 ||
 		rep.Messages != 2 || rep.MessagesSkipped != 5 || rep.MessagesTotal != 7 {
 		t.Errorf("report %+v", rep)
 	}
@@ -148,6 +150,8 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 		"user user_id 13":              "not one line",
 		"user user_id 14":              "not a hash format",
 		"user user_id 15":              "password hash empty",
+		"user user_id 16":              "outside the accepted range",
+		"user user_id 17":              "outside the accepted range",
 		"follower who_id 1, whom_id 9": "not both imported users",
 		"follower who_id 3, whom_id 1": "not both imported users",
 		"message message_id 2":         "text of 1048576 bytes",
@@ -187,7 +191,7 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 	if again.Users != 0 || again.UsersExisting != 2 || digest(t, n) != before {
 		t.Fatalf("a second import changed something: %+v", again)
 	}
-	if len(again.Skips) != 3 || again.SkipsNotListed != 13+3+5-3 {
+	if len(again.Skips) != 3 || again.SkipsNotListed != 15+3+5-3 {
 		t.Errorf("with Skips 3: %d listed, %d not", len(again.Skips), again.SkipsNotListed)
 	}
 }
