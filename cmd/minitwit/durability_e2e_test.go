@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
+
+	"minitwit/ops/testwait"
 )
 
 // TestTornMetaPagesAreRebuiltAfterKill9: kill -9 during writes, then both
@@ -22,22 +24,15 @@ func TestTornMetaPagesAreRebuiltAfterKill9(t *testing.T) {
 	s := startServer(t, dir)
 	users := registerUsers(t, s.base, 4)
 	marker := filepath.Join(dir, "data-file-unsynced")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the node never entered unsynced mode")
-		}
-	}
+	testwait.UntilNil(t, "the node to enter unsynced mode", func() error {
+		_, err := os.Stat(marker)
+		return err
+	})
 	done := make(chan map[string][]string)
-	go func() { done <- writeUntilStopped(s.base, users, nil) }()
+	var count atomic.Int64
+	go func() { done <- writeUntilStopped(s.base, users, &count) }()
 	// The kill lands while the writers are busy.
-	for deadline := time.Now().Add(20 * time.Second); len(userMessages(t, s.base, users[0])) < 30; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("writes did not get going")
-		}
-	}
+	testwait.Until(t, "30 acknowledged writes", func() bool { return count.Load() >= 30 })
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	acked := <-done
 	s.wait(t)
