@@ -45,6 +45,21 @@ test: lint
 test-short: lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# fuzz: each Go fuzz target for FUZZTIME, one after the other (a fuzz run
+# takes one target at a time). Their seed corpora already run as ordinary
+# tests in test and test-short; a failing input is saved under the
+# package's testdata/fuzz/ and replays there from then on.
+FUZZTIME ?= 30s
+FUZZ_TARGETS ?= ./httpui/auth:FuzzLegacyHash ./httpui:FuzzAPIRegister ./httpui:FuzzAPIMessages \
+	./httpui:FuzzAPIFollows ./httpui:FuzzUIRegister ./httpui:FuzzUILogin ./httpui:FuzzUIAddMessage
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 # bench: Go benchmarks (figures go to docs/benchmarks.md with the command).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./store/ ./raftfsm/ ./httpui/

@@ -366,7 +366,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		refuse(msgBadUsername)
 		return
 	case errors.Is(err, auth.ErrBadHash):
-		s.log.Warn("stored password hash has an unknown format", "user", u.Name)
+		// Unknown format or parameters out of range (a crafted import):
+		// nothing was computed, and the answer is a wrong password's.
+		s.log.Warn("bad stored password hash", "user", u.Name, "err", err.Error())
 		refuse(msgBadPassword)
 		return
 	case err != nil:

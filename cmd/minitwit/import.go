@@ -23,7 +23,10 @@ Imports a database in the course's SQLite schema (user, follower, message)
 through Raft: users with their password hashes (Werkzeug pbkdf2/scrypt and
 bare MD5/SHA-256 are checked at login and upgraded to argon2id), follows
 (duplicate rows collapse) and messages in message_id order with their time
-and flag. Running it twice changes nothing the second time. It reads the
+and flag. Running it twice changes nothing the second time. Only real
+tables are read (a view is refused); rows that break the rules (values
+longer than the store takes, reserved or look-alike usernames, hashes in
+no known format, messages of unknown authors) are left out and listed. It reads the
 same configuration as serve (--config, MINITWIT_* env) to find the node:
 when the node runs, the import goes through it, over the internode port
 with its certificate; when it is stopped (or the data dir is new), the node
@@ -94,9 +97,18 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 
 func printImport(stdout io.Writer, path, how string, rep importer.Report) {
 	fmt.Fprintf(stdout, "imported %s %s:\n", path, how)
-	fmt.Fprintf(stdout, "  users     %d new, %d already there, %d refused\n", rep.Users, rep.UsersExisting, rep.UsersRefused)
+	fmt.Fprintf(stdout, "  users     %d new, %d already there, %d refused, %d skipped\n", rep.Users, rep.UsersExisting, rep.UsersRefused, rep.UsersSkipped)
 	fmt.Fprintf(stdout, "  follows   %d (duplicates collapsed), %d refused\n", rep.Follows, rep.FollowsRefused)
 	fmt.Fprintf(stdout, "  messages  %d of %d (%d flagged, kept hidden), %d skipped\n", rep.Messages, rep.MessagesTotal, rep.MessagesFlagged, rep.MessagesSkipped)
+	if len(rep.Skips) > 0 {
+		fmt.Fprintln(stdout, "rows left out:")
+		for _, s := range rep.Skips {
+			fmt.Fprintf(stdout, "  %s %s: %s\n", s.Table, s.Row, s.Reason)
+		}
+		if rep.SkipsNotListed > 0 {
+			fmt.Fprintf(stdout, "  and %d more\n", rep.SkipsNotListed)
+		}
+	}
 }
 
 // importRemote sends the database to a node's admin endpoint.

@@ -12,7 +12,11 @@
 //   - Argon2id with OWASP's low-memory setting and two lanes (password.go
 //     says why); the parameters travel in every hash, so they can be raised
 //     later without breaking stored ones.
-//   - Legacy hashes verify only, never get written, and are bounded in the
-//     work they may ask for; the caller replaces one after a match.
+//   - Legacy hashes verify only, never get written; the caller replaces one
+//     after a match.
+//   - Every stored hash, legacy or argon2id, is bounded in the work it may
+//     ask for (legacyhash.go lists the ranges real deployments use); one
+//     outside is ErrHashOutOfRange and is never computed. CheckHashParams
+//     applies the same check without computing, for imports.
 //   - The login limiter is per process and in memory (see LoginLimiter).
 package auth

@@ -83,48 +83,73 @@ var ErrBadHash = errors.New("stored password hash is not in a known format")
 
 // Verify checks a password against a stored hash in constant time.
 // legacy reports a hash in one of the course apps' formats
-// (legacyhash.go), which the caller should replace after a match.
+// (legacyhash.go), which the caller should replace after a match. A hash in
+// no known format is ErrBadHash; one whose parameters ask for more work
+// than real deployments use is ErrHashOutOfRange (which matches ErrBadHash
+// too) and is refused before any hashing, so the caller answers as for a
+// wrong password at once.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (match, legacy bool, err error) {
 	if !strings.HasPrefix(encoded, "$argon2id$") {
+		lp, err := parseLegacy(encoded)
+		if err != nil {
+			return false, false, err
+		}
 		if err := h.acquire(ctx); err != nil {
 			return false, false, err
 		}
-		match, known := verifyLegacy(password, encoded)
-		h.release()
-		if !known {
-			return false, false, ErrBadHash
-		}
-		return match, true, nil
+		defer h.release()
+		match, err := lp.verify(password)
+		return match, err == nil, err
 	}
-	match, err = h.verifyArgon2id(ctx, password, encoded)
-	return match, false, err
+	a, err := parseArgon2id(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
+	h.release()
+	return subtle.ConstantTimeCompare(got, a.key) == 1, false, nil
 }
 
-func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (bool, error) {
+// argon2Params is a parsed PHC-format argon2id hash.
+type argon2Params struct {
+	memory, time uint32
+	threads      uint8
+	salt, key    []byte
+}
+
+// parseArgon2id parses a PHC-format argon2id hash and checks its
+// parameters against the bounds in legacyhash.go, computing nothing.
+func parseArgon2id(encoded string) (argon2Params, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, ErrBadHash
+		return argon2Params{}, ErrBadHash
 	}
 	var version int
-	var mem, t uint32
-	var p uint8
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, ErrBadHash
+		return argon2Params{}, ErrBadHash
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil ||
-		mem == 0 || mem > 256*1024 || t == 0 || t > 16 || p == 0 {
-		return false, ErrBadHash
+	// Scanned wide, so that a huge value is out of range rather than a
+	// parse failure or a silent wrap.
+	var mem, t, p uint64
+	if n, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil || n != 3 ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", mem, t, p) || mem == 0 || t == 0 || p == 0 {
+		return argon2Params{}, ErrBadHash
+	}
+	if mem > maxArgonMemoryKiB || t > maxArgonTime || p > maxArgonThreads {
+		return argon2Params{}, fmt.Errorf("%w (argon2id m=%d KiB t=%d p=%d; at most m=%d t=%d p=%d)",
+			ErrHashOutOfRange, mem, t, p, maxArgonMemoryKiB, maxArgonTime, maxArgonThreads)
 	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
-	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 128 {
-		return false, ErrBadHash
+	key, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(key) == 0 {
+		return argon2Params{}, ErrBadHash
 	}
-	if err := h.acquire(ctx); err != nil {
-		return false, err
+	if len(key) > maxArgonKeyLen {
+		return argon2Params{}, fmt.Errorf("%w (a %d-byte key, at most %d)", ErrHashOutOfRange, len(key), maxArgonKeyLen)
 	}
-	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
-	h.release()
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return argon2Params{memory: uint32(mem), time: uint32(t), threads: uint8(p), salt: salt, key: key}, nil
 }

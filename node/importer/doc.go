@@ -8,4 +8,15 @@
 // the admin API's import (node.Node.ImportSQLite) does the same on a
 // running node. Users keep their stored hashes, which httpui/auth verifies
 // at login and replaces with argon2id.
+//
+// The file is untrusted input. Only ordinary tables are read (a view, a
+// recursive one say, could yield rows without end); row counts are capped
+// (Limits) before anything is proposed; rows are read in batches and
+// proposed before the next batch is read; values longer than the store
+// takes are measured in SQLite and never loaded. Imported users are held
+// to the rules of a name chosen now (store.ValidateNewUsername, and no two
+// names of the file equal but for case), e-mails to one line, and hashes
+// to checkHash. A row that breaks them is left out, as are the follows and
+// messages that depend on it, and the Report lists them with why: one bad
+// row does not stop an import of thousands of good ones.
 package importer

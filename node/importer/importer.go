@@ -6,11 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
+	"minitwit/httpui/auth"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -39,21 +44,98 @@ type Proposer interface {
 // Report counts what an import did.
 type Report struct {
 	Users, UsersExisting, UsersRefused       int
+	UsersSkipped                             int // rows that break the import's rules (see Skips)
 	Follows, FollowsRefused                  int
 	Messages, MessagesFlagged, MessagesTotal int // Messages: imported now or before
-	MessagesSkipped                          int // their author is not in the user table
+	MessagesSkipped                          int // their author is not an imported user, or the text breaks the rules
+	// Skips names the first Limits.Skips rows that were skipped or refused,
+	// with why; SkipsNotListed counts the others.
+	Skips          []Skip `json:",omitempty"`
+	SkipsNotListed int    `json:",omitempty"`
+}
+
+// Skip is one row the import left out.
+type Skip struct {
+	Table  string `json:"table"`
+	Row    string `json:"row"` // its key, as "user_id 7"
+	Reason string `json:"reason"`
+}
+
+func (rep *Report) skip(limits Limits, table, row, reason string) {
+	if len(rep.Skips) < limits.Skips {
+		rep.Skips = append(rep.Skips, Skip{table, row, reason})
+	} else {
+		rep.SkipsNotListed++
+	}
+}
+
+// Limits bound what one import reads. Row counts are checked before
+// anything is imported: a file over them is refused whole. They are far
+// above what the course's deployments reached (a few thousand users, some
+// hundred thousand messages) and only there so that a hostile file cannot
+// keep a node busy for days.
+type Limits struct {
+	Users, Follows, Messages int // rows per table
+	Skips                    int // skipped rows named in the Report
+}
+
+// DefaultLimits are what FromSQLite applies.
+var DefaultLimits = Limits{Users: 1_000_000, Follows: 20_000_000, Messages: 50_000_000, Skips: 100}
+
+// checkHash holds a stored password hash to the import's rules before the
+// user is proposed; an error skips the row with the error as the reason.
+//
+// checkHash is the one check of an imported password hash: the format
+// every supported hash has, and costs in the ranges real deployments use
+// (auth.CheckHashParams: a crafted scrypt or argon2 hash would make every
+// sign-in as that user cost seconds and gigabytes). A hash in a format
+// auth does not know is imported as before (it cannot sign in).
+func checkHash(hash string) error {
+	if err := basicHashFormat(hash); err != nil {
+		return err
+	}
+	if err := auth.CheckHashParams(hash); errors.Is(err, auth.ErrHashOutOfRange) {
+		return err
+	}
+	return nil
+}
+
+// basicHashFormat accepts what every supported hash looks like: non-empty,
+// at most store.MaxHashBytes, printable ASCII without spaces.
+func basicHashFormat(hash string) error {
+	if hash == "" || len(hash) > store.MaxHashBytes {
+		return fmt.Errorf("password hash empty or longer than %d bytes", store.MaxHashBytes)
+	}
+	for i := 0; i < len(hash); i++ {
+		if hash[i] <= ' ' || hash[i] > '~' {
+			return fmt.Errorf("password hash has the byte 0x%02x, not a hash format", hash[i])
+		}
+	}
+	return nil
 }
 
 // Progress is called after each step with how far the import is.
 type Progress func(stage string, done, total int)
 
 const (
-	importBatch       = 500 // messages per command
+	importBatch       = 500 // rows per batch: messages per command, users and follows read before proposing
 	importConcurrency = 16  // users and follows in flight at once
 )
 
-// FromSQLite imports the course database at path through p.
+// FromSQLite imports the course database at path through p, within
+// DefaultLimits.
 func FromSQLite(ctx context.Context, path string, p Proposer, progress Progress) (Report, error) {
+	return FromSQLiteLimits(ctx, path, p, progress, DefaultLimits)
+}
+
+// FromSQLiteLimits is FromSQLite within limits.
+//
+// Rows are read in batches of importBatch and proposed before the next
+// batch is read, so memory holds one batch plus the user_id -> name map the
+// follows and messages are resolved with (names only, at most
+// limits.Users). Values longer than the store takes are measured in SQLite
+// (octet_length) and never read into memory.
+func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Progress, limits Limits) (Report, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
@@ -67,111 +149,200 @@ func FromSQLite(ctx context.Context, path string, p Proposer, progress Progress)
 		return Report{}, fmt.Errorf("%s: %w", path, err)
 	}
 	var rep Report
+	var totalUsers, totalFollows int
+	for _, c := range []struct {
+		table string
+		max   int
+		n     *int
+	}{{"user", limits.Users, &totalUsers}, {"follower", limits.Follows, &totalFollows}, {"message", limits.Messages, &rep.MessagesTotal}} {
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "`+c.table+`"`).Scan(c.n); err != nil {
+			return Report{}, fmt.Errorf("%s: counting %s: %w", path, c.table, err)
+		}
+		if *c.n > c.max {
+			return Report{}, fmt.Errorf("%s: table %q has %d rows, more than the %d an import takes", path, c.table, *c.n, c.max)
+		}
+	}
 
 	// Users.
 	names := map[int64]string{}
+	folded := map[string]string{} // case-folded name -> the file's first spelling
+	fold := cases.Fold()
 	type user struct{ name, email, hash string }
-	var users []user
-	rows, err := db.QueryContext(ctx, `SELECT user_id, username, COALESCE(email, ''), COALESCE(pw_hash, '') FROM user ORDER BY user_id`)
+	var batch []user
+	var added, existing, refused atomic.Int64
+	var refusedMu sync.Mutex
+	seen := 0
+	proposeUsers := func() error {
+		err := inParallel(ctx, len(batch), func(i int) error {
+			u := batch[i]
+			res, err := p.Propose(ctx, &raftfsm.Register{Username: u.name, Email: u.email, PasswordHash: u.hash})
+			switch {
+			case err != nil:
+				return err
+			case errors.Is(res.Err, store.ErrNameTaken):
+				existing.Add(1)
+			case res.Err != nil:
+				refused.Add(1)
+				refusedMu.Lock()
+				rep.skip(limits, "user", fmt.Sprintf("username %q", u.name), res.Err.Error())
+				refusedMu.Unlock()
+			default:
+				added.Add(1)
+			}
+			return nil
+		})
+		batch = batch[:0]
+		progress("users", seen, totalUsers)
+		return err
+	}
+	// Keys and numbers are read only when SQLite stores them as integers
+	// (its columns take any type): anything else becomes NULL and skips
+	// the row, where a Scan error would stop the import halfway.
+	rows, err := db.QueryContext(ctx, `SELECT `+integer("user_id")+`,
+		CASE WHEN octet_length(username) <= ?1 THEN username END, octet_length(username),
+		CASE WHEN octet_length(email) <= ?2 THEN email END, octet_length(email),
+		CASE WHEN octet_length(pw_hash) <= ?3 THEN pw_hash END, octet_length(pw_hash)
+		FROM user ORDER BY user_id`, store.MaxUsernameBytes, store.MaxEmailBytes, store.MaxHashBytes)
 	if err != nil {
 		return rep, err
 	}
 	for rows.Next() {
-		var id int64
-		var u user
-		if err := rows.Scan(&id, &u.name, &u.email, &u.hash); err != nil {
+		var id, nameLen, emailLen, hashLen sql.NullInt64
+		var name, email, hash sql.NullString
+		if err := rows.Scan(&id, &name, &nameLen, &email, &emailLen, &hash, &hashLen); err != nil {
 			rows.Close()
 			return rep, err
 		}
-		names[id] = u.name
-		users = append(users, u)
+		seen++
+		row := fmt.Sprintf("user_id %d", id.Int64)
+		if !id.Valid {
+			row = "user_id NULL"
+		}
+		reason := ""
+		switch {
+		case !id.Valid:
+			reason = "no user_id"
+		case !name.Valid && nameLen.Valid:
+			reason = fmt.Sprintf("username of %d bytes, more than %d", nameLen.Int64, store.MaxUsernameBytes)
+		case !name.Valid:
+			reason = "no username"
+		case emailLen.Valid && !email.Valid:
+			reason = fmt.Sprintf("e-mail address of %d bytes, more than %d", emailLen.Int64, store.MaxEmailBytes)
+		case hashLen.Valid && !hash.Valid:
+			reason = fmt.Sprintf("password hash of %d bytes, more than %d", hashLen.Int64, store.MaxHashBytes)
+		}
+		if reason == "" {
+			if err := store.ValidateNewUsername(name.String); err != nil {
+				reason = err.Error()
+			} else if err := store.ValidateEmail(email.String); err != nil || !utf8.ValidString(email.String) {
+				reason = "e-mail address is not one line of text"
+			} else if err := checkHash(hash.String); err != nil {
+				reason = err.Error()
+			} else if first, ok := folded[fold.String(name.String)]; ok && first != name.String {
+				reason = fmt.Sprintf("username %q differs from %q only in case", name.String, first)
+			}
+		}
+		if reason != "" {
+			rep.UsersSkipped++
+			rep.skip(limits, "user", row, reason)
+			continue
+		}
+		if _, ok := folded[fold.String(name.String)]; !ok {
+			folded[fold.String(name.String)] = name.String
+		}
+		names[id.Int64] = name.String
+		batch = append(batch, user{name.String, email.String, hash.String})
+		if len(batch) == importBatch {
+			if err := proposeUsers(); err != nil {
+				rows.Close()
+				return rep, fmt.Errorf("importing users: %w", err)
+			}
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return rep, err
 	}
-	var added, existing, refused atomic.Int64
-	err = inParallel(ctx, len(users), func(i int) error {
-		u := users[i]
-		res, err := p.Propose(ctx, &raftfsm.Register{Username: u.name, Email: u.email, PasswordHash: u.hash})
-		switch {
-		case err != nil:
-			return err
-		case errors.Is(res.Err, store.ErrNameTaken):
-			existing.Add(1)
-		case res.Err != nil:
-			refused.Add(1)
-		default:
-			added.Add(1)
-		}
-		return nil
-	})
+	err = proposeUsers()
 	rep.Users, rep.UsersExisting, rep.UsersRefused = int(added.Load()), int(existing.Load()), int(refused.Load())
-	progress("users", len(users), len(users))
 	if err != nil {
 		return rep, fmt.Errorf("importing users: %w", err)
 	}
+	folded = nil
 
 	// Follows, each pair once.
 	type pair struct{ who, whom string }
 	var follows []pair
-	rows, err = db.QueryContext(ctx, `SELECT DISTINCT who_id, whom_id FROM follower`)
+	var followed, followRefused atomic.Int64
+	seen = 0
+	proposeFollows := func() error {
+		err := inParallel(ctx, len(follows), func(i int) error {
+			res, err := p.Propose(ctx, &raftfsm.Follow{Who: follows[i].who, Whom: follows[i].whom})
+			switch {
+			case err != nil:
+				return err
+			case res.Err != nil:
+				followRefused.Add(1)
+			default:
+				followed.Add(1)
+			}
+			return nil
+		})
+		follows = follows[:0]
+		progress("follows", seen, totalFollows)
+		return err
+	}
+	rows, err = db.QueryContext(ctx, `SELECT DISTINCT `+integer("who_id")+`, `+integer("whom_id")+` FROM follower`)
 	if err != nil {
 		return rep, err
 	}
 	for rows.Next() {
-		var who, whom int64
+		var who, whom sql.NullInt64
 		if err := rows.Scan(&who, &whom); err != nil {
 			rows.Close()
 			return rep, err
 		}
-		a, ok1 := names[who]
-		b, ok2 := names[whom]
-		if !ok1 || !ok2 {
+		seen++
+		a, ok1 := names[who.Int64]
+		b, ok2 := names[whom.Int64]
+		if !ok1 || !ok2 || !who.Valid || !whom.Valid {
 			rep.FollowsRefused++
+			rep.skip(limits, "follower", fmt.Sprintf("who_id %d, whom_id %d", who.Int64, whom.Int64), "not both imported users")
 			continue
 		}
 		follows = append(follows, pair{a, b})
+		if len(follows) == importBatch {
+			if err := proposeFollows(); err != nil {
+				rows.Close()
+				return rep, fmt.Errorf("importing follows: %w", err)
+			}
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return rep, err
 	}
-	var followed, followRefused atomic.Int64
-	err = inParallel(ctx, len(follows), func(i int) error {
-		res, err := p.Propose(ctx, &raftfsm.Follow{Who: follows[i].who, Whom: follows[i].whom})
-		switch {
-		case err != nil:
-			return err
-		case res.Err != nil:
-			followRefused.Add(1)
-		default:
-			followed.Add(1)
-		}
-		return nil
-	})
+	err = proposeFollows()
 	rep.Follows, rep.FollowsRefused = int(followed.Load()), rep.FollowsRefused+int(followRefused.Load())
-	progress("follows", len(follows), len(follows))
 	if err != nil {
 		return rep, fmt.Errorf("importing follows: %w", err)
 	}
 
 	// Messages, in message_id order.
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM message`).Scan(&rep.MessagesTotal); err != nil {
-		return rep, err
-	}
-	rows, err = db.QueryContext(ctx, `SELECT message_id, author_id, COALESCE(text, ''), COALESCE(pub_date, 0), COALESCE(flagged, 0) FROM message ORDER BY message_id`)
+	rows, err = db.QueryContext(ctx, `SELECT `+integer("message_id")+`, `+integer("author_id")+`,
+		CASE WHEN octet_length(text) <= ?1 THEN COALESCE(text, '') END, octet_length(text),
+		`+integer("COALESCE(pub_date, 0)")+`, `+integer("COALESCE(flagged, 0)")+` FROM message ORDER BY message_id`, store.MaxMessageBytes)
 	if err != nil {
 		return rep, err
 	}
 	defer rows.Close()
-	batch := &raftfsm.ImportMessages{}
-	seen := 0
+	msgs := &raftfsm.ImportMessages{}
+	seen = 0
 	flush := func() error {
-		if len(batch.Messages) == 0 {
+		if len(msgs.Messages) == 0 {
 			return nil
 		}
-		res, err := p.Propose(ctx, batch)
+		res, err := p.Propose(ctx, msgs)
 		if err == nil {
 			err = res.Err
 		}
@@ -179,28 +350,44 @@ func FromSQLite(ctx context.Context, path string, p Proposer, progress Progress)
 			return fmt.Errorf("importing messages: %w", err)
 		}
 		rep.Messages += int(res.ID)
-		rep.MessagesSkipped += len(batch.Messages) - int(res.ID)
-		batch = &raftfsm.ImportMessages{}
+		rep.MessagesSkipped += len(msgs.Messages) - int(res.ID)
+		msgs = &raftfsm.ImportMessages{}
 		progress("messages", seen, rep.MessagesTotal)
 		return nil
 	}
 	for rows.Next() {
-		var id, author, pubDate, flagged int64
-		var text string
-		if err := rows.Scan(&id, &author, &text, &pubDate, &flagged); err != nil {
+		var id, author, textLen, pubDate, flagged sql.NullInt64
+		var text sql.NullString
+		if err := rows.Scan(&id, &author, &text, &textLen, &pubDate, &flagged); err != nil {
 			return rep, err
 		}
 		seen++
-		name, ok := names[author]
-		if !ok || id < 0 {
+		name, ok := names[author.Int64]
+		reason := ""
+		switch {
+		case !id.Valid || id.Int64 < 0:
+			reason = "no message_id or a negative one"
+		case !ok || !author.Valid:
+			reason = fmt.Sprintf("author_id %d is not an imported user", author.Int64)
+		case !text.Valid:
+			reason = fmt.Sprintf("text of %d bytes, more than %d", textLen.Int64, store.MaxMessageBytes)
+		case !pubDate.Valid || !flagged.Valid:
+			reason = "pub_date or flagged is not an integer"
+		default:
+			if err := store.ValidateText(text.String); err != nil {
+				reason = err.Error()
+			}
+		}
+		if reason != "" {
 			rep.MessagesSkipped++
+			rep.skip(limits, "message", fmt.Sprintf("message_id %d", id.Int64), reason)
 			continue
 		}
-		if flagged != 0 {
+		if flagged.Int64 != 0 {
 			rep.MessagesFlagged++
 		}
-		batch.Messages = append(batch.Messages, raftfsm.ImportedMessage{LegacyID: uint64(id), Author: name, Text: text, PubDate: pubDate, Flagged: flagged != 0})
-		if len(batch.Messages) == importBatch {
+		msgs.Messages = append(msgs.Messages, raftfsm.ImportedMessage{LegacyID: uint64(id.Int64), Author: name, Text: text.String, PubDate: pubDate.Int64, Flagged: flagged.Int64 != 0})
+		if len(msgs.Messages) == importBatch {
 			if err := flush(); err != nil {
 				return rep, err
 			}
@@ -212,9 +399,34 @@ func FromSQLite(ctx context.Context, path string, p Proposer, progress Progress)
 	return rep, flush()
 }
 
-// checkCourseSchema makes sure the three tables have the columns we read,
-// so a wrong file gets one clear error instead of a half import.
+// integer is the SQL for expr when SQLite holds an integer there, NULL
+// otherwise.
+func integer(expr string) string {
+	return "CASE WHEN typeof(" + expr + ") = 'integer' THEN " + expr + " END"
+}
+
+// checkCourseSchema makes sure the three names are ordinary tables with the
+// columns we read, so a wrong file gets one clear error instead of a half
+// import. A view (or a virtual table) could compute its rows without end,
+// as a recursive one does, so only a table stored in the file is read; the
+// type is checked before SQLite is asked anything else about the name.
 func checkCourseSchema(ctx context.Context, db *sql.DB) error {
+	for _, table := range []string{"user", "follower", "message"} {
+		var typ, ddl sql.NullString
+		err := db.QueryRowContext(ctx, `SELECT type, sql FROM sqlite_schema WHERE name = ? COLLATE NOCASE`, table).Scan(&typ, &ddl)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("not a course database: no table %q", table)
+		case err != nil:
+			return fmt.Errorf("not a readable SQLite database: %w", err)
+		case typ.String != "table" || strings.HasPrefix(strings.ToUpper(strings.TrimSpace(ddl.String)), "CREATE VIRTUAL"):
+			kind := typ.String
+			if kind == "table" {
+				kind = "virtual table"
+			}
+			return fmt.Errorf("not a course database: %q is a %s, not a table; import reads tables only", table, kind)
+		}
+	}
 	for table, cols := range map[string][]string{
 		"user":     {"user_id", "username", "email", "pw_hash"},
 		"follower": {"who_id", "whom_id"},

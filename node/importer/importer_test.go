@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestImportCourseDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := importer.Report{Users: 4, Follows: 4, Messages: 5, MessagesFlagged: 1, MessagesTotal: 5}
-	if rep != want {
+	if !reflect.DeepEqual(rep, want) {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}
 	st, err := n.ReadStore(ctx)

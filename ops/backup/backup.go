@@ -18,6 +18,12 @@
 // (wrapping ErrCorrupt or ErrNewerFormat). Because the checksum is at the
 // end, Read hands out the data while reading it; a caller writes it to a
 // temporary file and keeps it only when Read returns no error.
+//
+// The header's size also bounds what Read writes: it decompresses at most
+// one byte more than the header says, so a crafted file whose few
+// compressed bytes expand to gigabytes (a gzip bomb) is refused after
+// Size+1 bytes reached dst, not after the disk filled up. That one byte is
+// how Read tells "longer than the header" from "exactly as long".
 package backup
 
 import (
@@ -31,6 +37,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"time"
 )
 
@@ -134,17 +141,23 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 		return Header{}, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
 	}
 	h.Format = format
+	if h.Size < 0 || h.Size == math.MaxInt64 {
+		return Header{}, fmt.Errorf("%w: header size %d", ErrCorrupt, h.Size)
+	}
 	zr, err := gzip.NewReader(tail)
 	if err != nil {
 		return Header{}, fmt.Errorf("%w: the data is not compressed as expected: %v", ErrCorrupt, err)
 	}
 	zr.Multistream(false)
-	copied, err := io.Copy(dst, zr)
+	copied, err := io.Copy(dst, io.LimitReader(zr, h.Size+1))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
 			return h, fmt.Errorf("%w: the data is truncated or damaged: %v", ErrCorrupt, err)
 		}
 		return h, err
+	}
+	if copied > h.Size {
+		return h, fmt.Errorf("%w: the data expands beyond the %d bytes the header says; stopped there", ErrCorrupt, h.Size)
 	}
 	if copied != h.Size {
 		return h, fmt.Errorf("%w: %d bytes of data, the header says %d", ErrCorrupt, copied, h.Size)

@@ -2,8 +2,13 @@ package backup_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +87,68 @@ func TestWriteChecksTheSize(t *testing.T) {
 	err := backup.Write(&bytes.Buffer{}, backup.Header{Size: 10}, bytes.NewReader(make([]byte, 9)))
 	if err == nil {
 		t.Fatal("a backup whose data is shorter than its header says was written")
+	}
+}
+
+// bomb is a backup whose header claims claimed bytes but whose gzip stream
+// expands to expands zero bytes, with a correct checksum: only the size
+// gives it away.
+func bomb(t *testing.T, claimed, expands int64) []byte {
+	t.Helper()
+	var file bytes.Buffer
+	hdr, _ := json.Marshal(backup.Header{Index: 1, Node: "node1", Size: claimed})
+	file.WriteString("MTWTBKUP")
+	binary.Write(&file, binary.BigEndian, uint32(1))
+	binary.Write(&file, binary.BigEndian, uint32(len(hdr)))
+	file.Write(hdr)
+	zw, _ := gzip.NewWriterLevel(&file, gzip.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for left := expands; left > 0; left -= int64(len(zeros)) {
+		zw.Write(zeros[:min(left, int64(len(zeros)))])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(file.Bytes())
+	file.WriteString("MTWTSUM1")
+	file.Write(sum[:])
+	return file.Bytes()
+}
+
+// counter counts what is written to it and keeps nothing.
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// TestGzipBombStopsAtTheHeaderSize: a backup whose 4 KiB header size hides
+// 64 MiB of data is refused after at most the header's size plus one byte
+// reached the destination.
+func TestGzipBombStopsAtTheHeaderSize(t *testing.T) {
+	t.Parallel()
+	const claimed = 4096
+	file := bomb(t, claimed, 64<<20)
+	if len(file) > 1<<20 {
+		t.Fatalf("the bomb is %d bytes: not a bomb", len(file))
+	}
+	var out counter
+	_, err := backup.Read(bytes.NewReader(file), &out)
+	if !errors.Is(err, backup.ErrCorrupt) || !strings.Contains(err.Error(), "expands beyond") {
+		t.Fatalf("bomb read: %v", err)
+	}
+	if out.n > claimed+1 {
+		t.Fatalf("%d bytes written for a header of %d", out.n, claimed)
+	}
+	// The same crafting with an honest size reads fine: the size alone
+	// refused the bomb.
+	var honest counter
+	if _, err := backup.Read(bytes.NewReader(bomb(t, 1<<20, 1<<20)), &honest); err != nil || honest.n != 1<<20 {
+		t.Fatalf("honest crafted file: %v, %d bytes", err, honest.n)
+	}
+}
+
+func TestNegativeSizeIsRefused(t *testing.T) {
+	t.Parallel()
+	if _, err := backup.Read(bytes.NewReader(bomb(t, -1, 10)), &counter{}); !errors.Is(err, backup.ErrCorrupt) {
+		t.Fatalf("negative size: %v", err)
 	}
 }
