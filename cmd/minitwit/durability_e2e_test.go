@@ -32,7 +32,7 @@ func TestTornMetaPagesAreRebuiltAfterKill9(t *testing.T) {
 	var count atomic.Int64
 	go func() { done <- writeUntilStopped(s.base, users, &count) }()
 	// The kill lands while the writers are busy.
-	testwait.Until(t, "30 acknowledged writes", func() bool { return count.Load() >= 30 })
+	testwait.Until(t, "100 acknowledged writes", func() bool { return count.Load() >= 100 })
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	acked := <-done
 	s.wait(t)
