@@ -326,20 +326,19 @@ func clStartCluster(t *testing.T) []*clNode {
 	}
 	// Joiners are non-voters until the leader promotes them; the tests
 	// kill nodes and expect a quorum of two.
-	for deadline := time.Now().Add(clReadyTimeout); ; time.Sleep(20 * time.Millisecond) {
+	testwait.Within(clReadyTimeout).UntilNil(t, "every member to be a voter", func() error {
 		voters := 0
 		for _, m := range clusterStatusLines(t, first) {
 			if len(m) > 2 && m[2] == "voter" {
 				voters++
 			}
 		}
-		if voters == len(nodes) {
-			return nodes
+		if voters != len(nodes) {
+			return fmt.Errorf("%d of %d members are voters", voters, len(nodes))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d members are voters after %s", voters, len(nodes), clReadyTimeout)
-		}
-	}
+		return nil
+	})
+	return nodes
 }
 
 // clWithoutRequests drops the per-request log lines, which would bury the

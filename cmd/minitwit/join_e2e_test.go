@@ -3,11 +3,13 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"minitwit/ops/testwait"
 )
 
 // TestJoinWithHTTPPortTakenFailsBeforeJoining: `serve --join` whose HTTP
@@ -50,15 +52,13 @@ func TestJoinWithHTTPPortTakenFailsBeforeJoining(t *testing.T) {
 	setArg(second.args, "--http-addr", second.httpAddr)
 	second.start(t)
 	second.waitReady(t)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testwait.UntilNil(t, "node2 to become a voter once ready", func() error {
 		members := clusterStatusLines(t, first)
 		if len(members) == 2 && members[1][0] == "node2" && members[1][2] == "voter" {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node2 is not a voter 20 s after it was ready: %v", members)
-		}
-	}
+		return fmt.Errorf("members %v", members)
+	})
 	if s, err := post(second.base(), "/register", map[string]string{"username": "via node2", "email": "a@b", "pwd": "p"}); err != nil || s != http.StatusNoContent {
 		t.Fatalf("a write through node2: %d %v", s, err)
 	}

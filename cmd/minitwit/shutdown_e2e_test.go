@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"minitwit/ops/testwait"
 )
 
 // TestSIGTERMUnderLoadExitsWithinBound stops `minitwit serve` with SIGTERM
@@ -39,11 +41,7 @@ func TestSIGTERMUnderLoadExitsWithinBound(t *testing.T) {
 				}
 			})
 		}
-		for deadline := time.Now().Add(20 * time.Second); acked.Load() < 100; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("run %d: fewer than 100 writes acknowledged in 20 s", run)
-			}
-		}
+		testwait.Until(t, fmt.Sprintf("run %d: 100 acknowledged writes", run), func() bool { return acked.Load() >= 100 })
 		started := time.Now()
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
