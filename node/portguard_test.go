@@ -144,24 +144,13 @@ func TestInternodePortBacksOffWrongTokens(t *testing.T) {
 	logs := &lockedBuffer{}
 	cfg := nodetest.Config(t.TempDir())
 	cfg.NodeID, cfg.JoinToken = "node1", nodetest.ClusterToken
-	n, err := node.Start(cfg, node.Options{
+	n := nodetest.StartWith(t, cfg, node.Options{
 		Logger:             slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RefusalLogInterval: 200 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.Close(ctx)
-	})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-
 	start := time.Now()
 	const wrongToken = "a-wrong-token-0123456789"
 	// Wrong tokens until the address is backed off: every wrong token
@@ -183,7 +172,7 @@ func TestInternodePortBacksOffWrongTokens(t *testing.T) {
 		}
 	}
 	// While backed off, even the right token is not looked at.
-	err = node.JoinAttemptForTest(ctx, n.RaftAddr(), nodetest.ClusterToken, "guesser")
+	err := node.JoinAttemptForTest(ctx, n.RaftAddr(), nodetest.ClusterToken, "guesser")
 	if err == nil || !strings.Contains(err.Error(), "retry in") {
 		t.Fatalf("the right token during the backoff: %v", err)
 	}
