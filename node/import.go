@@ -23,15 +23,15 @@ func (n *Node) ImportSQLite(ctx context.Context, path string) (any, error) {
 }
 
 // ImportIntoDataDir imports the course database at path into the stopped
-// (or new) node of cfg: it starts the node in this process, waits until it
-// is ready, imports through it and stops it. It fails with ErrDataDirInUse
-// while that node runs; import through the running node instead.
+// (or new) node of cfg (WithDataDir: a new dir gets state only, no node id
+// or addresses). It fails with ErrDataDirInUse while that node runs; import
+// through the running node instead.
 func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log *slog.Logger, progress importer.Progress) (rep importer.Report, err error) {
 	if _, err := os.Stat(path); err != nil {
 		return importer.Report{}, err
 	}
-	err = WithLocalNode(ctx, cfg, log, func(n *Node) error {
-		rep, err = importer.FromSQLite(ctx, path, n, progress)
+	err = WithDataDir(ctx, cfg, log, func(p Proposer) error {
+		rep, err = importer.FromSQLite(ctx, path, p, progress)
 		return err
 	})
 	return rep, err

@@ -116,7 +116,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	}
 	// The node started here logs only warnings: the outcome is the output.
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	err = node.WithLocalNode(ctx, cfg, quiet, func(n *node.Node) error { return propose(n) })
+	err = node.WithDataDir(ctx, cfg, quiet, func(p node.Proposer) error { return propose(p) })
 	if errors.Is(err, node.ErrDataDirInUse) {
 		var client *node.ClusterClient
 		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {

@@ -460,3 +460,40 @@ func TestAdminCommandAgainstRunningCluster(t *testing.T) {
 	}
 	chief.wantAdminPage(nodes[0].base(), "/login")
 }
+
+// TestAdminCommandOnNewDataDirCarriesNoIdentity: `minitwit admin create` on
+// a data dir that was never served writes the admin into the data file and
+// nothing else (no node id, no Raft state, nothing listening), so the first
+// serve starts it under any node id and addresses, and the admin signs in.
+func TestAdminCommandOnNewDataDirCarriesNoIdentity(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "new")
+	conf := filepath.Join(t.TempDir(), "admin.toml")
+	// The default node id and addresses on purpose: none of them may end
+	// up in the dir.
+	if err := os.WriteFile(conf, []byte(`data_dir = "`+dir+`"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runTool("admin", "create", "boss", "--email", "b@x", "--config", conf)
+	if code != 0 || !strings.Contains(out, "created admin boss") {
+		t.Fatalf("admin create boss on a new data dir: %d\n%s", code, out)
+	}
+	bossOTP := admOneTimePassword(t, out)
+	for _, name := range []string{"node-id", "raft"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("admin create left %s in the new data dir (%v)", name, err)
+		}
+	}
+	if code, out := runTool("admin", "create", "boss", "--config", conf); code != 1 || !strings.Contains(out, `a user called "boss" exists`) {
+		t.Errorf("a second create of boss: exit %d\n%s", code, out)
+	}
+
+	s := startServer(t, dir) // node id "e2e", free addresses
+	boss := newAdmBrowser(t)
+	if to := boss.signIn(s.base, "boss", bossOTP); to != "/login/password" {
+		t.Fatalf("boss signing in with the one-time password leads to %q, want /login/password", to)
+	}
+	if id, err := os.ReadFile(filepath.Join(dir, "node-id")); err != nil || strings.TrimSpace(string(id)) != "e2e" {
+		t.Errorf("node id after the first serve: %q, %v; want e2e", id, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -91,6 +92,13 @@ node_id = "imported"
 	// Twice: nothing new.
 	if code, out := runTool("import", "--sqlite", legacy, "--config", conf); code != 0 || !strings.Contains(out, "users     0 new, 200 already there") {
 		t.Fatalf("second import: %d\n%s", code, out)
+	}
+	// A data dir prepared offline carries state, not identity: the node
+	// id and addresses come from the first serve.
+	for _, name := range []string{"node-id", "raft"} {
+		if _, err := os.Stat(filepath.Join(imported.dataDir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the import left %s in the data dir (%v)", name, err)
+		}
 	}
 	imported.start(t)
 	imported.waitReady(t)
