@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"errors"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
@@ -82,24 +83,37 @@ func TOTPCode(secret string, t time.Time) (string, error) {
 	return hotp.GenerateCodeCustom(secret, TOTPStep(t), totpOpts)
 }
 
+// Refusals of VerifyTOTP.
+var (
+	ErrWrongCode = errors.New("wrong code")
+	// ErrCodeReused is a right code of a step at or before the last
+	// accepted one: it was used already.
+	ErrCodeReused = errors.New("code used already")
+)
+
 // VerifyTOTP checks code against secret at now, accepting only steps after
 // after (the last accepted one), and returns the step it matched. Spaces
 // in the code are ignored; anything but six digits never matches.
-func VerifyTOTP(secret, code string, now time.Time, after uint64) (step uint64, ok bool) {
+func VerifyTOTP(secret, code string, now time.Time, after uint64) (uint64, error) {
 	code = strings.ReplaceAll(code, " ", "")
 	if len(code) != totpOpts.Digits.Length() || strings.Trim(code, "0123456789") != "" {
-		return 0, false
+		return 0, ErrWrongCode
 	}
 	cur := TOTPStep(now)
+	reused := false
 	for _, s := range []uint64{cur, cur - totpSkew, cur + totpSkew} {
-		if s <= after {
+		if match, err := hotp.ValidateCustom(code, s, secret, totpOpts); err != nil || !match {
 			continue
 		}
-		if match, err := hotp.ValidateCustom(code, s, secret, totpOpts); err == nil && match {
-			return s, true
+		if s > after {
+			return s, nil
 		}
+		reused = true
 	}
-	return 0, false
+	if reused {
+		return 0, ErrCodeReused
+	}
+	return 0, ErrWrongCode
 }
 
 // NewRecoveryCodes makes RecoveryCodeCount recovery codes, to be shown

@@ -41,28 +41,28 @@ func TestTOTPVerify(t *testing.T) {
 		code     string
 		after    uint64
 		wantStep uint64
-		ok       bool
+		want     error
 	}{
-		{"current", code(0), 0, step, true},
-		{"with spaces", code(0)[:3] + " " + code(0)[3:], 0, step, true},
-		{"one step late", code(-auth.TOTPPeriod), 0, step - 1, true},
-		{"one step early", code(auth.TOTPPeriod), 0, step + 1, true},
-		{"two steps late", code(-2 * auth.TOTPPeriod), 0, 0, false},
-		{"used step", code(0), step, 0, false},
-		{"earlier than the used step", code(-auth.TOTPPeriod), step, 0, false},
-		{"next step after a used one", code(auth.TOTPPeriod), step, step + 1, true},
-		{"not digits", "12a456", 0, 0, false},
-		{"too short", code(0)[:5], 0, 0, false},
-		{"empty", "", 0, 0, false},
+		{"current", code(0), 0, step, nil},
+		{"with spaces", code(0)[:3] + " " + code(0)[3:], 0, step, nil},
+		{"one step late", code(-auth.TOTPPeriod), 0, step - 1, nil},
+		{"one step early", code(auth.TOTPPeriod), 0, step + 1, nil},
+		{"two steps late", code(-2 * auth.TOTPPeriod), 0, 0, auth.ErrWrongCode},
+		{"used step", code(0), step, 0, auth.ErrCodeReused},
+		{"earlier than the used step", code(-auth.TOTPPeriod), step, 0, auth.ErrCodeReused},
+		{"next step after a used one", code(auth.TOTPPeriod), step, step + 1, nil},
+		{"not digits", "12a456", 0, 0, auth.ErrWrongCode},
+		{"too short", code(0)[:5], 0, 0, auth.ErrWrongCode},
+		{"empty", "", 0, 0, auth.ErrWrongCode},
 	}
 	for _, c := range cases {
-		got, ok := auth.VerifyTOTP(secret, c.code, now, c.after)
-		if ok != c.ok || got != c.wantStep {
-			t.Errorf("%s: step %d, %t; want %d, %t", c.name, got, ok, c.wantStep, c.ok)
+		got, err := auth.VerifyTOTP(secret, c.code, now, c.after)
+		if err != c.want || got != c.wantStep {
+			t.Errorf("%s: step %d, %v; want %d, %v", c.name, got, err, c.wantStep, c.want)
 		}
 	}
 	other, _ := auth.NewTOTPKey("MiniTwit", "operator")
-	if _, ok := auth.VerifyTOTP(other.Secret(), code(0), now, 0); ok && other.Secret() != secret {
+	if _, err := auth.VerifyTOTP(other.Secret(), code(0), now, 0); err == nil && other.Secret() != secret {
 		t.Error("another secret's code was accepted")
 	}
 }
