@@ -2,10 +2,10 @@ package auth
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
 
