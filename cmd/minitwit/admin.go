@@ -31,8 +31,9 @@ create registers a new admin; reset-password replaces a user's password;
 grant and revoke change an existing user's admin rights (the last admin
 cannot be revoked); reset-2fa removes a user's two-factor sign-in (a lost
 authenticator and recovery codes), so the password alone signs in until
-they enroll again at /admin/2fa. Without --password-stdin a one-time password is
-generated and printed; it must be replaced at the first sign-in.
+they enroll again at /admin/2fa. Without --password-stdin a one-time
+password is generated and printed; it must be replaced at the first
+sign-in.
 
 It reads the same configuration as serve (--config, MINITWIT_* env) to find
 the node: when the node runs, the change goes through it, over the internode
