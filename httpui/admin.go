@@ -28,6 +28,7 @@ import (
 //	GET  /admin/messages?user=&q=     moderation: find messages, flag/unflag
 //	GET  /admin/users?q=              users: search, make/revoke admin
 //	GET  /admin/backup                a backup, downloaded
+//	GET  /admin/2fa                   the admin's own two-factor sign-in (totp.go)
 //
 // Anonymous visitors are sent to /login; signed-in users without the flag
 // get 403. Everything that changes state is a POST through Raft, behind the
@@ -90,6 +91,9 @@ type adminData struct {
 	Users     []store.User
 	Admins    []store.User
 	Error     string
+
+	// Two-factor sign-in (totp.go).
+	TOTP *totpView
 }
 
 func (s *Server) adminRoutes() {
@@ -117,6 +121,8 @@ func (s *Server) adminRoutes() {
 	admin("POST /admin/users/{name}/admin", s.adminSetAdmin)
 	admin("POST /admin/users/{name}/signout", s.adminSignOut)
 	admin("GET /admin/backup", s.adminDownloadBackup)
+	admin("GET /admin/2fa", s.admin2FA)
+	admin("POST /admin/2fa", s.admin2FAConfirm)
 }
 
 // requireAdmin lets admins through with their page data started; sends
@@ -127,7 +133,7 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 			s.errorPage(w, r, http.StatusNotFound, "This node has no admin page.")
 			return
 		}
-		_, user, ok := s.viewer(w, r)
+		st, user, ok := s.viewer(w, r)
 		switch {
 		case !ok:
 			return
@@ -145,6 +151,11 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 			return
 		case r.Method != http.MethodGet && r.Method != http.MethodHead && s.refuseCrossSite(w, r):
 			return
+		case r.URL.Path != "/admin/2fa" && s.needsEnrollment(st, *user):
+			// admin.require_2fa: enrolling comes before anything else.
+			s.flash(w, r, msgEnroll2FA)
+			redirect(w, r, "/admin/2fa")
+			return
 		}
 		h(w, r, &adminData{User: user, Now: time.Now().UTC()})
 	}
@@ -161,11 +172,16 @@ func (s *Server) isAdminSession(r *http.Request) bool {
 		return false
 	}
 	u, _, ok := s.sessionAccount(r, st)
-	return ok && u.Admin && !u.TemporaryPassword
+	return ok && u.Admin && !u.TemporaryPassword && !s.needsEnrollment(st, u)
 }
 
 // renderAdmin executes an admin page into a buffer first, like render.
 func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, name string, data *adminData) {
+	s.renderAdminStatus(w, r, http.StatusOK, name, data)
+}
+
+// renderAdminStatus is renderAdmin answering with status.
+func (s *Server) renderAdminStatus(w http.ResponseWriter, r *http.Request, status int, name string, data *adminData) {
 	if data.Flashes == nil {
 		data.Flashes = s.takeFlashes(w, r)
 	}
@@ -178,7 +194,7 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, name string
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeBody(w, http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+	writeBody(w, status, "text/html; charset=utf-8", buf.Bytes())
 }
 
 // freshAfter is how old the newest public message may be for the public

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"minitwit/httpui/auth"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 )
@@ -125,5 +126,52 @@ func TestBrowserAdminPage(t *testing.T) {
 	public := browserEval[string](ctx, t, `document.querySelector("ul.messages").textContent`)
 	if strings.Contains(public, "words to moderate away") || !strings.Contains(public, "first words") {
 		t.Errorf("after flagging, /public shows %q", public)
+	}
+}
+
+// TestBrowserAdmin2FA: the enrollment page in a real browser shows the QR
+// code (the inline SVG draws under the page's CSP), a code typed from the
+// secret turns two-factor sign-in on and shows the recovery codes, and
+// the next sign-in asks for a code after the password.
+func TestBrowserAdmin2FA(t *testing.T) {
+	t.Parallel()
+	execPath := browserExecPath(t)
+	_, base := nodetest.StartDefault(t, web)
+	ctx := browserContext(t, execPath, 90*time.Second)
+
+	browserGo(ctx, t, base+"/login")
+	browserTypeInputs(ctx, t, adminName, nodetest.AdminPassword)
+	browserWaitFlash(ctx, t, "/", "You were logged in")
+
+	browserGo(ctx, t, base+"/admin/2fa")
+	if w := browserEval[float64](ctx, t, `document.querySelector("#totp-qr svg").getBoundingClientRect().width`); w < 100 {
+		t.Errorf("the QR code is %v px wide", w)
+	}
+	secret := browserEval[string](ctx, t, `document.querySelector("#totp-enroll input[name=secret]").value`)
+	code, err := auth.TOTPCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#totp-enroll input[name=code]`), code)); err != nil {
+		t.Fatalf("typing the code: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#totp-enroll button`))); err != nil {
+		t.Fatalf("turning it on: %v", err)
+	}
+	browserWaitTrue(ctx, t, "the recovery codes", `document.querySelectorAll("#recovery-codes li").length === 10`, 10*time.Second)
+
+	browserGo(ctx, t, base+"/logout")
+	browserGo(ctx, t, base+"/login")
+	browserTypeInputs(ctx, t, adminName, nodetest.AdminPassword)
+	browserWaitTrue(ctx, t, "the code page", `location.pathname === "/login/2fa"`, 10*time.Second)
+	next, err := auth.TOTPCode(secret, time.Now().Add(auth.TOTPPeriod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browserTypeInputs(ctx, t, next)
+	browserWaitFlash(ctx, t, "/", "You were logged in")
+	browserGo(ctx, t, base+"/admin")
+	if h := browserEval[string](ctx, t, `document.querySelector("h2").textContent`); h != "Overview" {
+		t.Errorf("after the code, /admin shows %q", h)
 	}
 }

@@ -72,6 +72,13 @@
 //     sends its user to /login/password right after signing in, and the
 //     admin pages keep sending them there until it is replaced. The page
 //     lives under /login because "login" can never be a user name.
+//   - Admins may add a second factor (totp.go): TOTP enrolled at
+//     /admin/2fa, asked for at /login/2fa after a correct password, which
+//     until then gives only a short-lived signed pending cookie, no
+//     session. Codes are checked here (httpui/auth); their time steps and
+//     the spent recovery codes are replicated (raftfsm.TOTPUse), so a code
+//     is good once on every node. admin.require_2fa sends an admin without
+//     one to enroll before any other admin page.
 //   - The public timeline counts as fresh on the overview when its newest
 //     message is under 5 minutes old: the simulator posts every few seconds
 //     while it runs.

@@ -36,7 +36,7 @@ func parsePages() (*pages, error) {
 		return nil, err
 	}
 	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"timeline", "register", "login", "error", "password"} {
+	for _, name := range []string{"timeline", "register", "login", "error", "password", "login_2fa"} {
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
@@ -52,7 +52,7 @@ func parsePages() (*pages, error) {
 		return nil, err
 	}
 	p.admin = map[string]*template.Template{}
-	for _, name := range []string{"overview", "charts", "logs", "messages", "users"} {
+	for _, name := range []string{"overview", "charts", "logs", "messages", "users", "2fa"} {
 		t, err := template.Must(adminLayout.Clone()).ParseFS(templateFS, "templates/admin_"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template admin_%s: %w", name, err)

@@ -68,6 +68,9 @@ type Options struct {
 	// Gravatar links avatars to gravatar.com instead of the node's own
 	// identicons (ui.gravatar).
 	Gravatar bool
+	// RequireAdmin2FA sends an admin without a second factor to enroll
+	// one before any other admin page (admin.require_2fa).
+	RequireAdmin2FA bool
 	// RequestTimeout bounds how long a request may wait for Raft or for a
 	// password-hashing slot. Zero means 10 s.
 	RequestTimeout time.Duration
@@ -90,6 +93,8 @@ type Server struct {
 	adminLogins *auth.LoginLimiter
 	// userLogins limits failed sign-ins to every other account.
 	userLogins *auth.LoginLimiter
+	// secondFactors limits wrong second-factor codes (totp.go).
+	secondFactors *auth.LoginLimiter
 	// openRegisters limits API registrations without credentials.
 	openRegisters *sourceLimiter
 	reqSeq        atomic.Uint64
@@ -124,6 +129,7 @@ func New(opts Options) (*Server, error) {
 		simAuth:       newCredentials(opts.SimulatorUsername, opts.SimulatorPassword),
 		adminLogins:   auth.NewLoginLimiter(),
 		userLogins:    auth.NewLoginLimiterWith(auth.UserLoginBudget),
+		secondFactors: auth.NewLoginLimiterWith(secondFactorBudget),
 		openRegisters: newSourceLimiter(openRegisterBurst, openRegisterEvery, openRegisterKeys),
 		closing:       make(chan struct{}),
 		reqBase:       strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
@@ -184,6 +190,8 @@ func (s *Server) routes() {
 	uiWrite("GET /logout", s.logout)
 	ui("GET /login/password", s.passwordForm)
 	uiWrite("POST /login/password", s.passwordSubmit)
+	ui("GET /login/2fa", s.secondFactorForm)
+	uiWrite("POST /login/2fa", s.secondFactorSubmit)
 	s.staticRoutes()
 }
 

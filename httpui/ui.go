@@ -383,6 +383,18 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			u.PasswordHash = hash
 		}
 	}
+	// An account with a second factor gets no session yet: a code first.
+	if _, has2FA, err := userTOTP(st, u); err != nil || has2FA {
+		if err == nil {
+			err = s.startPending(w, r, st, u)
+		}
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		redirect(w, r, "/login/2fa")
+		return
+	}
 	if err := s.startSession(w, r, u); err != nil {
 		s.unavailable(w, r, err)
 		return

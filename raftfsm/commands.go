@@ -11,7 +11,7 @@ import (
 // sinceVersion), so older kinds keep their bytes, and a binary older than a
 // kind sees a larger version than it reads. A log entry with a larger
 // version comes from a newer binary; this node stops rather than misread it.
-const FormatVersion = 4
+const FormatVersion = 5
 
 // Kind identifies a command type on the wire. Values are never reused.
 type Kind uint8
@@ -37,6 +37,9 @@ const (
 	KindSetPassword Kind = 17
 	KindCreateAdmin Kind = 18
 	KindEndSessions Kind = 19 // format 4
+	KindTOTPEnroll  Kind = 20 // format 5
+	KindTOTPUse     Kind = 21
+	KindTOTPReset   Kind = 22
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -51,9 +54,11 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4.
+// EndSessions format 4, the second-factor (TOTP) commands format 5.
 func sinceVersion(k Kind) byte {
 	switch {
+	case k >= KindTOTPEnroll:
+		return 5
 	case k >= KindEndSessions:
 		return 4
 	case k >= KindSetAdmin:
@@ -239,6 +244,36 @@ type EndSessions struct {
 	User string
 }
 
+// TOTPEnroll gives User a second factor (TOTP): Secret, confirmed by a
+// code of time step Step (so that code cannot be used again), and the
+// hashes of fresh recovery codes. It replaces an earlier one. The proposer
+// checked the code; the command carries no code and no recovery code.
+type TOTPEnroll struct {
+	User, Secret   string
+	Step           uint64
+	RecoveryHashes []string
+}
+
+// TOTPUse spends one of User's second-factor codes at sign-in: with
+// RecoveryHash empty a code of time step Step, which must come after the
+// last accepted step, else the recovery code of that hash, which must be
+// unspent; refused with store.ErrCodeUsed otherwise. Result.ID is the
+// number of recovery codes left.
+type TOTPUse struct {
+	User         string
+	Step         uint64
+	RecoveryHash string
+}
+
+// TOTPReset removes User's second factor (`minitwit admin reset-2fa`);
+// Result.ID is 1 when there was one, else 0.
+type TOTPReset struct {
+	User string
+}
+
+func (TOTPEnroll) Kind() Kind     { return KindTOTPEnroll }
+func (TOTPUse) Kind() Kind        { return KindTOTPUse }
+func (TOTPReset) Kind() Kind      { return KindTOTPReset }
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
@@ -258,6 +293,31 @@ func (Rehash) Kind() Kind         { return KindRehash }
 func (SetAdmin) Kind() Kind       { return KindSetAdmin }
 func (SetPassword) Kind() Kind    { return KindSetPassword }
 func (CreateAdmin) Kind() Kind    { return KindCreateAdmin }
+
+func (c *TOTPEnroll) encode(e *encoder) {
+	e.str(c.User)
+	e.str(c.Secret)
+	e.uvarint(c.Step)
+	e.uvarint(uint64(len(c.RecoveryHashes)))
+	for _, h := range c.RecoveryHashes {
+		e.str(h)
+	}
+}
+func (c *TOTPEnroll) decode(d *decoder) {
+	c.User, c.Secret, c.Step = d.str(), d.str(), d.uvarint()
+	n := d.uvarint()
+	if n > uint64(len(d.buf)) { // every hash takes at least one byte
+		d.fail()
+		return
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c.RecoveryHashes = append(c.RecoveryHashes, d.str())
+	}
+}
+func (c *TOTPUse) encode(e *encoder)   { e.str(c.User); e.uvarint(c.Step); e.str(c.RecoveryHash) }
+func (c *TOTPUse) decode(d *decoder)   { c.User, c.Step, c.RecoveryHash = d.str(), d.uvarint(), d.str() }
+func (c *TOTPReset) encode(e *encoder) { e.str(c.User) }
+func (c *TOTPReset) decode(d *decoder) { c.User = d.str() }
 
 func (c *EndSessions) encode(e *encoder) { e.str(c.User) }
 func (c *EndSessions) decode(d *decoder) { c.User = d.str() }
@@ -445,6 +505,12 @@ func newCommand(k Kind) Command {
 		return &CreateAdmin{}
 	case KindEndSessions:
 		return &EndSessions{}
+	case KindTOTPEnroll:
+		return &TOTPEnroll{}
+	case KindTOTPUse:
+		return &TOTPUse{}
+	case KindTOTPReset:
+		return &TOTPReset{}
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.SetPassword{User: "a", Hash: "h", Temporary: true, Old: "o"}, "03110161016801016f"},
 		{&raftfsm.CreateAdmin{Username: "a", Email: "e", PasswordHash: "h", FirstOnly: true, Temporary: true}, "03120161016501680101"},
 		{&raftfsm.EndSessions{User: "a"}, "04130161"},
+		{&raftfsm.TOTPEnroll{User: "a", Secret: "S", Step: 3, RecoveryHashes: []string{"h"}}, "05140161015303010168"},
+		{&raftfsm.TOTPUse{User: "a", Step: 3, RecoveryHash: "h"}, "05150161030168"},
+		{&raftfsm.TOTPReset{User: "a"}, "05160161"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {
@@ -71,7 +74,7 @@ func TestEncodingIsStable(t *testing.T) {
 			t.Errorf("%T encodes as\n %s, was\n %s", c.cmd, got, c.hex)
 		}
 	}
-	for k := raftfsm.KindRegister; k <= raftfsm.KindEndSessions; k++ {
+	for k := raftfsm.KindRegister; k <= raftfsm.KindTOTPReset; k++ {
 		if !seen[k] {
 			t.Errorf("kind %d has no pinned encoding", k)
 		}

@@ -292,6 +292,15 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		}
 	case *EndSessions:
 		res.ID, res.Err = w.EndSessions(c.User)
+	case *TOTPEnroll:
+		res.Err = w.EnrollTOTP(c.User, c.Secret, c.Step, c.RecoveryHashes)
+	case *TOTPUse:
+		res.ID, res.Err = w.UseTOTP(c.User, c.Step, c.RecoveryHash)
+	case *TOTPReset:
+		var had bool
+		if had, res.Err = w.ResetTOTP(c.User); had {
+			res.ID = 1
+		}
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

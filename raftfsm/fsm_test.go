@@ -70,11 +70,22 @@ func script() []raftfsm.Command {
 		&raftfsm.EndSessions{User: "Roger Histand"},
 		&raftfsm.EndSessions{User: "nobody"}, // unknown
 		&raftfsm.CreateAdmin{Username: "ops", Email: "ops@example.com", PasswordHash: "$argon2id$ops"},
+		&raftfsm.TOTPEnroll{User: "ops", Secret: "JBSWY3DPEHPK3PXP", Step: 100, RecoveryHashes: []string{"h1", "h2"}},
+		&raftfsm.TOTPUse{User: "ops", Step: 100},                        // step used at enrollment
+		&raftfsm.TOTPUse{User: "ops", Step: 101},                        // the next one
+		&raftfsm.TOTPUse{User: "ops", RecoveryHash: "h1"},               // a recovery code
+		&raftfsm.TOTPUse{User: "ops", RecoveryHash: "h1"},               // spent
+		&raftfsm.TOTPUse{User: "Roger Histand", Step: 5},                // no second factor
+		&raftfsm.TOTPEnroll{User: "nobody", Secret: "JBSWY3DPEHPK3PXP"}, // unknown
+		&raftfsm.TOTPEnroll{User: "ops", Secret: ""},                    // invalid
+		&raftfsm.TOTPReset{User: "Roger Histand"},                       // nothing to reset
+		&raftfsm.TOTPReset{User: "ops"},
 	}
 }
 
 var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked,
-	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid, 35: store.ErrUnknownUser}
+	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid, 35: store.ErrUnknownUser,
+	38: store.ErrCodeUsed, 41: store.ErrCodeUsed, 42: store.ErrNoTOTP, 43: store.ErrUnknownUser, 44: store.ErrInvalid}
 
 func logsOf(cmds []raftfsm.Command, first uint64) []*raft.Log {
 	logs := make([]*raft.Log, len(cmds))

@@ -28,6 +28,8 @@ var refusalCodes = []struct {
 	{"last_admin", store.ErrLastAdmin},
 	{"admin_exists", store.ErrAdminExists},
 	{"password_changed", store.ErrPasswordChanged},
+	{"code_used", store.ErrCodeUsed},
+	{"no_totp", store.ErrNoTOTP},
 }
 
 type wireResult struct {

@@ -17,12 +17,13 @@ var (
 	bucketCerts        = []byte("certs")         // certificate storage (filled by later features)
 	bucketImported     = []byte("imported")      // legacy message id → message id (imports)
 	bucketAdmins       = []byte("admins")        // user id → empty, for every admin
+	bucketTOTP         = []byte("totp")          // user id → second factor (totp.go)
 
 	// allBuckets are created at open when missing, so a data file written
 	// before a bucket existed opens unchanged: the new bucket starts empty,
 	// which is what that file held.
 	allBuckets = [][]byte{bucketUsers, bucketUsernames, bucketMessages, bucketUserMessages,
-		bucketFollowing, bucketFollowers, bucketMeta, bucketCerts, bucketImported, bucketAdmins}
+		bucketFollowing, bucketFollowers, bucketMeta, bucketCerts, bucketImported, bucketAdmins, bucketTOTP}
 )
 
 // Meta keys.

@@ -20,6 +20,13 @@ var (
 	// ErrPasswordChanged refuses a conditional password change whose
 	// expected old hash is no longer the stored one.
 	ErrPasswordChanged = errors.New("the password was changed meanwhile")
+	// ErrCodeUsed refuses a second-factor code that was used already: a
+	// time step at or before the last one accepted, or a recovery code
+	// that is spent or unknown.
+	ErrCodeUsed = errors.New("the code was used already")
+	// ErrNoTOTP refuses a second-factor sign-in of an account that has no
+	// second factor (reset meanwhile).
+	ErrNoTOTP = errors.New("the account has no second factor")
 	// ErrInUse means another process holds the data file open.
 	ErrInUse = errors.New("the data file is locked")
 	// ErrNewerSchema means the data file was written by a newer MiniTwit.

@@ -24,12 +24,16 @@ const adminUsage = `Usage: minitwit admin create NAME [--email E] [--password-st
        minitwit admin reset-password NAME [--password-stdin]
        minitwit admin grant NAME
        minitwit admin revoke NAME
+       minitwit admin reset-2fa NAME
 
 Manages the users who may open the admin page (/admin), through Raft:
 create registers a new admin; reset-password replaces a user's password;
 grant and revoke change an existing user's admin rights (the last admin
-cannot be revoked). Without --password-stdin a one-time password is
-generated and printed; it must be replaced at the first sign-in.
+cannot be revoked); reset-2fa removes a user's two-factor sign-in (a lost
+authenticator and recovery codes), so the password alone signs in until
+they enroll again at /admin/2fa. Without --password-stdin a one-time
+password is generated and printed; it must be replaced at the first
+sign-in.
 
 It reads the same configuration as serve (--config, MINITWIT_* env) to find
 the node: when the node runs, the change goes through it, over the internode
@@ -94,8 +98,10 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		cmd = &raftfsm.SetPassword{User: name, Hash: auth.HashPassword(password), Temporary: temporary}
 	case "grant", "revoke":
 		cmd = &raftfsm.SetAdmin{User: name, Admin: action == "grant"}
+	case "reset-2fa":
+		cmd = &raftfsm.TOTPReset{User: name}
 	default:
-		return fail(2, fmt.Errorf("unknown action %q: create, reset-password, grant or revoke", action))
+		return fail(2, fmt.Errorf("unknown action %q: create, reset-password, grant, revoke or reset-2fa", action))
 	}
 
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
@@ -107,9 +113,10 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	var res raftfsm.Result
 	propose := func(p httpui.Proposer) error {
-		res, err := p.Propose(ctx, cmd)
-		if err != nil {
+		var err error
+		if res, err = p.Propose(ctx, cmd); err != nil {
 			return err
 		}
 		return res.Err
@@ -142,6 +149,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s is now an admin\n", name)
 	case "revoke":
 		fmt.Fprintf(stdout, "%s is no longer an admin\n", name)
+	case "reset-2fa":
+		if res.ID == 0 {
+			fmt.Fprintf(stdout, "%s had no two-factor sign-in\n", name)
+		} else {
+			fmt.Fprintf(stdout, "two-factor sign-in of %s removed; the password alone signs in until they enroll again\n", name)
+		}
 	}
 	if temporary {
 		fmt.Fprintf(stdout, "one-time password: %s\n(it must be replaced at the first sign-in)\n", password)

@@ -49,7 +49,7 @@ func TestImportRules(t *testing.T) {
 			"node never imports the web layer (cmd/minitwit wires it); httpui/auth is a leaf"},
 		{config, oneOf(auth, nodeinfo, ops, username), "the configuration imports only leaf types"},
 		{nodeinfo, oneOf(ops), "node/nodeinfo is a leaf"},
-		{auth, oneOf(), "httpui/auth is a leaf (std and x/crypto)"},
+		{auth, oneOf(), "httpui/auth is a leaf (std, x/crypto and pquerna/otp)"},
 		{username, oneOf(), "store/username is a leaf"},
 		{"minitwit/store", oneOf(username), "the store knows nothing of Raft or HTTP"},
 		{"minitwit/raftfsm", oneOf("minitwit/store", username), "the state machine sits on the store only"},

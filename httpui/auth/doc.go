@@ -2,9 +2,11 @@
 // HTTP: password hashing (argon2id, with a bound on how many hashes run at
 // once), verification of the legacy hashes a course database brings along
 // (Werkzeug pbkdf2/scrypt, bare MD5/SHA-256), the minimum length of a chosen
-// password, and the rate limiter of admin sign-ins.
+// password, the rate limiter of admin sign-ins, and admins' second factor:
+// TOTP codes (RFC 6238) and recovery codes (totp.go).
 //
-// It is a leaf (the standard library and golang.org/x/crypto only), so the
+// It is a leaf (the standard library, golang.org/x/crypto and
+// github.com/pquerna/otp for TOTP only), so the
 // node (the first admin), the importer and `minitwit admin` hash passwords
 // the same way the web UI does without importing the HTTP layer.
 //
@@ -19,4 +21,9 @@
 //     outside is ErrHashOutOfRange and is never computed. CheckHashParams
 //     applies the same check without computing, for imports.
 //   - The login limiter is per process and in memory (see LoginLimiter).
+//   - TOTP through github.com/pquerna/otp, the usual Go implementation, with
+//     the parameters every authenticator app reads; the step of each
+//     accepted code is remembered by the caller in the replicated state,
+//     so a code is good once. Recovery codes are random (80 bits), so they
+//     are stored as SHA-256 hashes, not with a password hash's cost.
 package auth

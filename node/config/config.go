@@ -276,6 +276,9 @@ type AdminConfig struct {
 	Username     string `toml:"username"`
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
+	// Require2FA sends an admin without a second factor (TOTP) to enroll
+	// one before any other admin page.
+	Require2FA bool `toml:"require_2fa"`
 }
 
 // BackupConfig schedules backups. They run on the leader, every Interval,

@@ -445,6 +445,8 @@ func adminKeys() []key {
 				return nil
 			}),
 		field("admin.password_file", func(c *Config) *string { return &c.Admin.PasswordFile }, ""),
+		field("admin.require_2fa", func(c *Config) *bool { return &c.Admin.Require2FA }, false).
+			env("MINITWIT_ADMIN_REQUIRE_2FA").help("true: an admin without a second factor (TOTP) must enroll one before using /admin"),
 	}
 }
 

@@ -204,6 +204,7 @@ func TestEverySettingReachesItsField(t *testing.T) {
 		"admin.token":            {"admin-token-0123456789", func(c Config) any { return c.Admin.Token }},
 		"admin.username":         {"root-of-all", func(c Config) any { return c.Admin.Username }},
 		"admin.password":         {"first-admin-secret", func(c Config) any { return c.Admin.Password }},
+		"admin.require_2fa":      {"true", func(c Config) any { return fmt.Sprint(c.Admin.Require2FA) }},
 		"backup.s3.access_key":   {"AKIA0123", func(c Config) any { return c.Backup.S3.AccessKey }},
 		"backup.s3.secret_key":   {"s3-secret", func(c Config) any { return c.Backup.S3.SecretKey }},
 	}
