@@ -326,9 +326,9 @@ func (s *Server) adminCharts(w http.ResponseWriter, r *http.Request, d *adminDat
 		times[i] = p.At
 	}
 	for _, spec := range chartSpecs {
-		// 560 units wide: two charts side by side on a wide screen, one
+		// 440 units wide: two charts side by side on a wide screen, one
 		// under the other on a phone, with readable text in both.
-		c := ops.Chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 560, Height: 200, Gap: chartGap, Integer: spec.count}
+		c := ops.Chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 440, Height: 190, Gap: chartGap, Integer: spec.count}
 		for i, name := range spec.series {
 			vals := make([]float64, len(pts))
 			for j, p := range pts {

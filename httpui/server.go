@@ -323,9 +323,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // contentSecurityPolicy allows only what the pages use: scripts, styles
 // and fetches from this origin (no inline script or style anywhere),
-// avatars from Gravatar, forms posting back here, and no framing.
+// avatars drawn here (identicons) or, with ui.gravatar, from Gravatar,
+// forms posting back here, and no framing.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
-	"img-src https://www.gravatar.com; connect-src 'self'; form-action 'self'; " +
+	"img-src 'self' https://www.gravatar.com; connect-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders go on every answer, pages, API and errors alike (HSTS is

@@ -44,6 +44,9 @@ const chartMinLeft, chartRight, chartTop, chartBottom = 36, 16, 26, 22
 // in the margin made for it.
 const chartCharWidth = 6.5
 
+// chartUTCWidth is the room the "UTC" at the start of the time axis takes.
+const chartUTCWidth = 30
+
 var chartColours = [...]string{"#2563eb", "#dc2626", "#16a34a", "#d97706", "#9333ea"}
 
 // chartTimeSteps are the spacings the time axis may use, all of which
@@ -147,12 +150,16 @@ func (c Chart) SVG() template.HTML {
 		if t.Before(t0) {
 			continue
 		}
+		label := t.UTC().Format(layout)
 		x, anchor := xOf(t), "middle"
-		if x > float64(w)-40 {
+		switch half := chartLabelWidth(label) / 2; {
+		case x+half > float64(w):
 			anchor = "end" // keep the last label inside the picture
+		case x-half < chartUTCWidth:
+			anchor = "start" // and the first clear of "UTC"
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e7eb"/><text x="%.1f" y="%.1f" text-anchor="%s">%s</text>`,
-			x, y0, x, y1, x, y1+15, anchor, esc(t.UTC().Format(layout)))
+			x, y0, x, y1, x, y1+15, anchor, esc(label))
 	}
 	fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="#6b7280">UTC</text>`, y1+15)
 	fmt.Fprintf(&b, `<path d="M%.1f %.1fV%.1fH%.1f" fill="none" stroke="#9ca3af"/>`, x0, y0, y1, x1)
