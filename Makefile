@@ -112,6 +112,15 @@ bench-cluster: build
 simulate: build
 	./bin/minitwit simulate --url $(URL) --scenario $(SCENARIO) $(ARGS)
 
+# screenshots: every user and admin page at 1280 and 375 px, taken by the
+# browser test (Debian's chromium, apt-get install -y chromium) into
+# docs/screenshots/, which the README shows. A plain test run writes them
+# to a temporary directory instead.
+.PHONY: screenshots
+screenshots:
+	@mkdir -p docs/screenshots && rm -f docs/screenshots/*-1280.png docs/screenshots/*-375.png
+	CI=true MINITWIT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserEveryPage$$' ./httpui/
+
 clean:
 	rm -rf bin dist
 

@@ -67,7 +67,9 @@ type adminData struct {
 	Counts                  store.Counts
 	Latest                  string
 	Freshness               string
-	Fresh                   bool
+	Fresh, NoMessages       bool
+	FaultTolerance          string // voters, quorum, failures survived
+	FaultToleranceOK        bool
 	SimPerMin, SimErrPerMin float64
 	Backup                  *nodeinfo.BackupInfo
 	DataBytes               int64
@@ -90,6 +92,7 @@ type adminData struct {
 	LiveURL   string // what the page's script fetches or streams
 	Users     []store.User
 	Admins    []store.User
+	Summary   string // the users page's counts, in words
 	Error     string
 
 	// Two-factor sign-in (totp.go).
@@ -138,7 +141,7 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 		case !ok:
 			return
 		case user == nil:
-			redirect(w, r, "/login")
+			redirect(w, r, loginThenBack(r))
 			return
 		case user.TemporaryPassword:
 			s.flash(w, r, msgMustChangePassword)
@@ -164,15 +167,29 @@ func (s *Server) requireAdmin(h func(http.ResponseWriter, *http.Request, *adminD
 // isAdminSession tells whether the request carries an admin's session; it
 // never answers the request itself.
 func (s *Server) isAdminSession(r *http.Request) bool {
-	if _, ok := s.readCookie(r, sessionCookie); !ok {
+	u := s.sessionUser(r)
+	if u == nil || !u.Admin || u.TemporaryPassword {
 		return false
 	}
 	st, err := s.opts.Reader.ReadStore(r.Context())
+	return err == nil && !s.needsEnrollment(st, *u)
+}
+
+// sessionUser is the signed-in user of the request, or nil; unlike viewer
+// it never answers the request, nor renews or clears the cookie.
+func (s *Server) sessionUser(r *http.Request) *store.User {
+	if _, ok := s.readCookie(r, sessionCookie); !ok {
+		return nil
+	}
+	st, err := s.opts.Reader.ReadStore(r.Context())
 	if err != nil {
-		return false
+		return nil
 	}
 	u, _, ok := s.sessionAccount(r, st)
-	return ok && u.Admin && !u.TemporaryPassword && !s.needsEnrollment(st, u)
+	if !ok {
+		return nil
+	}
+	return &u
 }
 
 // renderAdmin executes an admin page into a buffer first, like render.
@@ -220,7 +237,7 @@ func (s *Server) adminOverview(w http.ResponseWriter, r *http.Request, d *adminD
 		page, err := tx.PublicTimeline(store.Page{Limit: 1})
 		switch {
 		case err != nil || len(page.Messages) == 0:
-			d.Freshness = "no messages yet"
+			d.Freshness, d.NoMessages = "no messages yet", true
 		default:
 			age := time.Since(time.Unix(page.Messages[0].PubDate, 0))
 			d.Fresh = age < freshAfter
@@ -236,6 +253,8 @@ func (s *Server) adminOverview(w http.ResponseWriter, r *http.Request, d *adminD
 	for _, n := range d.Overview.Nodes {
 		commit = max(commit, n.CommitIndex)
 	}
+	d.FaultTolerance, d.FaultToleranceOK = faultTolerance(d.Overview.Nodes)
+	d.Overview.Warnings = append(d.Overview.Warnings, timingWarnings(d.Overview)...)
 	for i := range d.Overview.Nodes {
 		n := &d.Overview.Nodes[i]
 		if n.Err == "" && commit > n.AppliedIndex {
@@ -291,14 +310,15 @@ var chartSpecs = []struct {
 	title, unit string
 	series      []string
 	value       func(ops.Point) []float64
+	count       bool // whole numbers: ticks at integers
 }{
-	{"Requests", "req/s", []string{"requests"}, func(p ops.Point) []float64 { return []float64{p.RequestsPerSec} }},
-	{"Server errors (5xx)", "err/s", []string{"5xx"}, func(p ops.Point) []float64 { return []float64{p.ErrorsPerSec} }},
-	{"Latency", "ms", []string{"p50", "p99"}, func(p ops.Point) []float64 { return []float64{p.P50Ms, p.P99Ms} }},
-	{"Simulator", "/min", []string{"requests", "errors"}, func(p ops.Point) []float64 { return []float64{p.SimRequestsPerMin, p.SimErrorsPerMin} }},
-	{"Writes (Raft entries applied)", "/s", []string{"writes"}, func(p ops.Point) []float64 { return []float64{p.WritesPerSec} }},
-	{"Raft lag (committed, not applied)", "entries", []string{"lag"}, func(p ops.Point) []float64 { return []float64{p.RaftLag} }},
-	{"Memory (Go heap)", "MiB", []string{"heap"}, func(p ops.Point) []float64 { return []float64{p.HeapMiB} }},
+	{"Requests", "req/s", []string{"requests"}, func(p ops.Point) []float64 { return []float64{p.RequestsPerSec} }, false},
+	{"Server errors (5xx)", "err/s", []string{"5xx"}, func(p ops.Point) []float64 { return []float64{p.ErrorsPerSec} }, false},
+	{"Latency", "ms", []string{"p50", "p99"}, func(p ops.Point) []float64 { return []float64{p.P50Ms, p.P99Ms} }, false},
+	{"Simulator", "/min", []string{"requests", "errors"}, func(p ops.Point) []float64 { return []float64{p.SimRequestsPerMin, p.SimErrorsPerMin} }, true},
+	{"Writes (Raft entries applied)", "/s", []string{"writes"}, func(p ops.Point) []float64 { return []float64{p.WritesPerSec} }, false},
+	{"Raft lag (committed, not applied)", "entries", []string{"lag"}, func(p ops.Point) []float64 { return []float64{p.RaftLag} }, true},
+	{"Memory (Go heap)", "MiB", []string{"heap"}, func(p ops.Point) []float64 { return []float64{p.HeapMiB} }, false},
 }
 
 // chartGap is how far apart two samples may be before the line breaks.
@@ -314,18 +334,21 @@ func (s *Server) adminCharts(w http.ResponseWriter, r *http.Request, d *adminDat
 	d.LiveURL = "/admin/charts?" + url.Values{"partial": {"1"}, "node": {d.Node}, "hours": {strconv.Itoa(d.Hours)}}.Encode()
 	pts, err := s.opts.Admin.Samples(r.Context(), d.Node, time.Now().Add(-time.Duration(d.Hours)*time.Hour))
 	if err != nil {
+		s.log.Warn("admin charts: asking a member failed", "req_id", infoFrom(r.Context()).id, "member", d.Node, "err", err.Error())
 		if r.URL.Query().Get("partial") == "1" {
-			http.Error(w, "node "+d.Node+": "+err.Error(), nodeErrorStatus(err))
+			http.Error(w, memberProblem(d.Node, err), nodeErrorStatus(err))
 			return
 		}
-		d.Error = "node " + d.Node + ": " + err.Error()
+		d.Error = memberProblem(d.Node, err)
 	}
 	times := make([]time.Time, len(pts))
 	for i, p := range pts {
 		times[i] = p.At
 	}
 	for _, spec := range chartSpecs {
-		c := ops.Chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 720, Height: 200, Gap: chartGap}
+		// 440 units wide: two charts side by side on a wide screen, one
+		// under the other on a phone, with readable text in both.
+		c := ops.Chart{Title: spec.title, Unit: spec.unit, Times: times, Width: 440, Height: 190, Gap: chartGap, Integer: spec.count}
 		for i, name := range spec.series {
 			vals := make([]float64, len(pts))
 			for j, p := range pts {

@@ -6,7 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 )
@@ -42,7 +44,8 @@ func TestAdminCluster(t *testing.T) {
 					t.Errorf("the overview lacks %s: %v", n.ID(), roles)
 				}
 			}
-			uiWantLacks(t, p, "unreachable")
+			uiWantLacks(t, p, "unreachable", "Raft timing")
+			uiWantContains(t, p, `<span class="good">3 voters, quorum 2: survives 1 node failure.</span>`)
 			return nil
 		}
 		return fmt.Errorf("the overview shows roles %v, want 1 leader and 2 followers among 3 nodes", roles)
@@ -68,4 +71,32 @@ func TestAdminCluster(t *testing.T) {
 	if !strings.Contains(d.Body, marker) {
 		t.Error("the follower's downloaded log lacks the refused login")
 	}
+}
+
+// TestAdminTimingMismatch: a member whose Raft timing differs from the
+// leader's is named on the overview, with both timings, as `minitwit
+// cluster status` names it.
+func TestAdminTimingMismatch(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartClusterWith(t, web, 2, func(i int, cfg *config.Config) {
+		if i == 1 {
+			cfg.Raft.HeartbeatTimeout = config.Duration(100 * time.Millisecond)
+			cfg.Raft.ElectionTimeout = config.Duration(100 * time.Millisecond)
+			cfg.Raft.LeaderLeaseTimeout = config.Duration(50 * time.Millisecond)
+		}
+	})
+	admin := adminSession(t, "http://"+nodes[0].HTTPAddr())
+	usual := nodetest.Config(t.TempDir()).Raft.Timing().String() // node 0's
+	// Whichever leads, the other is named; between leaders there is no
+	// leader's timing to compare with, so ask until there is one.
+	testwait.UntilNil(t, "the overview to name the member with other timing", func() error {
+		p := admin.get(t, "/admin")
+		if n := strings.Count(p.Body, "differs from the leader"); n != 1 {
+			return fmt.Errorf("%d timing warnings", n)
+		}
+		uiWantContains(t, p, "heartbeat 100ms, election 100ms,", usual, "give every member the same raft.profile and raft.*_timeout")
+		// Two voters survive no failure: said, and not in green.
+		uiWantContains(t, p, `<span class="bad">2 voters, quorum 2: survives 0 node failures.</span>`)
+		return nil
+	})
 }

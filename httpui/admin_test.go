@@ -45,7 +45,8 @@ func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 	pages := []string{"/admin", "/admin/", "/admin/charts", "/admin/logs", "/admin/logs/download",
 		"/admin/logs/stream", "/admin/messages", "/admin/users", "/admin/backup"}
 	for _, p := range pages {
-		uiWantRedirect(t, anon.getStay(t, p), "/login")
+		// Signing in leads back to the page asked for (its path cleaned).
+		uiWantRedirect(t, anon.getStay(t, p), "/login?next="+url.QueryEscape(strings.TrimSuffix(p, "/")))
 		page := user.getStay(t, p)
 		uiWantStatus(t, page, http.StatusForbidden)
 		uiWantContains(t, page, "for admins only")
@@ -85,6 +86,11 @@ func TestAdminOverview(t *testing.T) {
 	if !strings.Contains(p.Body, "Users</th><td>2<") { // the admin and simuser
 		t.Errorf("the overview does not count 2 users:\n%s", p.Body)
 	}
+	// A single node: its fault tolerance in words; no message yet is no
+	// alarm (a fresh cluster is not stale).
+	uiWantContains(t, p, `<p id="faulttolerance">Fault tolerance: <span class="good">1 voter, quorum 1: a single node survives no node failure (three voters survive one).</span></p>`,
+		"<td>no messages yet</td>", "any answer but 204, and for a register any answer but 204 or 400")
+	uiWantLacks(t, p, "stale", "Raft timing")
 }
 
 func TestAdminMetricsBySession(t *testing.T) {
@@ -178,7 +184,8 @@ func TestAdminUsers(t *testing.T) {
 	uiSignup(t, base, "helpless")
 
 	p := admin.get(t, "/admin/users?q=help")
-	uiWantContains(t, p, `data-user="helper"`, `data-user="helpless"`, "Make admin")
+	uiWantContains(t, p, `data-user="helper"`, `data-user="helpless"`, "Make admin",
+		`<p id="summary">3 users, 1 admin, 0 messages, 0 follows.</p>`)
 	uiWantLacks(t, p, `data-user="operator"`)
 	uiWantStatus(t, other.getStay(t, "/admin"), http.StatusForbidden)
 
@@ -281,7 +288,7 @@ func TestAdminLogs(t *testing.T) {
 	p = admin.get(t, "/admin/logs?level=ERROR")
 	uiWantLacks(t, p, "login refused")
 	p = admin.get(t, "/admin/logs?node=no-such-node")
-	uiWantContains(t, p, "not a member")
+	uiWantContains(t, p, `There is no member called &#34;no-such-node&#34; in this cluster.`)
 
 	// The download holds the same lines.
 	d := admin.getStay(t, "/admin/logs/download")

@@ -121,7 +121,8 @@ func (s *Server) adminLogs(w http.ResponseWriter, r *http.Request, d *adminData)
 	d.LiveURL = "/admin/logs/stream?" + url.Values{"node": {d.Node}, "level": {level}, "q": {query}}.Encode()
 	raw, err := s.opts.Admin.RecentLogs(r.Context(), d.Node, logScanLines)
 	if err != nil {
-		d.Error = "node " + d.Node + ": " + err.Error()
+		s.log.Warn("admin logs: asking a member failed", "req_id", infoFrom(r.Context()).id, "member", d.Node, "err", err.Error())
+		d.Error = memberProblem(d.Node, err)
 	}
 	for i := len(raw) - 1; i >= 0 && len(d.Lines) < logPageLines; i-- {
 		if f.keep(raw[i]) {
@@ -143,10 +144,14 @@ const sseKeepAlive = 15 * time.Second
 // server-sent events whose data is the JSON line.
 func (s *Server) adminLogStream(w http.ResponseWriter, r *http.Request, d *adminData) {
 	s.nodeChoice(r, d)
+	// A tail lasts as long as the page is open: its duration says nothing
+	// about how fast the node answers, so it stays out of the latency
+	// figures.
+	infoFrom(r.Context()).stream = true
 	f, _, _ := newLogFilter(r)
 	lines, err := s.opts.Admin.TailLogs(r.Context(), d.Node)
 	if err != nil {
-		http.Error(w, "node "+d.Node+": "+err.Error(), nodeErrorStatus(err))
+		http.Error(w, memberProblem(d.Node, err), nodeErrorStatus(err))
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -203,7 +208,7 @@ func (s *Server) adminLogDownload(w http.ResponseWriter, r *http.Request, d *adm
 		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer(`"`, "", "/", "_").Replace(name)+`"`)
 	})
 	if err != nil && !started {
-		http.Error(w, "node "+d.Node+": "+err.Error(), nodeErrorStatus(err))
+		http.Error(w, memberProblem(d.Node, err), nodeErrorStatus(err))
 	}
 }
 

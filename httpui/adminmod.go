@@ -118,6 +118,8 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, d *adminData
 		s.unavailable(w, r, err)
 		return
 	}
+	d.Summary = countNoun(d.Counts.Users, "user", "users") + ", " + countNoun(d.Counts.Admins, "admin", "admins") + ", " +
+		countNoun(d.Counts.Messages, "message", "messages") + ", " + countNoun(d.Counts.Follows, "follow", "follows") + "."
 	if len(d.Users) > usersPageSize {
 		d.Users = d.Users[:usersPageSize]
 		v := url.Values{"q": {d.UserQuery}, "after": {d.Users[len(d.Users)-1].Name}}

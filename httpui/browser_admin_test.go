@@ -4,7 +4,7 @@ package httpui_test
 // as the first admin, read the overview, see charts with data points after
 // some traffic, see a request made during the test arrive in the live log
 // tail (and pause/resume it), flag a message and see it vanish from
-// /public. Screenshots go to a temporary directory named in the test log.
+// /public.
 
 import (
 	"context"
@@ -46,11 +46,7 @@ func TestBrowserAdminPage(t *testing.T) {
 	t.Parallel()
 	execPath := browserExecPath(t)
 	n, base := nodetest.StartDefault(t, web)
-	shots, err := os.MkdirTemp("", "minitwit-admin-screenshots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
+	shots := t.TempDir() // TestBrowserEveryPage keeps every page's, on request
 	ctx := browserContext(t, execPath, 90*time.Second)
 
 	// Traffic for the charts, and a message to moderate.

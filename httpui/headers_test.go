@@ -69,7 +69,7 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 			csp := resp.Header.Get("Content-Security-Policy")
 			for _, d := range []string{"default-src 'none'", "script-src 'self'", "frame-ancestors 'none'",
-				"img-src https://www.gravatar.com;"} {
+				"img-src 'self' https://www.gravatar.com;"} {
 				if !strings.Contains(csp, d) {
 					t.Errorf("CSP %q lacks %q", csp, d)
 				}

@@ -47,6 +47,7 @@ func parsePages() (*pages, error) {
 		"date": formatDate, "stamp": formatStamp, "pathescape": url.PathEscape,
 		"hourChoices":  func() []int { return []int{1, 3, 6, 12, 24} },
 		"levelChoices": func() []string { return []string{"DEBUG", "INFO", "WARN", "ERROR"} }}
+	adminFuncs["problem"] = memberProblemText // a member's error, as a sentence
 	adminLayout, err := template.New("admin_layout").Funcs(adminFuncs).ParseFS(templateFS, "templates/admin_layout.html", "templates/flashes.html")
 	if err != nil {
 		return nil, err
@@ -105,6 +106,7 @@ type pageData struct {
 	// Forms.
 	Error string
 	Form  struct{ Username, Email string }
+	Next  string // the sign-in form's page to return to (safeNext)
 
 	// Password page.
 	MinPassword int
@@ -147,6 +149,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	data := &pageData{Status: status, StatusText: http.StatusText(status), Error: msg, Flashes: []string{}}
+	if status != http.StatusServiceUnavailable {
+		// The menu of whoever is signed in (a 403 or 404 is no reason to
+		// look signed out); not on a 503, whose store cannot be read.
+		data.User = s.sessionUser(r)
+	}
 	s.render(w, r, status, "error", data)
 }
 

@@ -205,6 +205,9 @@ func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
 type requestInfo struct {
 	id   string
 	user string
+	// stream marks a response that lasts as long as the client wants (the
+	// live log tail): counted, but left out of the latency figures.
+	stream bool
 	// client is the connection's own context: done once the client has
 	// gone. Writes run detached from it (see detach), and the log line
 	// tells a client that left from a failure of the node.
@@ -302,7 +305,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sw.status = statusClientGone
 		}
 		dur := time.Since(start)
-		s.opts.Metrics.ObserveRequest(r.Pattern, sw.status, dur)
+		if ri.stream {
+			s.opts.Metrics.CountResponse(r.Pattern, sw.status)
+		} else {
+			s.opts.Metrics.ObserveRequest(r.Pattern, sw.status, dur)
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && strings.HasPrefix(r.URL.Path, "/api/") {
 			s.opts.Metrics.SimulatorRequest(r.Pattern, sw.status)
 		}
@@ -324,9 +331,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // contentSecurityPolicy allows only what the pages use: scripts, styles
 // and fetches from this origin (no inline script or style anywhere),
-// avatars from Gravatar, forms posting back here, and no framing.
+// avatars drawn here (identicons) or, with ui.gravatar, from Gravatar,
+// forms posting back here, and no framing.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
-	"img-src https://www.gravatar.com; connect-src 'self'; form-action 'self'; " +
+	"img-src 'self' https://www.gravatar.com; connect-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders go on every answer, pages, API and errors alike (HSTS is

@@ -299,7 +299,7 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.anonymousOnly(w, r, false); ok {
-		s.render(w, r, http.StatusOK, "login", &pageData{})
+		s.render(w, r, http.StatusOK, "login", &pageData{Next: safeNext(r.URL.Query().Get("next"))})
 	}
 }
 
@@ -314,7 +314,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		// The attempted name is logged only as a short hash: people type
 		// their password into the name field.
 		s.log.Info("login refused", "req_id", infoFrom(r.Context()).id, "reason", msg, "user_hash", nameHash(name), "ip", ip.String())
-		data := &pageData{Error: msg}
+		data := &pageData{Error: msg, Next: safeNext(r.PostForm.Get("next"))}
 		data.Form.Username = name
 		s.render(w, r, http.StatusBadRequest, "login", data)
 	}
@@ -340,7 +340,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if known && u.Admin {
 			msg = "Too many failed sign-ins to this admin account. Try again in " + roundAge(wait+time.Second) + "."
 		}
-		data := &pageData{Error: msg}
+		data := &pageData{Error: msg, Next: safeNext(r.PostForm.Get("next"))}
 		data.Form.Username = name
 		s.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
@@ -406,7 +406,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flash(w, r, flashLoggedIn)
-	redirect(w, r, "/")
+	next := safeNext(r.PostForm.Get("next"))
+	if next == "" {
+		next = "/"
+	}
+	redirect(w, r, next)
 }
 
 // upgradeHash replaces a legacy password hash (from an imported course

@@ -111,6 +111,7 @@ func (n *Node) Info() nodeinfo.Info {
 		Version: n.build.Version, StartedAt: n.started.UTC(),
 		AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Ready: st.Ready, Reason: st.Reason,
 		CertExpiry: n.CertificateExpiry(), HeapBytes: int64(ops.ReadHeapBytes()), Format: int(n.readsFormat.Load()),
+		RaftTiming: n.cfg.Raft.Timing().String(),
 	}
 	if n.httpLn != nil { // not yet while the node starts
 		info.HTTPAddr = n.HTTPAddr()

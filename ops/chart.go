@@ -22,15 +22,30 @@ type Chart struct {
 	Title, Unit   string
 	Times         []time.Time // ascending
 	Series        []ChartSeries
-	Width, Height int // pixels; 0 picks 600×180
+	// Width and Height are the drawing's coordinate system (its viewBox),
+	// 0 picking 600×180: the picture itself is as wide as its box, and its
+	// text scales with it.
+	Width, Height int
+	// Integer is for counts (Raft entries, say): value ticks only at whole
+	// numbers, never "0.25 entries".
+	Integer bool
 	// Gap breaks the lines between consecutive times further apart than
 	// this (the node was down or unreachable); 0 never breaks them.
 	Gap time.Duration
 }
 
-// The plot's margins leave room for the title and legend above, the value
-// labels on the left and the time labels below.
-const chartLeft, chartRight, chartTop, chartBottom = 66, 16, 26, 22
+// The plot's margins leave room for the title and legend above and the
+// time labels below; the left margin is as wide as the longest value label
+// needs (chartLabelWidth), at least chartMinLeft.
+const chartMinLeft, chartRight, chartTop, chartBottom = 36, 16, 26, 22
+
+// chartCharWidth is a generous guess at the width of one character of the
+// 11-unit labels (the server has no font metrics), so that a label fits
+// in the margin made for it.
+const chartCharWidth = 6.5
+
+// chartUTCWidth is the room the "UTC" at the start of the time axis takes.
+const chartUTCWidth = 30
 
 var chartColours = [...]string{"#2563eb", "#dc2626", "#16a34a", "#d97706", "#9333ea"}
 
@@ -72,8 +87,10 @@ func (c Chart) SVG() template.HTML {
 		label += " (" + c.Unit + ")"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11" fill="#374151" data-points="%d">`,
-		esc(label), w, h, w, h, plotted)
+	// width 100% and no height: the browser fits the picture to its box
+	// and keeps the viewBox's proportions.
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="%s" width="100%%" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11" fill="#374151" data-points="%d">`,
+		esc(label), w, h, plotted)
 	fmt.Fprintf(&b, `<title>%s</title><text class="chart-title" x="4" y="15" font-size="13" font-weight="bold">%s</text>`, esc(label), esc(c.Title))
 	if len(c.Series) > 1 { // a legend, right-aligned on the title's line
 		width := func(s ChartSeries) float64 { return 26 + 6.5*float64(len([]rune(s.Name))) } // a guess; no font metrics
@@ -87,21 +104,25 @@ func (c Chart) SVG() template.HTML {
 			x += width(s)
 		}
 	}
-	x0, x1, y0, y1 := float64(chartLeft), float64(w-chartRight), float64(chartTop), float64(h-chartBottom)
+	x0, x1, y0, y1 := float64(chartMinLeft), float64(w-chartRight), float64(chartTop), float64(h-chartBottom)
 	if plotted < 2 {
 		fmt.Fprintf(&b, `<text class="chart-empty" x="%.1f" y="%.1f" text-anchor="middle" fill="#6b7280">no data yet</text></svg>`, (x0+x1)/2, (y0+y1)/2)
 		return template.HTML(b.String())
 	}
 
 	// Value axis: nice ticks from 0 (or the lowest value, if negative).
-	first, last, step := chartValueTicks(lo, hi)
+	first, last, step := chartValueTicks(lo, hi, c.Integer)
 	yOf := func(v float64) float64 { return y1 - (v-first)/(last-first)*(y1-y0) }
 	top := max(math.Abs(first), math.Abs(last))
-	for k := range int(math.Round((last-first)/step)) + 1 {
-		v := first + float64(k)*step // not summed, so no drift
-		y := yOf(v)
+	ticks := make([]string, int(math.Round((last-first)/step))+1)
+	for k := range ticks {
+		ticks[k] = chartValueLabel(first+float64(k)*step, step, top, c.Unit) // not summed, so no drift
+		x0 = max(x0, chartLabelWidth(ticks[k])+8)
+	}
+	for k, label := range ticks {
+		y := yOf(first + float64(k)*step)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e7eb"/><text x="%.1f" y="%.1f" text-anchor="end">%s</text>`,
-			x0, y, x1, y, x0-4, y+4, esc(chartValueLabel(v, step, top, c.Unit)))
+			x0, y, x1, y, x0-4, y+4, esc(label))
 	}
 
 	// Time axis: round UTC times, with the date once the span exceeds a day.
@@ -129,12 +150,16 @@ func (c Chart) SVG() template.HTML {
 		if t.Before(t0) {
 			continue
 		}
+		label := t.UTC().Format(layout)
 		x, anchor := xOf(t), "middle"
-		if x > float64(w)-40 {
+		switch half := chartLabelWidth(label) / 2; {
+		case x+half > float64(w):
 			anchor = "end" // keep the last label inside the picture
+		case x-half < chartUTCWidth:
+			anchor = "start" // and the first clear of "UTC"
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e7eb"/><text x="%.1f" y="%.1f" text-anchor="%s">%s</text>`,
-			x, y0, x, y1, x, y1+15, anchor, esc(t.UTC().Format(layout)))
+			x, y0, x, y1, x, y1+15, anchor, esc(label))
 	}
 	fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="#6b7280">UTC</text>`, y1+15)
 	fmt.Fprintf(&b, `<path d="M%.1f %.1fV%.1fH%.1f" fill="none" stroke="#9ca3af"/>`, x0, y0, y1, x1)
@@ -218,10 +243,17 @@ func (c Chart) path(values []float64, xOf func(time.Time) float64, yOf func(floa
 
 func chartFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// chartLabelWidth estimates how wide a label is drawn.
+func chartLabelWidth(s string) float64 { return chartCharWidth * float64(len([]rune(s))) }
+
 // chartValueTicks picks 4 or 5 ticks at a 1, 2, 2.5 or 5 times a power of
-// ten spacing that cover lo..hi.
-func chartValueTicks(lo, hi float64) (first, last, step float64) {
-	if hi <= lo {
+// ten spacing that cover lo..hi. With integer, the spacing is a whole
+// number (at least 1, never 2.5), and a small range gets 3 to 5 ticks.
+func chartValueTicks(lo, hi float64, integer bool) (first, last, step float64) {
+	switch {
+	case integer && hi < lo+2:
+		hi = lo + 2 // a flat count still needs a scale: 0, 1, 2
+	case hi <= lo:
 		hi = lo + 1 // a flat line still needs a scale
 	}
 	if !chartFinite(hi-lo) || !chartFinite(lo) || !chartFinite(hi) {
@@ -231,6 +263,10 @@ func chartValueTicks(lo, hi float64) (first, last, step float64) {
 	}
 	step = chartNiceStep((hi - lo) / 4)
 	for {
+		if integer && (step < 1 || step != math.Trunc(step)) {
+			step = chartNiceStep(max(step*1.01, 1))
+			continue
+		}
 		// The epsilon keeps float noise (4.0000001 steps) from adding a tick.
 		first = math.Floor(lo/step+1e-9) * step
 		last = math.Ceil(hi/step-1e-9) * step

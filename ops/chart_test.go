@@ -124,6 +124,16 @@ func TestChartSVG(t *testing.T) {
 			want: []string{"l0 0"},
 		},
 		{
+			name: "a count near zero has whole ticks that fit the margin",
+			c: Chart{Title: "Raft lag", Unit: "entries", Integer: true, Times: chartTimes(3, 10*time.Second),
+				Series: []ChartSeries{{Values: []float64{0, 0.02, 0}}}},
+			points: "3", stretches: []int{1},
+			want: []string{">0 entries<", ">1 entries<", ">2 entries<",
+				// "2 entries" is 9 characters: the plot starts right of it.
+				`<text x="62.5" y=`},
+			lack: []string{">0.", ">1.", ".00 entries", ".5 entries", ".25 entries"},
+		},
+		{
 			name: "negative values extend the axis below zero",
 			c: Chart{Title: "Delta", Times: chartTimes(2, time.Minute),
 				Series: []ChartSeries{{Values: []float64{-3, 5}}}},
@@ -182,6 +192,9 @@ func TestChartSVG(t *testing.T) {
 			if attrs["data-points"] != tc.points {
 				t.Errorf("data-points=%q, want %q", attrs["data-points"], tc.points)
 			}
+			if attrs["width"] != "100%" || attrs["height"] != "" || attrs["viewBox"] == "" {
+				t.Errorf("width %q, height %q, viewBox %q: want a picture as wide as its box", attrs["width"], attrs["height"], attrs["viewBox"])
+			}
 			if attrs["role"] != "img" || attrs["aria-label"] == "" {
 				t.Errorf("role %q, aria-label %q", attrs["role"], attrs["aria-label"])
 			}
@@ -221,21 +234,32 @@ func TestChartValueTicks(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		lo, hi            float64
+		integer           bool
 		first, last, step float64
 	}{
-		{0, 12, 0, 15, 5},
-		{0, 10, 0, 10, 2.5},
-		{0, 1.4, 0, 1.5, 0.5},
-		{0, 280, 0, 300, 100},
-		{0, 0.03, 0, 0.03, 0.01},
-		{0, 0, 0, 1, 0.25},
-		{-3, 5, -5, 5, 2.5},
-		{0, 8640, 0, 10000, 2500},
+		{0, 12, false, 0, 15, 5},
+		{0, 10, false, 0, 10, 2.5},
+		{0, 1.4, false, 0, 1.5, 0.5},
+		{0, 280, false, 0, 300, 100},
+		{0, 0.03, false, 0, 0.03, 0.01},
+		{0, 0, false, 0, 1, 0.25},
+		{-3, 5, false, -5, 5, 2.5},
+		{0, 8640, false, 0, 10000, 2500},
+		// Counts: whole-number spacing, never 2.5 or less than 1.
+		{0, 0, true, 0, 2, 1},
+		{0, 0.02, true, 0, 2, 1},
+		{0, 3, true, 0, 3, 1},
+		{0, 10, true, 0, 10, 5},
+		{0, 7, true, 0, 8, 2},
+		{0, 1000, true, 0, 1000, 250},
 	} {
-		first, last, step := chartValueTicks(tc.lo, tc.hi)
+		first, last, step := chartValueTicks(tc.lo, tc.hi, tc.integer)
 		if math.Abs(first-tc.first) > 1e-9 || math.Abs(last-tc.last) > 1e-9 || math.Abs(step-tc.step) > 1e-9 {
-			t.Errorf("chartValueTicks(%v, %v) = %v..%v by %v, want %v..%v by %v",
-				tc.lo, tc.hi, first, last, step, tc.first, tc.last, tc.step)
+			t.Errorf("chartValueTicks(%v, %v, %v) = %v..%v by %v, want %v..%v by %v",
+				tc.lo, tc.hi, tc.integer, first, last, step, tc.first, tc.last, tc.step)
+		}
+		if tc.integer && step != math.Trunc(step) {
+			t.Errorf("chartValueTicks(%v, %v, true): step %v is not a whole number", tc.lo, tc.hi, step)
 		}
 		if n := math.Round((last-first)/step) + 1; n < 3 || n > 5 {
 			t.Errorf("chartValueTicks(%v, %v): %v ticks", tc.lo, tc.hi, n)

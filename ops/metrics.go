@@ -27,7 +27,7 @@ type Metrics struct {
 	// charts, kept apart from the registry so that reading them needs no
 	// metric names and updating them is one or two atomic adds. The
 	// request count is the sum of the latency buckets, since every
-	// request lands in exactly one. The padding keeps these counters off
+	// request but a stream (CountResponse) lands in exactly one. The padding keeps these counters off
 	// the cache line of the mutex above.
 	_            [64]byte
 	serverErrors atomic.Uint64
@@ -155,24 +155,36 @@ func (m *Metrics) ObserveRequest(route string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
+	m.CountResponse(route, status)
 	m.mu.Lock()
-	c, ok := m.responses[routeStatus{route, status}]
-	if !ok {
-		c = m.set.GetOrCreateCounter(fmt.Sprintf(`minitwit_http_responses_total{route=%q,status="%d"}`, route, status))
-		m.responses[routeStatus{route, status}] = c
-	}
 	h, ok := m.durations[route]
 	if !ok {
 		h = m.set.GetOrCreatePrometheusHistogram(fmt.Sprintf(`minitwit_request_duration_seconds{route=%q}`, route))
 		m.durations[route] = h
 	}
 	m.mu.Unlock()
-	c.Inc()
 	h.Update(d.Seconds())
+	m.latency[latencyBucket(d)].Add(1)
+}
+
+// CountResponse counts one HTTP response without its duration: for a
+// stream (a live log tail) whose length is the client's choice, which
+// would otherwise show as seconds of latency.
+func (m *Metrics) CountResponse(route string, status int) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.mu.Lock()
+	c, ok := m.responses[routeStatus{route, status}]
+	if !ok {
+		c = m.set.GetOrCreateCounter(fmt.Sprintf(`minitwit_http_responses_total{route=%q,status="%d"}`, route, status))
+		m.responses[routeStatus{route, status}] = c
+	}
+	m.mu.Unlock()
+	c.Inc()
 	if status >= 500 && status <= 599 {
 		m.serverErrors.Add(1)
 	}
-	m.latency[latencyBucket(d)].Add(1)
 }
 
 // SimulatorRequest counts a request of the simulator API by the course

@@ -55,6 +55,10 @@ type Info struct {
 	Backup       *BackupInfo `json:"backup,omitempty"` // scheduled backups, when configured
 	Err          string      `json:"-"`                // set when the node did not answer
 	Lag          uint64      `json:"-"`                // entries behind the newest commit index seen
+
+	// RaftTiming is the member's Raft timeouts (config.RaftTiming.String),
+	// which every member should share; empty from older versions.
+	RaftTiming string `json:"raft_timing,omitempty"`
 }
 
 // BackupInfo is the scheduled backups' state on this node.
