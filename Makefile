@@ -38,12 +38,14 @@ lint:
 # bbolt, Raft and listeners on loopback, several nodes in one process); and
 # process-level end-to-end tests, which build the binary and run it, behind
 # the e2e build tag (cmd/minitwit/*e2e_test.go). test runs all three;
-# test-short the first two.
+# test-short the first two, with -short: the tests that replay volume
+# (the whole scenario, a 50,000-entry catch-up, 20 stops under load)
+# replay a part of it there and all of it in test.
 test: lint
 	$(GO) test -race -count=1 -timeout 20m -tags e2e ./...
 
 test-short: lint
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -short -timeout 20m ./...
 
 # fuzz: each Go fuzz target for FUZZTIME, one after the other (a fuzz run
 # takes one target at a time). Their seed corpora already run as ordinary

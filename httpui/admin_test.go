@@ -24,8 +24,11 @@ import (
 	"minitwit/raftfsm"
 )
 
-// The admin page, against a real node: who may see it, what it shows, and
-// that what it changes goes through Raft to every timeline and the API.
+// The admin page: who may see it, what it shows, and that what it changes
+// goes through the state machine to every timeline and the API. Its own
+// flows run over httpuitest's node; what only a node knows (the overview
+// of Raft, its metrics, charts of sampled figures, backups, a shutdown
+// with a tail open) over real nodes.
 
 const adminName = "operator" // nodetest's first admin
 
@@ -39,7 +42,7 @@ func adminSession(t *testing.T, base string) *uiSession {
 
 func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	anon := uiClient(t, base)
 	user := uiSignup(t, base, "plainuser")
 	pages := []string{"/admin", "/admin/", "/admin/charts", "/admin/logs", "/admin/logs/download",
@@ -107,7 +110,7 @@ func TestAdminMetricsBySession(t *testing.T) {
 
 func TestAdminFlagChangesEveryView(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	admin := adminSession(t, base)
 	author := uiSignup(t, base, "loud")
 	uiPostMessage(t, author, "keep this one")
@@ -178,7 +181,7 @@ func TestAdminFlagChangesEveryView(t *testing.T) {
 
 func TestAdminUsers(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	admin := adminSession(t, base)
 	other := uiSignup(t, base, "helper")
 	uiSignup(t, base, "helpless")
@@ -208,7 +211,7 @@ func TestAdminUsers(t *testing.T) {
 
 func TestAdminOneTimePassword(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	const oneTime = "one-time-password-123"
 	hash := httpuiHash(t, oneTime)
 	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: hash, Temporary: true})
@@ -248,7 +251,7 @@ func TestAdminOneTimePassword(t *testing.T) {
 
 func TestAdminLoginRateLimit(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	s := uiClient(t, base)
 	for i := range 5 {
 		p := s.post(t, "/login", uiForm("username", adminName, "password", "guess-"+strconv.Itoa(i)))
@@ -268,7 +271,7 @@ func TestAdminLoginRateLimit(t *testing.T) {
 
 func TestAdminLogs(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	admin := adminSession(t, base)
 
 	// The live tail: open the stream, make a request, see its line.
@@ -437,7 +440,7 @@ func TestAdminLogStreamEndsOnShutdown(t *testing.T) {
 // session cannot read /metrics either.
 func TestAdminSessionsEndWithThePassword(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	thief := adminSession(t, base)
 	uiWantStatus(t, thief.getStay(t, "/admin"), http.StatusOK)
 	res, err := n.Propose(context.Background(), &raftfsm.SetPassword{User: adminName, Hash: httpuiHash(t, "reset-by-the-owner"), Temporary: true})
@@ -464,7 +467,7 @@ func TestAdminSessionsEndWithThePassword(t *testing.T) {
 // TestAdminBadInput: bad forms and parameters get 4xx and change nothing.
 func TestAdminBadInput(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	admin := adminSession(t, base)
 	uiSignup(t, base, "bystander")
 	uiWantStatus(t, admin.postStay(t, "/admin/users/bystander/admin", uiForm("admin", "yes")), http.StatusBadRequest)

@@ -4,15 +4,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"minitwit/node/nodetest"
 )
 
 // An unknown user is reported before a bad body, as the course's reference
 // server does, and the request still records `latest`.
 func TestAPIUnknownUserBeforeBadBody(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	for i, path := range []string{"/api/msgs/nobody?latest=7", "/api/fllws/nobody?latest=8"} {
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader("{not json"))
 		req.Header.Set("Authorization", "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh")

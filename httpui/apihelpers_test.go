@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"minitwit/node/config"
-	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 	"minitwit/store"
 )
@@ -56,20 +55,18 @@ var apiClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// apiNode is a real node (bbolt, Raft, loopback HTTP listener) under test.
+// apiNode is a node under test, reached over HTTP on loopback: a real
+// one, or httpuitest's without Raft.
 type apiNode struct {
 	host  string
 	store *store.Store
 }
 
-// apiStart starts a node, after edit has adjusted its configuration.
-func apiStart(t *testing.T, edit func(*config.Config)) *apiNode {
+// apiStart starts the handler over a node without Raft (httpuitest),
+// after edit has adjusted its configuration.
+func apiStart(t testing.TB, edit func(*config.Config)) *apiNode {
 	t.Helper()
-	cfg := nodetest.Config(t.TempDir())
-	if edit != nil {
-		edit(&cfg)
-	}
-	n := nodetest.Start(t, web, cfg)
+	n, _ := fake(t, edit)
 	return &apiNode{host: n.HTTPAddr(), store: n.Store()}
 }
 

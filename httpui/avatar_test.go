@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"minitwit/node/config"
-	"minitwit/node/nodetest"
 )
 
 // TestAvatars: by default a timeline's avatars are identicons the node
@@ -19,7 +18,7 @@ import (
 // another); with ui.gravatar they link to gravatar.com.
 func TestAvatars(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -59,10 +58,7 @@ func TestAvatars(t *testing.T) {
 	}
 
 	// ui.gravatar = true: gravatar.com's URL for the same address.
-	cfg := nodetest.Config(t.TempDir())
-	cfg.UI = config.UIConfig{Gravatar: true}
-	n := nodetest.Start(t, web, cfg)
-	gbase := "http://" + n.HTTPAddr()
+	_, gbase := fake(t, func(cfg *config.Config) { cfg.UI = config.UIConfig{Gravatar: true} })
 	s := uiClient(t, gbase)
 	uiRegister(t, s, "ann", " Ann@Example.com", "ann-password")
 	uiLogin(t, s, "ann", "ann-password")

@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"minitwit/node/nodetest"
 )
 
 // TestCrossSiteRequestsChangeNothing: a browser sends the Lax session
@@ -17,7 +15,7 @@ import (
 // keep working.
 func TestCrossSiteRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	victim := uiSignup(t, base, "victim")
 	uiSignup(t, base, "target")
 	uiSignup(t, base, "followed")

@@ -8,14 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
-// Fuzz targets over the real handlers: one node (bbolt, Raft, loopback
-// listener) per target, started before the fuzz loop and shared by its
-// inputs, each of which goes over HTTP as a client would send it. Their
+// Fuzz targets over the real handlers: one node per target (httpuitest's:
+// the real state machine and bbolt store, no Raft, an httptest.Server on
+// loopback), started before the fuzz loop and shared by its inputs, each of which goes over HTTP as a client would send it. Their
 // seeds run as ordinary tests; `make fuzz` runs each for FUZZTIME. The
 // properties checked for every input are the project's rules for bad
 // input: a 4xx (never a 5xx, never a hang), and a refused request changes
@@ -23,7 +22,7 @@ import (
 
 // fuzzNode starts the target's node, stopped when the target ends.
 func fuzzNode(f *testing.F) *apiNode {
-	n := nodetest.Start(f, web, nodetest.Config(f.TempDir()))
+	n, _ := fake(f, nil)
 	return &apiNode{host: n.HTTPAddr(), store: n.Store()}
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"testing"
 
-	"minitwit/node/nodetest"
 	"minitwit/raftfsm"
 )
 
@@ -15,7 +14,7 @@ import (
 // hashing (the unit test in httpui/auth shows the refusal comes at once).
 func TestLoginCraftedHashNotComputed(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	crafted := map[string]string{
 		"scryptbomb": "scrypt:1048576:8:1$salt$" + "3895f8a6879212f867cd666578c134626fd074fca65d24de06d7b6e68d503a4d",
 		"argonbomb":  "$argon2id$v=19$m=262144,t=16,p=255$c29tZXNhbHRzb21lc2FsdA$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",

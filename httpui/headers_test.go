@@ -16,7 +16,7 @@ import (
 // headers, and the CSP allows no inline script.
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	anon := uiClient(t, base)
 	admin := adminSession(t, base)
 	type probe struct {

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"minitwit/node/nodetest"
 )
 
 // TestLoginLimitParallelGuesses: attempts at /login are counted before
@@ -14,7 +12,7 @@ import (
 // the budget (20 from one address) and no more; the course's texts stay.
 func TestLoginLimitParallelGuesses(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	uiSignup(t, base, "guessed")
 	const guesses = 30
 	codes := make([]int, guesses)
@@ -55,7 +53,7 @@ func TestLoginLimitParallelGuesses(t *testing.T) {
 // itself costs, while a busy machine only ever adds to single answers.
 func TestLoginUnknownCostsAsKnown(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	uiSignup(t, base, "known")
 	s := uiClient(t, base)
 	attempt := func(name, want string) time.Duration {

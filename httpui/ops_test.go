@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"minitwit/node/config"
-	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 )
 
@@ -96,7 +95,7 @@ func TestOpsMetricsToken(t *testing.T) {
 // id; /favicon.ico and /robots.txt are served, not taken for user pages.
 func TestRequestLogLines(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	get := func(path string) (*http.Response, []byte) {
 		t.Helper()
 		resp, err := http.Get(base + path)

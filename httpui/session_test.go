@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/store"
@@ -105,7 +104,7 @@ func TestSessionsEndOnEveryNode(t *testing.T) {
 
 // forgeSession writes a session cookie the way the node does, with the
 // cluster's session key: the test is the cookie format's second reader.
-func forgeSession(t *testing.T, n *node.Node, name string, issued, seen time.Time) *http.Cookie {
+func forgeSession(t *testing.T, n storeHolder, name string, issued, seen time.Time) *http.Cookie {
 	t.Helper()
 	var key []byte
 	var u store.User
@@ -130,7 +129,7 @@ func forgeSession(t *testing.T, n *node.Node, name string, issued, seen time.Tim
 // or 12 hours; an ordinary user's lasts its 30 days; use refreshes it.
 func TestAdminSessionLifetime(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	uiSignup(t, base, "plain")
 	now := time.Now()
 	adminPage := func(c *http.Cookie) (int, *http.Response) {
@@ -174,12 +173,7 @@ func TestSessionCookieBehindProxy(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			n := nodetest.Start(t, web, func() config.Config {
-				c := nodetest.Config(t.TempDir())
-				c.TrustedProxyIPs = tt.proxies
-				return c
-			}())
-			base := "http://" + n.HTTPAddr()
+			_, base := fake(t, func(c *config.Config) { c.TrustedProxyIPs = tt.proxies })
 			uiRegister(t, uiClient(t, base), "bob", "bob@example.com", "bob-password")
 			s := uiClient(t, base)
 			hdr := map[string]string{"X-Forwarded-Proto": "https", "Content-Type": "application/x-www-form-urlencoded"}

@@ -1,8 +1,10 @@
 package httpui_test
 
-// Web UI tests against a real node (bbolt, Raft, HTTP on a loopback port),
-// driven the way the course's Python UI tests drive the original: plain
-// url-encoded form posts, a cookie jar, no CSRF token and no browser headers.
+// Web UI tests against the real handler, state machine and bbolt store
+// (httpuitest's node without Raft, HTTP on a loopback port; the restart
+// test starts a real node twice), driven the way the course's Python UI
+// tests drive the original: plain url-encoded form posts, a cookie jar, no
+// CSRF token and no browser headers.
 // Every route, flash, form error, page text and markup rule of
 // ../shared/spec/web-ui.md has a case here; the browser's view of the same
 // contract is in browser_test.go.
@@ -23,7 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"minitwit/node"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 	"minitwit/store"
@@ -296,21 +297,21 @@ func uiPostMessage(t testing.TB, s *uiSession, text string) {
 }
 
 // uiView runs fn in a read transaction of the node's store.
-func uiView(t testing.TB, n *node.Node, fn func(*store.ReadTx) error) {
+func uiView(t testing.TB, n storeHolder, fn func(*store.ReadTx) error) {
 	t.Helper()
 	if err := n.Store().View(fn); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func uiCounts(t testing.TB, n *node.Node) store.Counts {
+func uiCounts(t testing.TB, n storeHolder) store.Counts {
 	t.Helper()
 	var c store.Counts
 	uiView(t, n, func(tx *store.ReadTx) error { c = tx.Counts(); return nil })
 	return c
 }
 
-func uiUser(t testing.TB, n *node.Node, name string) (store.User, bool) {
+func uiUser(t testing.TB, n storeHolder, name string) (store.User, bool) {
 	t.Helper()
 	var u store.User
 	var err error
@@ -318,7 +319,7 @@ func uiUser(t testing.TB, n *node.Node, name string) (store.User, bool) {
 	return u, err == nil
 }
 
-func uiIsFollowing(t testing.TB, n *node.Node, who, whom string) bool {
+func uiIsFollowing(t testing.TB, n storeHolder, who, whom string) bool {
 	t.Helper()
 	a, ok1 := uiUser(t, n, who)
 	b, ok2 := uiUser(t, n, whom)
@@ -331,7 +332,7 @@ func uiIsFollowing(t testing.TB, n *node.Node, who, whom string) bool {
 }
 
 // uiUserMessages returns a user's newest messages from the store.
-func uiUserMessages(t testing.TB, n *node.Node, name string) []store.Message {
+func uiUserMessages(t testing.TB, n storeHolder, name string) []store.Message {
 	t.Helper()
 	u, ok := uiUser(t, n, name)
 	if !ok {
@@ -348,7 +349,7 @@ func uiUserMessages(t testing.TB, n *node.Node, name string) []store.Message {
 
 func TestUIRegister(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	uiRegister(t, uiClient(t, base), "taken", "taken@example.com", "taken-pw")
 
 	allErrors := []string{uiErrNoUsername, uiErrBadEmail, uiErrNoPassword, uiErrMismatch, uiErrTaken}
@@ -465,7 +466,7 @@ func TestUIRegister(t *testing.T) {
 
 func TestUILoginLogout(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	uiRegister(t, uiClient(t, base), "alice", "alice@example.com", "alice-pw")
 
 	refusals := []struct {
@@ -541,7 +542,7 @@ func TestUILoginLogout(t *testing.T) {
 
 func TestUIMessages(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	s := uiSignup(t, base, "poster")
 	count := func() uint64 { return uiCounts(t, n).Messages }
 
@@ -634,7 +635,7 @@ func TestUIMessages(t *testing.T) {
 
 func TestUITimelines(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	anon := uiClient(t, base)
 
 	t.Run("anonymous on an empty node", func(t *testing.T) {
@@ -808,7 +809,7 @@ func TestUITimelines(t *testing.T) {
 
 func TestUIMarkup(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	s := uiClient(t, base)
 
 	type input struct{ name, typ string }
@@ -879,7 +880,7 @@ func TestUIMarkup(t *testing.T) {
 
 func TestUIPagination(t *testing.T) {
 	t.Parallel()
-	_, base := nodetest.StartDefault(t, web)
+	_, base := fakeDefault(t)
 	s := uiSignup(t, base, "pager")
 	const total = 65
 	for i := range total {
@@ -956,7 +957,7 @@ func TestUIPagination(t *testing.T) {
 
 func TestUISecurity(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	victim := uiSignup(t, base, "victim")
 	uiSignup(t, base, "target")
 	uiSignup(t, base, "followed")
@@ -1149,7 +1150,7 @@ func TestUISessionSurvivesRestart(t *testing.T) {
 // followable. A name may instead be refused at registration.
 func TestUIUnusualNames(t *testing.T) {
 	t.Parallel()
-	n, base := nodetest.StartDefault(t, web)
+	n, base := fakeDefault(t)
 	uiRegister(t, uiClient(t, base), "viewer", uiEmail("viewer"), uiPassword("viewer"))
 	for _, name := range []string{"with space", "100%", "what?", "hash#tag", "trailing ", "~tilde", "dot.", "O'Brien", ".", ".."} {
 		t.Run(name, func(t *testing.T) {

@@ -18,14 +18,21 @@ import (
 // TestFollowerFarBehindCatchesUpBySnapshot: a follower is stopped, the
 // others write 50,000 entries (compacting their logs far past it), and on
 // restart the follower is brought up to date by a snapshot and serves the
-// same data.
+// same data. Under -short (make test-short) they write 6,000 with an
+// eighth of the snapshot threshold and trailing log: the same margin, in
+// thresholds, over what the check below (only a snapshot can bring the
+// follower up to date) needs.
 func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 	t.Parallel()
+	entries, threshold, trailing := 50_000, uint64(2048), uint64(512)
+	if testing.Short() {
+		entries, threshold, trailing = 6_000, 256, 64
+	}
 	var nodes []*node.Node
 	for i := 0; i < 3; i++ {
 		cfg := nodetest.Config(t.TempDir())
 		cfg.NodeID, cfg.JoinToken = fmt.Sprintf("node%d", i+1), nodetest.ClusterToken
-		cfg.Raft.SnapshotThreshold, cfg.Raft.TrailingLogs = 2048, 512
+		cfg.Raft.SnapshotThreshold, cfg.Raft.TrailingLogs = threshold, trailing
 		cfg.Raft.SnapshotInterval = config.Duration(200 * time.Millisecond)
 		if i > 0 {
 			cfg.Join = []string{nodes[0].RaftAddr()}
@@ -39,7 +46,6 @@ func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 	stoppedAt := lagging.Status().AppliedIndex
 	closeNode(t, lagging)
 
-	const entries = 50_000
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -151,7 +151,9 @@ func TestSecondNodeOnSameDataDirIsRefused(t *testing.T) {
 }
 
 // TestScenarioReplay replays the course simulator's whole scenario against
-// a real node over HTTP and checks the contract's final state.
+// a real node over HTTP and checks the contract's final state. Under -short
+// (make test-short) it replays the scenario's first scenarioShortActions
+// actions and checks the state they make; make test replays all of it.
 func TestScenarioReplay(t *testing.T) {
 	t.Parallel()
 	path := nodetest.SharedData(t, "minitwit_scenario.csv")
@@ -163,6 +165,9 @@ func TestScenarioReplay(t *testing.T) {
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if testing.Short() {
+		actions = actions[:scenarioShortActions]
 	}
 	n, base := nodetest.StartDefault(t, web)
 	var errLines strings.Builder
@@ -180,14 +185,55 @@ func TestScenarioReplay(t *testing.T) {
 	if sum.Errors != 0 {
 		t.Fatalf("%d errors replaying the scenario:\n%s", sum.Errors, errLines.String())
 	}
+	want := scenarioState(actions)
+	if !testing.Short() && want != (scenarioCounts{users: 200, messages: 11306, follows: 6265, latest: 25921}) {
+		t.Fatalf("the whole scenario computes to %+v; want 200 users, 11306 messages, 6265 follows, latest 25921", want)
+	}
 	n.Store().View(func(r *store.ReadTx) error {
 		c := r.Counts()
 		latest, _ := r.Latest()
-		if c.Users-c.Admins != 200 || c.Messages != 11306 || c.Follows != 6265 || latest != 25921 {
-			t.Errorf("final state: %+v latest %d; want 200 users besides the admin, 11306 messages, 6265 follows, latest 25921", c, latest)
+		if got := (scenarioCounts{users: c.Users - c.Admins, messages: c.Messages, follows: c.Follows, latest: latest}); got != want {
+			t.Errorf("final state: %+v latest %d; want %d users besides the admin, %d messages, %d follows, latest %d",
+				c, latest, want.users, want.messages, want.follows, want.latest)
 		}
 		return nil
 	})
+}
+
+// scenarioShortActions is how much of the scenario TestScenarioReplay
+// replays under -short: its registrations (each an argon2id hash, slow
+// under the race detector) and a few thousand writes of every kind.
+const scenarioShortActions = 2500
+
+// scenarioCounts is the state a replay without errors leaves.
+type scenarioCounts struct {
+	users, messages, follows uint64
+	latest                   int64
+}
+
+// scenarioState computes what replaying actions leaves in the store when
+// every request succeeds: a registration adds a user, a tweet a message; a
+// follow adds the pair once, an unfollow removes it (the replay keeps each
+// user's actions in order, and follows are per follower).
+func scenarioState(actions []simulate.Action) scenarioCounts {
+	var c scenarioCounts
+	users := map[string]bool{}
+	follows := map[[2]string]bool{}
+	for _, a := range actions {
+		switch a.Command {
+		case simulate.CmdRegister:
+			users[a.User] = true
+		case simulate.CmdTweet:
+			c.messages++
+		case simulate.CmdFollow:
+			follows[[2]string{a.User, a.Arg}] = true
+		case simulate.CmdUnfollow:
+			delete(follows, [2]string{a.User, a.Arg})
+		}
+		c.latest = max(c.latest, int64(a.ID))
+	}
+	c.users, c.follows = uint64(len(users)), uint64(len(follows))
+	return c
 }
 
 // syncBuffer is a log destination tests read while the node writes.
