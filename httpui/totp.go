@@ -279,7 +279,7 @@ func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/login")
 		return
 	}
-	s.render(w, r, http.StatusOK, "login_2fa", &pageData{})
+	s.render(w, r, http.StatusOK, "login_2fa", &pageData{Next: safeNext(r.URL.Query().Get("next"))})
 }
 
 func (s *Server) secondFactorSubmit(w http.ResponseWriter, r *http.Request) {
@@ -313,7 +313,7 @@ func (s *Server) secondFactorSubmit(w http.ResponseWriter, r *http.Request) {
 	refuse := func(msg string) {
 		done(false)
 		s.log.Warn("failed second factor", "req_id", infoFrom(r.Context()).id, "user", u.Name, "reason", msg, "ip", ip.String())
-		s.render(w, r, http.StatusBadRequest, "login_2fa", &pageData{Error: msg})
+		s.render(w, r, http.StatusBadRequest, "login_2fa", &pageData{Error: msg, Next: safeNext(r.PostForm.Get("next"))})
 	}
 	input := r.PostForm.Get("code")
 	cmd := &raftfsm.TOTPUse{User: u.Name}
@@ -373,7 +373,7 @@ func (s *Server) secondFactorSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flash(w, r, flashes...)
-	redirect(w, r, "/")
+	redirectNext(w, r)
 }
 
 // qrCodeSVG draws content as a QR code in SVG, one path of dark modules

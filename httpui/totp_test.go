@@ -86,7 +86,7 @@ func totpPassword(t testing.TB, base, name, password string) *uiSession {
 	s := uiClient(t, base)
 	p := s.postStay(t, "/login", uiForm("username", name, "password", password))
 	uiWantRedirect(t, p, "/login/2fa")
-	uiWantRedirect(t, s.getStay(t, "/admin"), "/login") // no session yet
+	uiWantRedirect(t, s.getStay(t, "/admin"), "/login?next=%2Fadmin") // no session yet
 	p = s.get(t, "/login/2fa")
 	uiWantStatus(t, p, http.StatusOK)
 	uiWantContains(t, p, "Second Step", `name="code"`)
@@ -189,7 +189,7 @@ func TestAdmin2FAEnrollAndSignIn(t *testing.T) {
 	p = s.post(t, "/login/2fa", uiForm("code", totpWrongCode(t, secret)))
 	uiWantStatus(t, p, http.StatusBadRequest)
 	uiWantContains(t, p, "Invalid code")
-	uiWantRedirect(t, s.getStay(t, "/admin"), "/login")
+	uiWantRedirect(t, s.getStay(t, "/admin"), "/login?next=%2Fadmin")
 	// The next step's code (the current one confirmed the enrollment).
 	next := totpCode(t, secret, auth.TOTPPeriod)
 	p = s.post(t, "/login/2fa", uiForm("code", next[:3]+" "+next[3:]))
@@ -204,7 +204,7 @@ func TestAdmin2FAEnrollAndSignIn(t *testing.T) {
 	p = other.post(t, "/login/2fa", uiForm("code", next))
 	uiWantStatus(t, p, http.StatusBadRequest)
 	uiWantContains(t, p, "used already")
-	uiWantRedirect(t, other.getStay(t, "/admin"), "/login")
+	uiWantRedirect(t, other.getStay(t, "/admin"), "/login?next=%2Fadmin")
 
 	// A recovery code works once, however it is typed.
 	rec := totpPassword(t, base, adminName, nodetest.AdminPassword)
@@ -220,6 +220,14 @@ func TestAdmin2FAEnrollAndSignIn(t *testing.T) {
 	if got, _ := totpStored(t, n, adminName); len(got.RecoveryHashes) != 9 {
 		t.Errorf("%d recovery codes left, want 9", len(got.RecoveryHashes))
 	}
+
+	// Sign-in asked for by an admin page returns there after the second step.
+	back := uiClient(t, base)
+	uiWantRedirect(t, back.postStay(t, "/login", uiForm("username", adminName, "password", nodetest.AdminPassword, "next", "/admin/users")),
+		"/login/2fa?next=%2Fadmin%2Fusers")
+	p = back.get(t, "/login/2fa?next=%2Fadmin%2Fusers")
+	uiWantContains(t, p, `name="next" value="/admin/users"`)
+	uiWantRedirect(t, back.postStay(t, "/login/2fa", uiForm("code", codes[5], "next", "/admin/users")), "/admin/users")
 
 	// Without the password first, the code page sends to the login.
 	uiWantRedirect(t, uiClient(t, base).getStay(t, "/login/2fa"), "/login")
@@ -253,7 +261,7 @@ func TestAdmin2FALimited(t *testing.T) {
 	p := s.postStay(t, "/login/2fa", uiForm("code", totpCode(t, secret, auth.TOTPPeriod)))
 	uiWantStatus(t, p, http.StatusTooManyRequests)
 	uiWantContains(t, p, "Too many wrong codes")
-	uiWantRedirect(t, s.getStay(t, "/admin"), "/login")
+	uiWantRedirect(t, s.getStay(t, "/admin"), "/login?next=%2Fadmin")
 }
 
 // TestAdminRequire2FA: with admin.require_2fa an admin without a second

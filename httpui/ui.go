@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -392,7 +393,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.unavailable(w, r, err)
 			return
 		}
-		redirect(w, r, "/login/2fa")
+		to := "/login/2fa"
+		if next := safeNext(r.PostForm.Get("next")); next != "" {
+			to += "?next=" + url.QueryEscape(next)
+		}
+		redirect(w, r, to)
 		return
 	}
 	if err := s.startSession(w, r, u); err != nil {
@@ -406,6 +411,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flash(w, r, flashLoggedIn)
+	redirectNext(w, r)
+}
+
+// redirectNext ends a sign-in at the page the form asked for (a safe,
+// same-site path) or at the timeline.
+func redirectNext(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	if next == "" {
 		next = "/"
