@@ -37,6 +37,8 @@ func TestSecurityHeaders(t *testing.T) {
 		{"api latest", anon, "GET", "/api/latest", 200},
 		{"api 403", anon, "GET", "/api/msgs", 403},
 		{"admin overview", admin, "GET", "/admin", 200},
+		{"admin two-factor page", admin, "GET", "/admin/2fa", 200},
+		{"second-factor step without a password", anon, "GET", "/login/2fa", 302},
 		{"admin 403", uiSignup(t, base, "plain user"), "GET", "/admin", 403},
 		{"healthz", anon, "GET", "/healthz", 200},
 	}

@@ -318,3 +318,26 @@ func TestAdmin2FAResetBetweenSteps(t *testing.T) {
 	uiWantRedirect(t, s.postStay(t, "/login/2fa", uiForm("code", totpCode(t, secret, auth.TOTPPeriod))), "/login")
 	uiLogin(t, uiClient(t, base), adminName, nodetest.AdminPassword)
 }
+
+// TestAdmin2FAAcrossCluster: a second factor enrolled on one node asks for
+// a code on every node, and a code used on one node is refused on another
+// (the accepted step is replicated state).
+func TestAdmin2FAAcrossCluster(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartClusterWith(t, web, 3, nil)
+	base := func(i int) string { return "http://" + nodes[i].HTTPAddr() }
+	secret, _ := totpEnroll(t, adminSession(t, base(0)))
+	next := totpCode(t, secret, auth.TOTPPeriod)
+
+	s := totpPassword(t, base(1), adminName, nodetest.AdminPassword)
+	if p := s.post(t, "/login/2fa", uiForm("code", next)); p.Path != "/" {
+		t.Fatalf("code sign-in on %s ended at %s (%d):\n%s", nodes[1].ID(), p.Path, p.Status, p.Body)
+	}
+	uiWantStatus(t, s.get(t, "/admin"), http.StatusOK)
+
+	other := totpPassword(t, base(2), adminName, nodetest.AdminPassword)
+	p := other.post(t, "/login/2fa", uiForm("code", next))
+	uiWantStatus(t, p, http.StatusBadRequest)
+	uiWantContains(t, p, "used already")
+	uiWantRedirect(t, other.getStay(t, "/admin"), "/login")
+}
