@@ -113,6 +113,7 @@ type Node struct {
 	redirect     *http.Server // tls.redirect_addr: ACME challenges and 308s to HTTPS
 	redirectAddr string
 	backups      *backup.Scheduler // nil when no backups are configured (backup.go)
+	backupKey    *backup.Key       // backup.encryption_key_file, nil when unset (backup.go)
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
