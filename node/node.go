@@ -141,6 +141,9 @@ type Node struct {
 	logRing    *ops.LogRing    // recent log lines, for the admin page
 	sampler    *ops.Sampler    // the admin page's charts (adminview.go)
 	firstAdmin firstAdminState // firstadmin.go
+	// foldWaitSaid: "waiting for the upgrade" was logged (foldnames.go);
+	// only the leadership loop touches it.
+	foldWaitSaid bool
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
 	up atomic.Bool

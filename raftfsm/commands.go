@@ -11,7 +11,7 @@ import (
 // sinceVersion), so older kinds keep their bytes, and a binary older than a
 // kind sees a larger version than it reads. A log entry with a larger
 // version comes from a newer binary; this node stops rather than misread it.
-const FormatVersion = 4
+const FormatVersion = 5
 
 // Kind identifies a command type on the wire. Values are never reused.
 type Kind uint8
@@ -37,6 +37,8 @@ const (
 	KindSetPassword Kind = 17
 	KindCreateAdmin Kind = 18
 	KindEndSessions Kind = 19 // format 4
+	// Kinds 20 to 24 are taken by other work in flight (format 5).
+	KindFoldNames Kind = 25 // format 5
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -51,9 +53,11 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4.
+// EndSessions format 4, FoldNames format 5.
 func sinceVersion(k Kind) byte {
 	switch {
+	case k >= KindFoldNames:
+		return 5
 	case k >= KindEndSessions:
 		return 4
 	case k >= KindSetAdmin:
@@ -239,6 +243,14 @@ type EndSessions struct {
 	User string
 }
 
+// FoldNames turns on case-insensitive name uniqueness in the state
+// machine (store.EnableFoldedNames): from its index on, a registration or
+// admin whose name folds to a taken one is refused with store.ErrNameTaken.
+// The leader proposes it once every member reads format 5; it carries
+// nothing, and applying it again changes nothing.
+type FoldNames struct{}
+
+func (FoldNames) Kind() Kind      { return KindFoldNames }
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
@@ -259,6 +271,8 @@ func (SetAdmin) Kind() Kind       { return KindSetAdmin }
 func (SetPassword) Kind() Kind    { return KindSetPassword }
 func (CreateAdmin) Kind() Kind    { return KindCreateAdmin }
 
+func (c *FoldNames) encode(*encoder)     {}
+func (c *FoldNames) decode(*decoder)     {}
 func (c *EndSessions) encode(e *encoder) { e.str(c.User) }
 func (c *EndSessions) decode(d *decoder) { c.User = d.str() }
 
@@ -445,6 +459,8 @@ func newCommand(k Kind) Command {
 		return &CreateAdmin{}
 	case KindEndSessions:
 		return &EndSessions{}
+	case KindFoldNames:
+		return &FoldNames{}
 	}
 	return nil
 }

@@ -70,11 +70,13 @@ func script() []raftfsm.Command {
 		&raftfsm.EndSessions{User: "Roger Histand"},
 		&raftfsm.EndSessions{User: "nobody"}, // unknown
 		&raftfsm.CreateAdmin{Username: "ops", Email: "ops@example.com", PasswordHash: "$argon2id$ops"},
+		&raftfsm.FoldNames{},
+		&raftfsm.Register{Username: "ROGER HISTAND", Email: "r2@h", PasswordHash: "h"}, // taken, but for case
 	}
 }
 
 var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked,
-	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid, 35: store.ErrUnknownUser}
+	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid, 35: store.ErrUnknownUser, 38: store.ErrNameTaken}
 
 func logsOf(cmds []raftfsm.Command, first uint64) []*raft.Log {
 	logs := make([]*raft.Log, len(cmds))

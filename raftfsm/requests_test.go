@@ -30,6 +30,8 @@ func TestTaggedEncoding(t *testing.T) {
 	for _, c := range script() {
 		want := byte(1)
 		switch {
+		case c.Kind() >= raftfsm.KindFoldNames:
+			want = 5
 		case c.Kind() >= raftfsm.KindEndSessions:
 			want = 4
 		case c.Kind() >= raftfsm.KindSetAdmin:
