@@ -578,7 +578,7 @@ func TestAPIAllowList(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			a := apiStart(t, func(c *config.Config) {
-				c.Simulator.AcceptedIPs, c.TrustedProxyIPs = tt.accepted, tt.proxy
+				c.Simulator.AcceptedIPs, c.HTTP.TrustedProxies = tt.accepted, tt.proxy
 			})
 			a.runAll(t, tt.cases)
 			got, ok := a.latest(t)

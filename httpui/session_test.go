@@ -164,16 +164,19 @@ func TestAdminSessionLifetime(t *testing.T) {
 func TestSessionCookieBehindProxy(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		name    string
-		proxies []string
-		secure  bool
+		name       string
+		proxies    []string // http.trusted_proxies
+		deprecated []string // the old top-level trusted_proxies
+		secure     bool
 	}{
-		{"trusted proxy", []string{"127.0.0.1"}, true},
-		{"untrusted peer", nil, false},
+		{"trusted proxy", []string{"127.0.0.1"}, nil, true},
+		{"trusted proxy under the deprecated key", nil, []string{"127.0.0.0/8"}, true},
+		{"untrusted peer", nil, nil, false},
+		{"another proxy trusted", []string{"10.0.0.0/8"}, nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, base := fake(t, func(c *config.Config) { c.TrustedProxyIPs = tt.proxies })
+			_, base := fake(t, func(c *config.Config) { c.HTTP.TrustedProxies, c.TrustedProxyIPs = tt.proxies, tt.deprecated })
 			uiRegister(t, uiClient(t, base), "bob", "bob@example.com", "bob-password")
 			s := uiClient(t, base)
 			hdr := map[string]string{"X-Forwarded-Proto": "https", "Content-Type": "application/x-www-form-urlencoded"}

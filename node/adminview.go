@@ -171,6 +171,14 @@ func (n *Node) configWarnings() []string {
 	if n.cfg.Backup.Dir == "" && n.cfg.Backup.S3.Bucket == "" {
 		out = append(out, "No scheduled backups are configured: set backup.dir or backup.s3.*.")
 	}
+	if n.cfg.Backup.S3.Bucket != "" && n.cfg.Backup.EncryptionKeyFile == "" {
+		out = append(out, "Backups go to S3 unencrypted, with the cluster's CA key, session key and join token in them: set backup.encryption_key_file (minitwit backup keygen FILE).")
+	}
+	if p := n.cfg.Backup.EncryptionKeyFile; p != "" {
+		if info, err := os.Stat(p); err == nil && info.Mode().Perm()&0o077 != 0 {
+			out = append(out, "The backup encryption key "+p+" is readable by other users ("+info.Mode().Perm().String()+"): chmod 600 it.")
+		}
+	}
 	if n.cfg.Metrics.Token == "" {
 		out = append(out, "metrics.token is not set: Prometheus cannot scrape /metrics (admins can still read it).")
 	}

@@ -32,8 +32,10 @@ const rpcBackup = "/backup"
 // the node instead.
 var ErrDataDirInUse = errors.New("the data dir is in use by a running node")
 
-// Backup writes a backup of this node's state to w. Every write
-// acknowledged anywhere in the cluster before the call is in it.
+// Backup writes a backup of this node's state to w, never encrypted: the
+// callers that send it beyond the cluster encrypt it (the scheduler,
+// WriteBackup, `minitwit backup`). Every write acknowledged anywhere in the
+// cluster before the call is in it.
 func (n *Node) Backup(ctx context.Context, w io.Writer) (backup.Header, error) {
 	st, err := n.ReadStore(ctx)
 	if err != nil {
@@ -156,6 +158,14 @@ func (c *ClusterClient) Backup(ctx context.Context, addr string, w io.Writer) er
 // startBackups runs the configured scheduled backups (ops/backup's
 // Scheduler): every node runs the schedule, only the leader takes them.
 func (n *Node) startBackups(ctx context.Context) error {
+	if path := n.cfg.Backup.EncryptionKeyFile; path != "" {
+		k, err := backup.LoadKey(path)
+		if err != nil {
+			return err
+		}
+		n.backupKey = k
+		n.log.Info("backups are encrypted", "key_file", path, "recipient", k.Recipient())
+	}
 	var targets []backup.Target
 	if d := n.cfg.Backup.Dir; d != "" {
 		targets = append(targets, backup.Folder{Dir: d})
@@ -178,6 +188,7 @@ func (n *Node) startBackups(ctx context.Context) error {
 		Leading:  func() bool { return n.raft.State() == raft.Leader },
 		Index:    n.fsm.AppliedIndex,
 		Take:     n.Backup,
+		Key:      n.backupKey,
 		TempDir:  n.cfg.DataDir,
 		Log:      n.log.With("component", "backup"),
 	}
@@ -209,8 +220,26 @@ func (n *Node) BackupStatus() (st backup.Status, ok bool) {
 }
 
 // WriteBackup writes a backup holding every write acknowledged before the
-// call: the admin API's download.
+// call: the admin API's download, encrypted when backup.encryption_key_file
+// is set (it leaves the cluster).
 func (n *Node) WriteBackup(ctx context.Context, w io.Writer) error {
-	_, err := n.Backup(ctx, w)
-	return err
+	if n.backupKey == nil {
+		_, err := n.Backup(ctx, w)
+		return err
+	}
+	// Caught up first, so that a failure is still one the handler can answer.
+	if _, err := n.ReadStore(ctx); err != nil {
+		return err
+	}
+	ew, err := backup.Encrypt(w, n.backupKey)
+	if err != nil {
+		return err
+	}
+	if _, err := n.Backup(ctx, ew); err != nil {
+		return err
+	}
+	return ew.Close()
 }
+
+// BackupKey is the key backups are encrypted to, nil when they are not.
+func (n *Node) BackupKey() *backup.Key { return n.backupKey }

@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/backup"
 	"minitwit/ops/testwait"
 	"minitwit/store"
 )
@@ -126,5 +128,72 @@ func TestJoiningWithRestoredDataIsRefused(t *testing.T) {
 	_, err := node.Start(cfg, node.Options{Logger: nodetest.Logger()})
 	if err == nil || !strings.Contains(err.Error(), "a joining node must start empty") {
 		t.Fatalf("joining with restored data: %v", err)
+	}
+}
+
+// TestScheduledBackupsEncrypted: with backup.encryption_key_file set, the
+// node's scheduled backups are encrypted to that key: without it they do
+// not restore, with it they restore the node's state; a node whose key
+// file is not a key does not start.
+func TestScheduledBackupsEncrypted(t *testing.T) {
+	t.Parallel()
+	key, err := backup.GenerateKeyFile(filepath.Join(t.TempDir(), "backup.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := nodetest.Config(t.TempDir())
+	cfg.Backup.Dir = dir
+	cfg.Backup.Interval = config.Duration(time.Second)
+	cfg.Backup.EncryptionKeyFile = key.Path
+	n := nodetest.Start(t, web, cfg)
+	register(t, n, "encrypted")
+	want := digest(t, n)
+	attempt := 0
+	testwait.Until(t, "an encrypted scheduled backup with the node's state", func() bool {
+		entries, _ := os.ReadDir(dir)
+		if len(entries) == 0 {
+			return false
+		}
+		file, err := os.ReadFile(filepath.Join(dir, entries[len(entries)-1].Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := node.RestoreDataDir(filepath.Join(t.TempDir(), "plain"), bytes.NewReader(file)); !errors.Is(err, backup.ErrEncrypted) {
+			t.Fatalf("restored without the key: %v", err)
+		}
+		r, err := backup.Open(bytes.NewReader(file), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempt++
+		restored := filepath.Join(t.TempDir(), fmt.Sprintf("restored-%d", attempt))
+		if _, err := node.RestoreDataDir(restored, r); err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(filepath.Join(restored, "minitwit.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		d, err := st.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d == want
+	})
+
+	notAKey := filepath.Join(t.TempDir(), "not-a-key")
+	os.WriteFile(notAKey, []byte("hello\n"), 0o600)
+	bad := nodetest.Config(t.TempDir())
+	bad.Backup.EncryptionKeyFile = notAKey
+	if err := bad.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if bn, err := node.Start(bad, node.Options{Handler: web, Logger: nodetest.Logger()}); err == nil {
+		bn.Close(context.Background())
+		t.Error("a node with a bad key file started")
+	} else if !strings.Contains(err.Error(), "not an age identity file") || !strings.Contains(err.Error(), "not an age identity file") {
+		t.Errorf("a node with a bad key file started: %v", err)
 	}
 }

@@ -93,7 +93,7 @@ func (n *Node) rpcServeRestore(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
-	case errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrNewerFormat):
+	case errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrNewerFormat) || errors.Is(err, backup.ErrEncrypted):
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -112,7 +112,21 @@ func (c *ClusterClient) RestoreCluster(ctx context.Context, addr, file string) e
 		return err
 	}
 	defer f.Close()
-	resp, err := rpcSend(ctx, c.http, http.MethodPost, leader, rpcRestore, f)
+	return c.restoreAt(ctx, leader, f)
+}
+
+// RestoreClusterFrom is RestoreCluster with the backup read from r (a
+// decrypted backup, which never touches the disk in the clear).
+func (c *ClusterClient) RestoreClusterFrom(ctx context.Context, addr string, r io.Reader) error {
+	leader, err := c.Leader(ctx, addr)
+	if err != nil {
+		return err
+	}
+	return c.restoreAt(ctx, leader, r)
+}
+
+func (c *ClusterClient) restoreAt(ctx context.Context, leader string, body io.Reader) error {
+	resp, err := rpcSend(ctx, c.http, http.MethodPost, leader, rpcRestore, body)
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,7 @@ type Node struct {
 	redirect     *http.Server // tls.redirect_addr: ACME challenges and 308s to HTTPS
 	redirectAddr string
 	backups      *backup.Scheduler // nil when no backups are configured (backup.go)
+	backupKey    *backup.Key       // backup.encryption_key_file, nil when unset (backup.go)
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
@@ -140,6 +141,9 @@ type Node struct {
 	logRing    *ops.LogRing    // recent log lines, for the admin page
 	sampler    *ops.Sampler    // the admin page's charts (adminview.go)
 	firstAdmin firstAdminState // firstadmin.go
+	// foldWaitSaid: "waiting for the upgrade" was logged (foldnames.go);
+	// only the leadership loop touches it.
+	foldWaitSaid bool
 	// up is set once Start has finished: what the cluster RPC may read of
 	// the public listener and the sampler is in place.
 	up atomic.Bool

@@ -361,6 +361,9 @@ func (n *Node) watchLeadership(ctx context.Context) {
 		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdmin.stuck {
 			n.ensureFirstAdmin(ctx)
 		}
+		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() {
+			n.ensureFoldedNames(ctx)
+		}
 		if !n.unsynced.Load() && !n.sessionKeyMissing() {
 			n.takeFirstSnapshot(ctx)
 		}

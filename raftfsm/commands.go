@@ -40,6 +40,7 @@ const (
 	KindTOTPEnroll  Kind = 20 // format 5
 	KindTOTPUse     Kind = 21
 	KindTOTPReset   Kind = 22
+	KindFoldNames   Kind = 25 // 23 and 24: membership (node/cluster)
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -54,7 +55,8 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4, the second-factor (TOTP) commands format 5.
+// EndSessions format 4, the second-factor (TOTP) commands and FoldNames
+// format 5.
 func sinceVersion(k Kind) byte {
 	switch {
 	case k >= KindTOTPEnroll:
@@ -271,9 +273,18 @@ type TOTPReset struct {
 	User string
 }
 
-func (TOTPEnroll) Kind() Kind     { return KindTOTPEnroll }
-func (TOTPUse) Kind() Kind        { return KindTOTPUse }
-func (TOTPReset) Kind() Kind      { return KindTOTPReset }
+func (TOTPEnroll) Kind() Kind { return KindTOTPEnroll }
+func (TOTPUse) Kind() Kind    { return KindTOTPUse }
+func (TOTPReset) Kind() Kind  { return KindTOTPReset }
+
+// FoldNames turns on case-insensitive name uniqueness in the state
+// machine (store.EnableFoldedNames): from its index on, a registration or
+// admin whose name folds to a taken one is refused with store.ErrNameTaken.
+// The leader proposes it once every member reads format 5; it carries
+// nothing, and applying it again changes nothing.
+type FoldNames struct{}
+
+func (FoldNames) Kind() Kind      { return KindFoldNames }
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
@@ -319,6 +330,8 @@ func (c *TOTPUse) decode(d *decoder)   { c.User, c.Step, c.RecoveryHash = d.str(
 func (c *TOTPReset) encode(e *encoder) { e.str(c.User) }
 func (c *TOTPReset) decode(d *decoder) { c.User = d.str() }
 
+func (c *FoldNames) encode(*encoder)     {}
+func (c *FoldNames) decode(*decoder)     {}
 func (c *EndSessions) encode(e *encoder) { e.str(c.User) }
 func (c *EndSessions) decode(d *decoder) { c.User = d.str() }
 
@@ -511,6 +524,8 @@ func newCommand(k Kind) Command {
 		return &TOTPUse{}
 	case KindTOTPReset:
 		return &TOTPReset{}
+	case KindFoldNames:
+		return &FoldNames{}
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.TOTPEnroll{User: "a", Secret: "S", Step: 3, RecoveryHashes: []string{"h"}}, "05140161015303010168"},
 		{&raftfsm.TOTPUse{User: "a", Step: 3, RecoveryHash: "h"}, "05150161030168"},
 		{&raftfsm.TOTPReset{User: "a"}, "05160161"},
+		{&raftfsm.FoldNames{}, "0519"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {
@@ -74,7 +75,10 @@ func TestEncodingIsStable(t *testing.T) {
 			t.Errorf("%T encodes as\n %s, was\n %s", c.cmd, got, c.hex)
 		}
 	}
-	for k := raftfsm.KindRegister; k <= raftfsm.KindTOTPReset; k++ {
+	for k := raftfsm.KindRegister; k <= raftfsm.KindFoldNames; k++ {
+		if raftfsm.NewForKind(k) == nil {
+			continue // a kind number not (yet) used by this binary
+		}
 		if !seen[k] {
 			t.Errorf("kind %d has no pinned encoding", k)
 		}

@@ -301,6 +301,8 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		if had, res.Err = w.ResetTOTP(c.User); had {
 			res.ID = 1
 		}
+	case *FoldNames:
+		res.Err = w.EnableFoldedNames()
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

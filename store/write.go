@@ -63,7 +63,7 @@ func (w *WriteTx) register(u User) (uint64, error) {
 	if len(u.Email) > MaxEmailBytes || !utf8.ValidString(u.Email) || len(u.PasswordHash) > MaxHashBytes {
 		return 0, fmt.Errorf("%w: email or password hash too long or not UTF-8", ErrInvalid)
 	}
-	if w.usernames.Get([]byte(u.Name)) != nil {
+	if w.usernames.Get([]byte(u.Name)) != nil || w.foldedNameTaken(u.Name) {
 		return 0, ErrNameTaken
 	}
 	id, err := w.users.NextSequence()
@@ -75,6 +75,9 @@ func (w *WriteTx) register(u User) (uint64, error) {
 		return 0, err
 	}
 	if err := w.usernames.Put([]byte(u.Name), u64(id)); err != nil {
+		return 0, err
+	}
+	if err := w.recordFoldedName(u.Name, id); err != nil {
 		return 0, err
 	}
 	if u.Admin {

@@ -19,6 +19,7 @@ import (
 )
 
 const backupUsage = `Usage: minitwit backup --out FILE [--data-dir DIR | --url URL --token T] [flags]
+       minitwit backup keygen FILE
 
 Writes a consistent backup of a node's state to FILE (compressed, with a
 header and a checksum; see ops/backup). It reads the same configuration as
@@ -29,10 +30,20 @@ when it is stopped, the data dir is read directly. With --url, a node
 anywhere is asked over HTTP(S) with its admin token (admin.token). The file
 is written beside FILE, checked, and only then renamed to FILE.
 
+With backup.encryption_key_file in the configuration (or --key-file), the
+file is encrypted and authenticated with that age key (filippo.io/age);
+restore then needs the same key. 'minitwit backup keygen FILE' writes a new
+key (an age X25519 identity, mode 0600; age-keygen's output works too) and
+prints its public half. Keep the key outside the data dir and a copy away
+from the node: without it no encrypted backup can be restored.
+
 Flags:
 `
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "keygen" {
+		return runBackupKeygen(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); fs.PrintDefaults() }
@@ -44,6 +55,7 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 	remote := fs.String("url", "", "the node's public base `URL` (e.g. https://minitwit.example.org) to ask over HTTP")
 	token := fs.String("token", "", "with --url: the node's admin `token` (default $MINITWIT_ADMIN_TOKEN)")
 	ca := fs.String("ca", "", "with --url: a PEM `file` to trust besides the system's roots (a self-signed node)")
+	keyFile := fs.String("key-file", "", "encrypt the backup to this age identity `file` (default: backup.encryption_key_file)")
 	if err := fs.Parse(args); err != nil {
 		return exitFromParse(err)
 	}
@@ -51,13 +63,22 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	var key *backup.Key
+	if *keyFile != "" {
+		k, err := backup.LoadKey(*keyFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "minitwit backup:", err)
+			return 2
+		}
+		key = k
+	}
 	if *remote != "" {
 		client, err := newAdminClient(*remote, *token, *ca)
 		if err != nil {
 			fmt.Fprintln(stderr, "minitwit backup:", err)
 			return 2
 		}
-		h, size, err := writeChecked(*out, func(w io.Writer) error {
+		res, err := writeChecked(*out, key, func(w io.Writer) error {
 			body, err := client.do(http.MethodGet, "/admin/api/backup", nil)
 			if err != nil {
 				return err
@@ -70,8 +91,13 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "minitwit backup:", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "backup of node %s at index %d (%d bytes of data) taken by %s: %s, %d bytes\n",
-			h.Node, h.Index, h.Size, *remote, filepath.Clean(*out), size)
+		if !res.checked {
+			fmt.Fprintf(stdout, "encrypted backup taken by %s: %s, %d bytes (not checked here: give --key-file to check it)\n",
+				*remote, filepath.Clean(*out), res.size)
+			return 0
+		}
+		fmt.Fprintf(stdout, "%sbackup of node %s at index %d (%d bytes of data) taken by %s: %s, %d bytes\n",
+			res.kind(), res.h.Node, res.h.Index, res.h.Size, *remote, filepath.Clean(*out), res.size)
 		return 0
 	}
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
@@ -79,13 +105,19 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "minitwit backup:", err)
 		return 2
 	}
+	if key == nil && cfg.Backup.EncryptionKeyFile != "" {
+		if key, err = backup.LoadKey(cfg.Backup.EncryptionKeyFile); err != nil {
+			fmt.Fprintln(stderr, "minitwit backup:", err)
+			return 2
+		}
+	}
 	if *addr == "" {
 		*addr = cfg.RaftAddr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	how := "from the stopped node's data dir"
-	h, size, err := writeChecked(*out, func(w io.Writer) error {
+	res, err := writeChecked(*out, key, func(w io.Writer) error {
 		_, err := node.BackupDataDir(cfg.DataDir, w)
 		if !errors.Is(err, node.ErrDataDirInUse) {
 			return err
@@ -101,22 +133,85 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "minitwit backup:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "backup of node %s at index %d (%d bytes of data) taken %s: %s, %d bytes\n",
-		h.Node, h.Index, h.Size, how, filepath.Clean(*out), size)
+	fmt.Fprintf(stdout, "%sbackup of node %s at index %d (%d bytes of data) taken %s: %s, %d bytes\n",
+		res.kind(), res.h.Node, res.h.Index, res.h.Size, how, filepath.Clean(*out), res.size)
 	return 0
 }
 
-// writeChecked writes a backup to path.tmp with write, reads it back with
-// backup.Read (format and checksum), and renames it to path. It returns
-// the backup's header and the file's size.
-func writeChecked(path string, write func(io.Writer) error) (backup.Header, int64, error) {
+const keygenUsage = `Usage: minitwit backup keygen FILE
+
+Writes a new backup encryption key to FILE (which must not exist), readable
+by its owner only: an age X25519 identity, the format age-keygen writes.
+Prints the key's public half. Name the file in backup.encryption_key_file
+(MINITWIT_BACKUP_ENCRYPTION_KEY_FILE) on every node, keep it outside the
+data dir, and keep a copy somewhere safe away from the nodes: a lost key
+makes every backup encrypted with it unreadable.
+`
+
+func runBackupKeygen(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("backup keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, keygenUsage) }
+	if err := fs.Parse(args); err != nil {
+		return exitFromParse(err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	k, err := backup.GenerateKeyFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit backup keygen:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote a new backup key to %s (mode 0600); public key: %s\n", filepath.Clean(k.Path), k.Recipient())
+	return 0
+}
+
+// checkedBackup is what writeChecked wrote.
+type checkedBackup struct {
+	h         backup.Header
+	size      int64 // of the file
+	encrypted bool
+	checked   bool // false only for an encrypted file and no key here
+}
+
+func (c checkedBackup) kind() string {
+	if c.encrypted {
+		return "encrypted "
+	}
+	return ""
+}
+
+// writeChecked writes a backup to path.tmp with write, encrypting it to
+// key unless it arrives encrypted already (a node with its own key), reads
+// it back with backup.Open and backup.Read (format and checksum, through
+// the decryption), and renames it to path. An encrypted backup and no key
+// to open it with is kept unchecked (checked is false).
+func writeChecked(path string, key *backup.Key, write func(io.Writer) error) (checkedBackup, error) {
+	var res checkedBackup
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return backup.Header{}, 0, err
+		return res, err
 	}
 	defer os.Remove(tmp)
-	err = write(f)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	in := bufio.NewReaderSize(pr, 1<<16)
+	res.encrypted = backup.IsEncrypted(in)
+	if !res.encrypted && key != nil {
+		res.encrypted = true
+		var ew io.WriteCloser
+		if ew, err = backup.Encrypt(f, key); err == nil {
+			if _, err = io.Copy(ew, in); err == nil {
+				err = ew.Close()
+			}
+		}
+	} else {
+		_, err = io.Copy(f, in)
+	}
+	pr.CloseWithError(err) // a failed copy stops write too
 	if err == nil {
 		err = f.Sync()
 	}
@@ -124,22 +219,30 @@ func writeChecked(path string, write func(io.Writer) error) (backup.Header, int6
 		err = cerr
 	}
 	if err != nil {
-		return backup.Header{}, 0, err
+		return res, err
 	}
 	f, err = os.Open(tmp)
 	if err != nil {
-		return backup.Header{}, 0, err
+		return res, err
 	}
-	h, err := backup.Read(f, io.Discard)
-	info, serr := f.Stat()
-	f.Close()
+	defer f.Close()
+	r, err := backup.Open(f, key)
+	switch {
+	case errors.Is(err, backup.ErrEncrypted):
+		// Encrypted by the node; only a key could tell more.
+	case err == nil:
+		res.h, err = backup.Read(r, io.Discard)
+		res.checked = err == nil
+	}
 	if err != nil {
-		return h, 0, fmt.Errorf("the backup written to %s does not check out: %w", tmp, err)
+		return res, fmt.Errorf("the backup written to %s does not check out: %w", tmp, err)
 	}
-	if serr != nil {
-		return h, 0, serr
+	info, err := f.Stat()
+	if err != nil {
+		return res, err
 	}
-	return h, info.Size(), os.Rename(tmp, path)
+	res.size = info.Size()
+	return res, os.Rename(tmp, path)
 }
 
 const restoreUsage = `Usage: minitwit restore --data-dir DIR FILE|s3://BUCKET/KEY
@@ -161,6 +264,11 @@ An s3:// source is fetched with the endpoint and credentials of backup.s3
 in the configuration (--config, MINITWIT_BACKUP_S3_*), then restored the
 same way.
 
+An encrypted backup is decrypted with --key-file, or else with
+backup.encryption_key_file in the configuration. Without a key, with
+another key, or when the file was changed in any byte, it is refused with
+one line and nothing changes.
+
 Flags:
 `
 
@@ -171,8 +279,9 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "the empty data `dir` to restore into (or, with --cluster, the local node's)")
 	cluster := fs.Bool("cluster", false, "replace the state of the running cluster")
 	yes := fs.Bool("yes", false, "with --cluster: do not ask for confirmation")
-	cfgFile := fs.String("config", "", "with --cluster: TOML `file` as for serve (env MINITWIT_CONFIG)")
+	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG): the node to restore with --cluster, and backup.encryption_key_file")
 	addr := fs.String("addr", "", "with --cluster: `host:port` of the member to ask (default: the local node's raft_addr)")
+	keyFile := fs.String("key-file", "", "the age identity `file` an encrypted backup opens with (default: backup.encryption_key_file)")
 	if err := fs.Parse(args); err != nil {
 		return exitFromParse(err)
 	}
@@ -190,8 +299,13 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		defer os.Remove(local)
 		source = local
 	}
+	key, err := restoreKey(source, *keyFile, *cfgFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "minitwit restore:", err)
+		return 1
+	}
 	if *cluster {
-		return restoreCluster(source, *cfgFile, *dataDir, *addr, *yes, stdout, stderr)
+		return restoreCluster(source, key, *cfgFile, *dataDir, *addr, *yes, stdout, stderr)
 	}
 	f, err := os.Open(source)
 	if err != nil {
@@ -199,9 +313,14 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer f.Close()
-	h, err := node.RestoreDataDir(*dataDir, f)
+	r, err := backup.Open(f, key)
 	if err != nil {
-		fmt.Fprintln(stderr, "minitwit restore:", err)
+		fmt.Fprintf(stderr, "minitwit restore: %v; nothing was restored\n", err)
+		return 1
+	}
+	h, err := node.RestoreDataDir(*dataDir, r)
+	if err != nil {
+		fmt.Fprintf(stderr, "minitwit restore: %v; nothing was restored\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "restored the backup of node %s at index %d (taken %s) into %s\n",
@@ -209,7 +328,48 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stderr io.Writer) int {
+// restoreKey is the key to open the backup in file with: --key-file, or,
+// for an encrypted file, backup.encryption_key_file of the configuration.
+// A plain file needs none (nil), so a restore without a configuration
+// works as before.
+func restoreKey(file, keyFile, cfgFile string) (*backup.Key, error) {
+	if keyFile != "" {
+		return backup.LoadKey(keyFile)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	encrypted := backup.IsEncrypted(bufio.NewReader(f))
+	f.Close()
+	if !encrypted {
+		return nil, nil
+	}
+	cfg, err := loadNodeConfig(cfgFile, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w; the configuration could not be read: %v", backup.ErrEncrypted, err)
+	}
+	if cfg.Backup.EncryptionKeyFile == "" {
+		return nil, backup.ErrEncrypted
+	}
+	return backup.LoadKey(cfg.Backup.EncryptionKeyFile)
+}
+
+// openBackup opens file decrypted with key (nil for a plain backup).
+func openBackup(file string, key *backup.Key) (io.Reader, io.Closer, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := backup.Open(f, key)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
+}
+
+func restoreCluster(file string, key *backup.Key, cfgFile, dataDir, addr string, yes bool, stdout, stderr io.Writer) int {
 	fail := func(err error) int { fmt.Fprintln(stderr, "minitwit restore:", err); return 1 }
 	cfg, err := loadNodeConfig(cfgFile, dataDir)
 	if err != nil {
@@ -219,14 +379,14 @@ func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stder
 	if addr == "" {
 		addr = cfg.RaftAddr
 	}
-	f, err := os.Open(file)
+	r, f, err := openBackup(file, key)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("%w; nothing changed", err))
 	}
-	h, err := backup.Read(f, io.Discard)
+	h, err := backup.Read(r, io.Discard)
 	f.Close()
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("%w; nothing changed", err))
 	}
 	client, err := node.NewClusterClient(cfg.DataDir)
 	if err != nil {
@@ -250,7 +410,15 @@ func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stder
 			return fail(errors.New("not confirmed; nothing changed"))
 		}
 	}
-	if err := client.RestoreCluster(ctx, addr, file); err != nil {
+	// Sent decrypted (the cluster port is mutual TLS); read again through
+	// the authentication, so a file changed since the check is cut off
+	// and the leader refuses what it got.
+	r, f, err = openBackup(file, key)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	if err := client.RestoreClusterFrom(ctx, addr, r); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintln(stdout, "the cluster now holds the backup's state")

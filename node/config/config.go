@@ -72,10 +72,9 @@ type Config struct {
 	Join          []string `toml:"join"`
 	JoinToken     string   `toml:"join_token"`
 	JoinTokenFile string   `toml:"join_token_file"`
-	// TrustedProxyIPs (IPs or CIDRs) are the peers whose X-Forwarded-For
-	// header is believed when deciding a client's IP. Empty: the header is
-	// never believed. Named apart from the key because the TrustedProxies
-	// method returns the parsed form.
+	// TrustedProxyIPs is the deprecated top-level trusted_proxies key, an
+	// alias of HTTP.TrustedProxies kept so that existing files and
+	// MINITWIT_TRUSTED_PROXIES go on working (Load warns).
 	TrustedProxyIPs []string `toml:"trusted_proxies"`
 
 	Simulator SimulatorConfig `toml:"simulator"`
@@ -201,6 +200,10 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 type HTTPConfig struct {
 	MaxConnections int      `toml:"max_connections"`
 	IdleTimeout    Duration `toml:"idle_timeout"`
+	// TrustedProxies (IPs or CIDRs) are the peers whose X-Forwarded-For
+	// and X-Forwarded-Proto are believed; the TrustedProxies method of
+	// Config returns them parsed. Empty: the headers are never believed.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // APIConfig bounds what one API request may ask for.
@@ -288,7 +291,10 @@ type BackupConfig struct {
 	Interval Duration `toml:"interval"`
 	KeepDays int      `toml:"keep_days"`
 	Dir      string   `toml:"dir"`
-	S3       S3Config `toml:"s3"`
+	// EncryptionKeyFile names an age identity file; when set, every backup
+	// is encrypted to it (ops/backup's encrypt.go). Kept outside DataDir.
+	EncryptionKeyFile string   `toml:"encryption_key_file"`
+	S3                S3Config `toml:"s3"`
 }
 
 // S3Config locates an S3-compatible bucket.
@@ -363,7 +369,9 @@ func (c Config) SimulatorPassword() (password string, isDefault bool) {
 // means every address. Filled by Validate (and so by Load).
 func (c Config) AcceptedIPs() []netip.Prefix { return slices.Clone(c.acceptedIPs) }
 
-// TrustedProxies returns the peers whose X-Forwarded-For is believed, a bare
+// TrustedProxies returns the peers whose X-Forwarded-For and
+// X-Forwarded-Proto are believed (http.trusted_proxies, or the deprecated
+// trusted_proxies), a bare
 // IP as a /32 or /128 prefix. Filled by Validate (and so by Load).
 func (c Config) TrustedProxies() []netip.Prefix { return slices.Clone(c.trustedProxies) }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,10 +125,12 @@ func nodeKeys() []key {
 				return checkJoinToken(c.JoinToken)
 			}),
 		field("join_token_file", func(c *Config) *string { return &c.JoinTokenFile }, ""),
+		// Deprecated: http.trusted_proxies. Still read (Load warns); checked
+		// here so that a bad value names the key it was written under.
 		field("trusted_proxies", func(c *Config) *[]string { return &c.TrustedProxyIPs }, nil).
 			env("MINITWIT_TRUSTED_PROXIES").
-			help("comma-separated IPs or CIDRs whose X-Forwarded-For is believed").
-			checked(func(c *Config) (err error) { c.trustedProxies, err = parsePrefixes(c.TrustedProxyIPs); return err }),
+			help("deprecated name of http.trusted_proxies").
+			checked(func(c *Config) error { _, err := parsePrefixes(c.TrustedProxyIPs); return err }),
 	}
 }
 
@@ -276,6 +280,20 @@ func httpKeys() []key {
 				}
 				return nil
 			}),
+		field("http.trusted_proxies", func(c *Config) *[]string { return &c.HTTP.TrustedProxies }, nil).
+			env("MINITWIT_HTTP_TRUSTED_PROXIES").
+			help("comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed").
+			checked(func(c *Config) (err error) {
+				list := c.HTTP.TrustedProxies
+				switch {
+				case len(c.TrustedProxyIPs) > 0 && len(list) > 0 && !slices.Equal(c.TrustedProxyIPs, list):
+					return fmt.Errorf("set both here and under the deprecated trusted_proxies, to different lists; keep only http.trusted_proxies")
+				case len(list) == 0:
+					list = c.TrustedProxyIPs
+				}
+				c.trustedProxies, err = parsePrefixes(list)
+				return err
+			}),
 	}
 }
 
@@ -380,6 +398,10 @@ func backupKeys() []key {
 			checked(func(c *Config) error { return inRange(int64(c.Backup.KeepDays), 1, 3650) }),
 		field("backup.dir", func(c *Config) *string { return &c.Backup.Dir }, "").
 			env("MINITWIT_BACKUP_DIR").help("folder for scheduled backups"),
+		field("backup.encryption_key_file", func(c *Config) *string { return &c.Backup.EncryptionKeyFile }, "").
+			env("MINITWIT_BACKUP_ENCRYPTION_KEY_FILE").
+			help("age identity `file` (minitwit backup keygen FILE): every backup is encrypted to it; keep it outside data_dir").
+			checked(func(c *Config) error { return checkKeyFile(c.Backup.EncryptionKeyFile, c.DataDir) }),
 		field("backup.s3.endpoint", func(c *Config) *string { return &c.Backup.S3.Endpoint }, "").
 			checked(func(c *Config) error {
 				if strings.Contains(c.Backup.S3.Endpoint, "://") {
@@ -410,6 +432,31 @@ func backupKeys() []key {
 		field("backup.s3.secret_key_file", func(c *Config) *string { return &c.Backup.S3.SecretKeyFile }, ""),
 		field("backup.s3.insecure", func(c *Config) *bool { return &c.Backup.S3.Insecure }, false),
 	}
+}
+
+// checkKeyFile wants the backup key to exist and to live outside the data
+// dir: a key lost with the data dir leaves its backups unreadable just when
+// they are needed. Whether the file is a key, the node and the CLI check
+// when they load it (config depends on no crypto).
+func checkKeyFile(path, dataDir string) error {
+	if path == "" {
+		return nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%w (make one with `minitwit backup keygen FILE`)", err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a file", path)
+	}
+	key, err1 := filepath.Abs(path)
+	dir, err2 := filepath.Abs(dataDir)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(dir, key); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("%s is inside data_dir: keep the key apart from what it protects", path)
+		}
+	}
+	return nil
 }
 
 func adminKeys() []key {

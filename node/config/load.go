@@ -105,8 +105,16 @@ func load(flags map[string]string, getenv func(string) (string, bool), envNames 
 	if cfg.TLS.CABundle != "" && !filepath.IsAbs(cfg.TLS.CABundle) && configDir != "" {
 		cfg.TLS.CABundle = filepath.Join(configDir, cfg.TLS.CABundle)
 	}
+	if cfg.Backup.EncryptionKeyFile != "" && !filepath.IsAbs(cfg.Backup.EncryptionKeyFile) && configDir != "" {
+		if src := sources["backup.encryption_key_file"]; !strings.HasPrefix(src, "MINITWIT_") && !strings.HasPrefix(src, "--") {
+			cfg.Backup.EncryptionKeyFile = filepath.Join(configDir, cfg.Backup.EncryptionKeyFile)
+		}
+	}
 	if err := cfg.validate(sourceOf(sources)); err != nil {
 		return Config{}, warnings, err
+	}
+	if src, set := sources["trusted_proxies"]; set && len(cfg.TrustedProxyIPs) > 0 {
+		warnings = append(warnings, fmt.Sprintf("trusted_proxies (%s) is deprecated: name it http.trusted_proxies (env MINITWIT_HTTP_TRUSTED_PROXIES)", src))
 	}
 	return cfg, warnings, nil
 }

@@ -150,8 +150,8 @@ func TestLoadPrecedence(t *testing.T) {
 			func(c Config) any { return prefixStrings(c.AcceptedIPs()) }, []string{"10.0.0.0/8", "127.0.0.1/32"},
 		},
 		{
-			"trusted_proxies from env",
-			loadCase{env: map[string]string{"MINITWIT_TRUSTED_PROXIES": "127.0.0.1, ::1"}},
+			"http.trusted_proxies from env",
+			loadCase{env: map[string]string{"MINITWIT_HTTP_TRUSTED_PROXIES": "127.0.0.1, ::1"}},
 			func(c Config) any { return prefixStrings(c.TrustedProxies()) }, []string{"127.0.0.1/32", "::1/128"},
 		},
 	}
@@ -176,37 +176,40 @@ func TestLoadPrecedence(t *testing.T) {
 // offers and checks that the value lands in the right field.
 func TestEverySettingReachesItsField(t *testing.T) {
 	t.Parallel()
+	keyFile := writeFile(t, t.TempDir(), "backup.key", "AGE-SECRET-KEY-1...")
 	values := map[string]struct {
 		raw string
 		get func(Config) any
 	}{
-		"data_dir":               {"/srv/minitwit", func(c Config) any { return c.DataDir }},
-		"http_addr":              {":9090", func(c Config) any { return c.HTTPAddr }},
-		"node_id":                {"web-7", func(c Config) any { return c.NodeID }},
-		"raft_addr":              {"127.0.0.1:9091", func(c Config) any { return c.RaftAddr }},
-		"join":                   {"127.0.0.1:9001,127.0.0.1:9002", func(c Config) any { return strings.Join(c.Join, ",") }},
-		"join_token":             {"0123456789abcdef-token", func(c Config) any { return c.JoinToken }},
-		"simulator.username":     {"sim", func(c Config) any { return c.Simulator.Username }},
-		"simulator.password":     {"s3cret", func(c Config) any { return c.Simulator.Password }},
-		"simulator.accepted_ips": {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.Simulator.AcceptedIPs, ",") }},
-		"trusted_proxies":        {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.TrustedProxyIPs, ",") }},
-		"api.max_no":             {"42", func(c Config) any { return fmt.Sprint(c.API.MaxNo) }},
-		"raft.profile":           {"wan", func(c Config) any { return c.Raft.Profile }},
-		"log.level":              {"warn", func(c Config) any { return c.Log.Level }},
-		"log.format":             {"text", func(c Config) any { return c.Log.Format }},
-		"log.file":               {"/var/log/minitwit/minitwit.log", func(c Config) any { return c.Log.File }},
-		"metrics.token":          {"scrape-me-0123456789", func(c Config) any { return c.Metrics.Token }},
-		"tls.mode":               {"self-signed", func(c Config) any { return c.TLS.Mode }},
-		"tls.domain":             {"minitwit.example.org", func(c Config) any { return c.TLS.Domain }},
-		"tls.acme_ca":            {"https://acme-staging-v02.api.letsencrypt.org/directory", func(c Config) any { return c.TLS.ACMECA }},
-		"tls.email":              {"ops@example.org", func(c Config) any { return c.TLS.Email }},
-		"backup.dir":             {"/var/backups/minitwit", func(c Config) any { return c.Backup.Dir }},
-		"admin.token":            {"admin-token-0123456789", func(c Config) any { return c.Admin.Token }},
-		"admin.username":         {"root-of-all", func(c Config) any { return c.Admin.Username }},
-		"admin.password":         {"first-admin-secret", func(c Config) any { return c.Admin.Password }},
-		"admin.require_2fa":      {"true", func(c Config) any { return fmt.Sprint(c.Admin.Require2FA) }},
-		"backup.s3.access_key":   {"AKIA0123", func(c Config) any { return c.Backup.S3.AccessKey }},
-		"backup.s3.secret_key":   {"s3-secret", func(c Config) any { return c.Backup.S3.SecretKey }},
+		"data_dir":                   {"/srv/minitwit", func(c Config) any { return c.DataDir }},
+		"http_addr":                  {":9090", func(c Config) any { return c.HTTPAddr }},
+		"node_id":                    {"web-7", func(c Config) any { return c.NodeID }},
+		"raft_addr":                  {"127.0.0.1:9091", func(c Config) any { return c.RaftAddr }},
+		"join":                       {"127.0.0.1:9001,127.0.0.1:9002", func(c Config) any { return strings.Join(c.Join, ",") }},
+		"join_token":                 {"0123456789abcdef-token", func(c Config) any { return c.JoinToken }},
+		"simulator.username":         {"sim", func(c Config) any { return c.Simulator.Username }},
+		"simulator.password":         {"s3cret", func(c Config) any { return c.Simulator.Password }},
+		"simulator.accepted_ips":     {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.Simulator.AcceptedIPs, ",") }},
+		"trusted_proxies":            {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.TrustedProxyIPs, ",") }},
+		"http.trusted_proxies":       {"127.0.0.1,10.0.0.0/8", func(c Config) any { return strings.Join(c.HTTP.TrustedProxies, ",") }},
+		"backup.encryption_key_file": {keyFile, func(c Config) any { return c.Backup.EncryptionKeyFile }},
+		"api.max_no":                 {"42", func(c Config) any { return fmt.Sprint(c.API.MaxNo) }},
+		"raft.profile":               {"wan", func(c Config) any { return c.Raft.Profile }},
+		"log.level":                  {"warn", func(c Config) any { return c.Log.Level }},
+		"log.format":                 {"text", func(c Config) any { return c.Log.Format }},
+		"log.file":                   {"/var/log/minitwit/minitwit.log", func(c Config) any { return c.Log.File }},
+		"metrics.token":              {"scrape-me-0123456789", func(c Config) any { return c.Metrics.Token }},
+		"tls.mode":                   {"self-signed", func(c Config) any { return c.TLS.Mode }},
+		"tls.domain":                 {"minitwit.example.org", func(c Config) any { return c.TLS.Domain }},
+		"tls.acme_ca":                {"https://acme-staging-v02.api.letsencrypt.org/directory", func(c Config) any { return c.TLS.ACMECA }},
+		"tls.email":                  {"ops@example.org", func(c Config) any { return c.TLS.Email }},
+		"backup.dir":                 {"/var/backups/minitwit", func(c Config) any { return c.Backup.Dir }},
+		"admin.token":                {"admin-token-0123456789", func(c Config) any { return c.Admin.Token }},
+		"admin.username":             {"root-of-all", func(c Config) any { return c.Admin.Username }},
+		"admin.password":             {"first-admin-secret", func(c Config) any { return c.Admin.Password }},
+		"admin.require_2fa":          {"true", func(c Config) any { return fmt.Sprint(c.Admin.Require2FA) }},
+		"backup.s3.access_key":       {"AKIA0123", func(c Config) any { return c.Backup.S3.AccessKey }},
+		"backup.s3.secret_key":       {"s3-secret", func(c Config) any { return c.Backup.S3.SecretKey }},
 	}
 	for _, s := range Settings() {
 		if s.Key == "" {
@@ -526,7 +529,9 @@ func TestExampleFile(t *testing.T) {
 	// out rather than pinning every node that copies the file to one name.
 	// The Raft timeouts follow raft.profile unless set, so the example shows
 	// them commented out too: set there, they would pin the lan values.
-	commented := map[string]bool{"node_id": true, "raft.heartbeat_timeout": true, "raft.election_timeout": true,
+	// trusted_proxies is the deprecated name of http.trusted_proxies: shown
+	// commented out, so that a copy of the example does not use it.
+	commented := map[string]bool{"trusted_proxies": true, "node_id": true, "raft.heartbeat_timeout": true, "raft.election_timeout": true,
 		"raft.leader_lease_timeout": true, "raft.commit_timeout": true}
 	for key := range fileKeys() {
 		if commented[key] {
@@ -585,4 +590,65 @@ func TestRaftProfile(t *testing.T) {
 	assertError(t, err, "raft.election_timeout", "at least raft.heartbeat_timeout (2s; is 1s)")
 	_, _, _, err = loadCase{file: "[raft]\nprofile = \"wan\"\nheartbeat_timeout = \"100ms\""}.load(t)
 	assertError(t, err, "raft.leader_lease_timeout", "at most raft.heartbeat_timeout (100ms; is 500ms)")
+}
+
+// TestTrustedProxiesAlias: the deprecated top-level trusted_proxies still
+// sets the trusted proxies, with one warning naming the new key; the new
+// key alone warns of nothing; both with different lists is refused.
+func TestTrustedProxiesAlias(t *testing.T) {
+	t.Parallel()
+	for _, lc := range []loadCase{
+		{file: `trusted_proxies = ["10.0.0.1"]`},
+		{env: map[string]string{"MINITWIT_TRUSTED_PROXIES": "10.0.0.1"}},
+	} {
+		cfg, warnings, _, err := lc.load(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := prefixStrings(cfg.TrustedProxies()); !slices.Equal(got, []string{"10.0.0.1/32"}) {
+			t.Errorf("%v: TrustedProxies() = %v", lc, got)
+		}
+		if len(warnings) != 1 || !strings.Contains(warnings[0], "deprecated") || !strings.Contains(warnings[0], "http.trusted_proxies") {
+			t.Errorf("%v: warnings %q, want one naming http.trusted_proxies", lc, warnings)
+		}
+	}
+	cfg, warnings, _, err := loadCase{file: "[http]\ntrusted_proxies = [\"fd00::/8\"]"}.load(t)
+	if err != nil || len(warnings) != 0 || !slices.Equal(prefixStrings(cfg.TrustedProxies()), []string{"fd00::/8"}) {
+		t.Errorf("http.trusted_proxies: %v, warnings %q, %v", cfg.TrustedProxies(), warnings, err)
+	}
+	// The same list under both names is harmless; different lists are not.
+	if _, _, _, err := (loadCase{file: "trusted_proxies = [\"10.0.0.1\"]\n[http]\ntrusted_proxies = [\"10.0.0.1\"]"}).load(t); err != nil {
+		t.Errorf("the same list twice: %v", err)
+	}
+	_, _, _, err = loadCase{file: "trusted_proxies = [\"10.0.0.1\"]\n[http]\ntrusted_proxies = [\"10.0.0.2\"]"}.load(t)
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_proxies") {
+		t.Errorf("different lists under both names: %v", err)
+	}
+}
+
+// TestBackupKeyFile: the key file must exist and lie outside data_dir; a
+// relative path in the file is read from the file's folder.
+func TestBackupKeyFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFile(t, dir, "backup.key", "x")
+	os.MkdirAll(data, 0o700)
+	writeFile(t, data, "inside.key", "x")
+	path := writeFile(t, dir, "minitwit.toml", "data_dir = \""+data+"\"\n[backup]\nencryption_key_file = \"backup.key\"\n")
+	cfg, _, err := Load(map[string]string{configFlag: path}, nil)
+	if err != nil || cfg.Backup.EncryptionKeyFile != filepath.Join(dir, "backup.key") {
+		t.Errorf("relative key file: %q, %v", cfg.Backup.EncryptionKeyFile, err)
+	}
+	for name, tc := range map[string]struct{ key, want string }{
+		"missing":         {filepath.Join(dir, "nope.key"), "minitwit backup keygen"},
+		"inside data_dir": {filepath.Join(data, "inside.key"), "inside data_dir"},
+		"a folder":        {dir, "not a file"},
+	} {
+		_, _, err := Load(map[string]string{"data-dir": data}, []string{"MINITWIT_BACKUP_ENCRYPTION_KEY_FILE=" + tc.key})
+		var e *Error
+		if !errors.As(err, &e) || e.Key != "backup.encryption_key_file" || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error on backup.encryption_key_file saying %q", name, err, tc.want)
+		}
+	}
 }

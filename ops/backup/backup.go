@@ -12,6 +12,10 @@
 //	payload                     gzip of the data file
 //	"MTWTSUM1" + SHA-256        40 bytes: over everything before it
 //
+// An encrypted backup is this file encrypted whole with age (encrypt.go);
+// Open decrypts it for Read, and Read refuses one given still encrypted
+// with ErrEncrypted.
+//
 // Read refuses a file with another magic, a newer format, a header it
 // cannot parse, a payload that is not gzip, a missing or wrong checksum, or
 // a payload whose size differs from the header's, each with a clear error
@@ -116,7 +120,13 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 	tail := &tailKeeper{r: bufio.NewReaderSize(r, 1<<16), keep: len(sumMagic) + sha256.Size, sum: sum}
 	var fixed [16]byte
 	if _, err := io.ReadFull(tail, fixed[:]); err != nil {
+		if errors.Is(err, ErrCorrupt) { // from Open's decryption
+			return Header{}, err
+		}
 		return Header{}, fmt.Errorf("%w: too short to be one", ErrCorrupt)
+	}
+	if bytes.HasPrefix(ageMagic, fixed[:]) {
+		return Header{}, ErrEncrypted
 	}
 	if !bytes.Equal(fixed[:8], magic[:]) {
 		return Header{}, fmt.Errorf("%w: it does not start with the backup magic", ErrCorrupt)
@@ -134,6 +144,9 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 	}
 	hdr := make([]byte, n)
 	if _, err := io.ReadFull(tail, hdr); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return Header{}, err
+		}
 		return Header{}, fmt.Errorf("%w: truncated header", ErrCorrupt)
 	}
 	format := h.Format
@@ -145,6 +158,9 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 		return Header{}, fmt.Errorf("%w: header size %d", ErrCorrupt, h.Size)
 	}
 	zr, err := gzip.NewReader(tail)
+	if errors.Is(err, ErrCorrupt) {
+		return Header{}, err
+	}
 	if err != nil {
 		return Header{}, fmt.Errorf("%w: the data is not compressed as expected: %v", ErrCorrupt, err)
 	}

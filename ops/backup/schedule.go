@@ -66,6 +66,9 @@ type Scheduler struct {
 	Index func() uint64
 	// Take writes a backup of the current state.
 	Take func(ctx context.Context, w io.Writer) (Header, error)
+	// Key, when set, encrypts every backup (encrypt.go) before it leaves
+	// TempDir.
+	Key *Key
 	// TempDir holds a backup while it is checked and uploaded.
 	TempDir string
 	Log     *slog.Logger
@@ -173,14 +176,30 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	h, err := s.Take(ctx, f)
+	var w io.Writer = f
+	var ew io.WriteCloser
+	if s.Key != nil {
+		if ew, err = Encrypt(f, s.Key); err != nil {
+			return err
+		}
+		w = ew
+	}
+	h, err := s.Take(ctx, w)
+	if err == nil && ew != nil {
+		err = ew.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("taking the backup: %w", err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	if _, err := Read(f, io.Discard); err != nil {
+	// Decrypted again here, so what is stored is known to open with the key.
+	r, err := Open(f, s.Key)
+	if err == nil {
+		_, err = Read(r, io.Discard)
+	}
+	if err != nil {
 		return fmt.Errorf("the backup just taken does not check out: %w", err)
 	}
 	size, err := f.Seek(0, io.SeekEnd)
@@ -200,7 +219,7 @@ func (s *Scheduler) runOnce(ctx context.Context) error {
 	s.status.LastGood, s.status.LastGoodKey, s.status.LastError = s.now(), name, ""
 	s.status.LastOK = s.status.LastGood
 	s.mu.Unlock()
-	s.Log.Info("backup stored", "name", name, "index", h.Index, "bytes", size, "targets", len(s.Targets))
+	s.Log.Info("backup stored", "name", name, "index", h.Index, "bytes", size, "targets", len(s.Targets), "encrypted", s.Key != nil)
 	return s.prune(ctx)
 }
 

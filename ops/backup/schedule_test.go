@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -177,5 +179,60 @@ func TestSchedulerRetriesATargetThatFailed(t *testing.T) {
 	}
 	if names, _ := flaky.List(ctx); len(names) != 1 {
 		t.Fatalf("the target that failed holds %v after the next tick", names)
+	}
+}
+
+// TestSchedulerEncrypts: with a key, what lands in the folder and in the
+// bucket is encrypted (no plain header in it) and opens with that key only.
+func TestSchedulerEncrypts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	folder := backup.Folder{Dir: t.TempDir()}
+	s3 := fakeS3(t)
+	key := newKey(t)
+	data := bytes.Repeat([]byte("timeline "), 500)
+	s := &backup.Scheduler{
+		Interval: time.Hour, Keep: time.Hour,
+		Targets: []backup.Target{folder, s3},
+		Leading: func() bool { return true },
+		Index:   func() uint64 { return 3 },
+		Take: func(_ context.Context, w io.Writer) (backup.Header, error) {
+			h := backup.Header{Index: 3, Created: time.Now().UTC(), Node: "node1", Size: int64(len(data))}
+			return h, backup.Write(w, h, bytes.NewReader(data))
+		},
+		Key:     key,
+		TempDir: t.TempDir(),
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if err := s.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, err := folder.List(ctx)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("folder holds %v (%v)", names, err)
+	}
+	local, err := os.ReadFile(filepath.Join(folder.Dir, names[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s3.Open(ctx, names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for where, file := range map[string][]byte{"folder": local, "s3": remote} {
+		if bytes.Contains(file, []byte("MTWTBKUP")) || bytes.Contains(file, []byte("timeline")) {
+			t.Errorf("%s: the backup is stored in the clear", where)
+		}
+		if got, err := readWith(file, key); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: read back %d bytes, %v", where, len(got), err)
+		}
+		if _, err := readWith(file, nil); !errors.Is(err, backup.ErrEncrypted) {
+			t.Errorf("%s without the key: %v", where, err)
+		}
 	}
 }
