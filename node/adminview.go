@@ -3,12 +3,8 @@ package node
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"minitwit/node/cluster"
 	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/store"
@@ -27,12 +24,6 @@ import (
 // samples and log lines, so an operator watching one address sees all of
 // them, followers included.
 const (
-	rpcInfo       = "/info"
-	rpcSamples    = "/samples"
-	rpcLogsRecent = "/logs/recent"
-	rpcLogsTail   = "/logs/tail"
-	rpcLogsFile   = "/logs/file"
-
 	// memberInfoTimeout bounds how long the overview waits for a member; a
 	// member that does not answer in time is shown as unreachable.
 	memberInfoTimeout = 2 * time.Second
@@ -40,39 +31,6 @@ const (
 	sampleEvery = 10 * time.Second
 	sampleKeep  = 24 * 60 * 6
 )
-
-func (n *Node) adminViewRoutes(mux *http.ServeMux) {
-	// The cluster RPC answers while the node is still starting; these two
-	// read what Start sets up last, so they wait for it.
-	mux.HandleFunc("GET "+rpcInfo, func(w http.ResponseWriter, r *http.Request) {
-		if !n.up.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		json.NewEncoder(w).Encode(n.Info())
-	})
-	mux.HandleFunc("GET "+rpcSamples, func(w http.ResponseWriter, r *http.Request) {
-		if !n.up.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-		json.NewEncoder(w).Encode(n.samples(time.Unix(0, since)))
-	})
-	mux.HandleFunc("GET "+rpcLogsRecent, func(w http.ResponseWriter, r *http.Request) {
-		max, _ := strconv.Atoi(r.URL.Query().Get("max"))
-		json.NewEncoder(w).Encode(n.logRing.Lines(max))
-	})
-	mux.HandleFunc("GET "+rpcLogsTail, n.rpcServeLogTail)
-	mux.HandleFunc("GET "+rpcClusterFormat, n.rpcServeClusterFormat)
-	mux.HandleFunc("GET "+rpcLogsFile, func(w http.ResponseWriter, r *http.Request) {
-		started := false
-		err := n.writeLogFile(w, func(name string) { started = true; w.Header().Set("Minitwit-Filename", name) })
-		if err != nil && !started {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		}
-	})
-}
 
 // startSampler samples this node's figures for the admin page's charts.
 func (n *Node) startSampler(ctx context.Context, every time.Duration) {
@@ -163,7 +121,7 @@ func (n *Node) configWarnings() []string {
 	if _, isDefault := n.cfg.SimulatorPassword(); isDefault {
 		out = append(out, "The simulator API uses the course's default password: set simulator.password_file or MINITWIT_SIM_PASSWORD.")
 	}
-	if n.tlsPublic != nil && n.tlsPublic.config == nil && n.httpLn != nil {
+	if n.tlsPublic != nil && n.tlsPublic.Config == nil && n.httpLn != nil {
 		if ap, err := netip.ParseAddrPort(n.httpLn.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
 			out = append(out, "Plain HTTP on a public address ("+n.httpLn.Addr().String()+"): passwords and sessions travel unencrypted; set tls.domain (or --tls self-signed).")
 		}
@@ -208,8 +166,8 @@ func (n *Node) Overview(ctx context.Context) nodeinfo.Overview {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, memberInfoTimeout)
 			defer cancel()
-			var info nodeinfo.Info
-			if err := n.getJSON(cctx, m.Address, rpcInfo, &info); err != nil {
+			info, err := n.cluster.Client().Info(cctx, m.Address)
+			if err != nil {
 				info = nodeinfo.Info{ID: m.ID, RaftAddr: m.Address, Err: err.Error()}
 			}
 			info.Voter = m.Voter
@@ -251,9 +209,7 @@ func (n *Node) Samples(ctx context.Context, id string, since time.Time) ([]ops.P
 	if self {
 		return n.samples(since), nil
 	}
-	var pts []ops.Point
-	err = n.getJSON(ctx, addr, rpcSamples+"?since="+strconv.FormatInt(since.UnixNano(), 10), &pts)
-	return pts, err
+	return n.cluster.Client().Samples(ctx, addr, since)
 }
 
 // RecentLogs returns up to max of a member's recent log lines.
@@ -265,14 +221,8 @@ func (n *Node) RecentLogs(ctx context.Context, id string, max int) ([]string, er
 	if self {
 		return n.logRing.Lines(max), nil
 	}
-	var lines []string
-	err = n.getJSON(ctx, addr, rpcLogsRecent+"?max="+strconv.Itoa(max), &lines)
-	return lines, err
+	return n.cluster.Client().RecentLogs(ctx, addr, max)
 }
-
-// tailBuffer is how many lines a slow viewer may fall behind before lines
-// are dropped for it (the ring counts them); logging never waits.
-const tailBuffer = 1024
 
 // TailLogs streams a member's new log lines until ctx ends.
 func (n *Node) TailLogs(ctx context.Context, id string) (<-chan string, error) {
@@ -281,70 +231,11 @@ func (n *Node) TailLogs(ctx context.Context, id string) (<-chan string, error) {
 		return nil, err
 	}
 	if self {
-		lines, cancel := n.logRing.Subscribe(tailBuffer)
+		lines, cancel := n.logRing.Subscribe(cluster.TailBuffer)
 		context.AfterFunc(ctx, cancel)
 		return lines, nil
 	}
-	out := make(chan string, tailBuffer)
-	resp, err := n.rpcGet(ctx, addr, rpcLogsTail)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		defer close(out)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if sc.Text() == "" {
-				continue // keep-alive
-			}
-			select {
-			case out <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
-}
-
-// tailKeepAlive is how often an idle internode tail sends an empty line,
-// so a dead viewer is noticed and its subscription released.
-const tailKeepAlive = 15 * time.Second
-
-// rpcServeLogTail streams this node's new log lines, one per line.
-func (n *Node) rpcServeLogTail(w http.ResponseWriter, r *http.Request) {
-	lines, cancel := n.logRing.Subscribe(tailBuffer)
-	defer cancel()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.WriteHeader(http.StatusOK)
-	if rc.Flush() != nil {
-		return
-	}
-	bw := bufio.NewWriter(w)
-	keepAlive := time.NewTicker(tailKeepAlive)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-n.closing:
-			return
-		case <-keepAlive.C:
-			bw.WriteByte('\n')
-		case l, ok := <-lines:
-			if !ok {
-				return
-			}
-			bw.WriteString(l)
-			bw.WriteByte('\n')
-		}
-		if bw.Flush() != nil || rc.Flush() != nil {
-			return
-		}
-	}
+	return n.cluster.Client().TailLogs(ctx, addr)
 }
 
 // DownloadLogs writes a member's current log file (or its in-memory lines
@@ -357,14 +248,7 @@ func (n *Node) DownloadLogs(ctx context.Context, id string, w io.Writer, name fu
 	if self {
 		return n.writeLogFile(w, name)
 	}
-	resp, err := n.rpcGet(ctx, addr, rpcLogsFile)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	name(resp.Header.Get("Minitwit-Filename"))
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return n.cluster.Client().LogFile(ctx, addr, w, name)
 }
 
 // writeLogFile copies the current log file, which the rotation may rename
@@ -390,23 +274,4 @@ func (n *Node) writeLogFile(w io.Writer, name func(string)) error {
 	name(n.nodeID + "-" + filepath.Base(n.cfg.Log.File))
 	_, err = io.Copy(w, f)
 	return err
-}
-
-// rpcGet sends a GET to a member and returns the response when it is 200.
-func (n *Node) rpcGet(ctx context.Context, addr, path string) (*http.Response, error) {
-	resp, err := rpcSend(ctx, n.rpc, http.MethodGet, addr, path, nil)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return nil, fmt.Errorf("%s did not answer in time", addr)
-	}
-	return resp, err
-}
-
-func (n *Node) getJSON(ctx context.Context, addr, path string, v any) error {
-	resp, err := n.rpcGet(ctx, addr, path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +24,6 @@ import (
 // empty data dir; `serve` on that dir then bootstraps a new cluster with
 // that state (the restored file becomes the base of a new Raft log), and
 // other nodes join it.
-
-const rpcBackup = "/backup"
 
 // ErrDataDirInUse means the data dir's node is running: back it up through
 // the node instead.
@@ -126,33 +123,6 @@ func RestoreDataDir(dir string, r io.Reader) (_ backup.Header, err error) {
 		return h, err
 	}
 	return h, syncDir(dir)
-}
-
-// rpcServeBackup streams a backup to a member or to `minitwit backup`
-// (authenticated by the cluster's certificates, like every cluster RPC).
-func (n *Node) rpcServeBackup(w http.ResponseWriter, r *http.Request) {
-	// Catch up first, so that an error is still an HTTP error.
-	if _, err := n.ReadStore(r.Context()); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if _, err := n.Backup(r.Context(), w); err != nil {
-		n.log.Warn("backup over the cluster port failed", "err", err.Error())
-	}
-}
-
-// Backup asks the node at addr for a backup and writes it to w. A backup
-// cut short shows in the file's checksum; callers check it with
-// backup.Read before trusting the file.
-func (c *ClusterClient) Backup(ctx context.Context, addr string, w io.Writer) error {
-	resp, err := rpcSend(ctx, c.http, http.MethodGet, addr, rpcBackup, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
 }
 
 // startBackups runs the configured scheduled backups (ops/backup's

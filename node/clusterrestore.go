@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,8 +25,6 @@ import (
 // session key included (so sessions of the replaced state end), is the
 // backup's. Writes acknowledged after the backup was taken are gone: this
 // is for disaster recovery, and `minitwit restore --cluster` asks first.
-
-const rpcRestore = "/restore"
 
 // RestoreCluster replaces the whole cluster's state with the backup read
 // from r. Only the leader can; the backup is checked whole first.
@@ -86,50 +83,4 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 	}
 	n.log.Warn("the cluster's state was replaced by a backup", "backup_node", h.Node, "backup_index", h.Index, "backup_created", h.Created)
 	return h, nil
-}
-
-func (n *Node) rpcServeRestore(w http.ResponseWriter, r *http.Request) {
-	_, err := n.RestoreCluster(r.Context(), r.Body)
-	switch {
-	case errors.Is(err, errNotLeaderHere):
-		rpcFail(w, codeNotLeader, err)
-	case errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrNewerFormat) || errors.Is(err, backup.ErrEncrypted):
-		http.Error(w, err.Error(), http.StatusBadRequest)
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-	}
-}
-
-// RestoreCluster sends the backup in file to the leader of the cluster the
-// node at addr belongs to, which replaces the cluster's state with it.
-func (c *ClusterClient) RestoreCluster(ctx context.Context, addr, file string) error {
-	leader, err := c.Leader(ctx, addr)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return c.restoreAt(ctx, leader, f)
-}
-
-// RestoreClusterFrom is RestoreCluster with the backup read from r (a
-// decrypted backup, which never touches the disk in the clear).
-func (c *ClusterClient) RestoreClusterFrom(ctx context.Context, addr string, r io.Reader) error {
-	leader, err := c.Leader(ctx, addr)
-	if err != nil {
-		return err
-	}
-	return c.restoreAt(ctx, leader, r)
-}
-
-func (c *ClusterClient) restoreAt(ctx context.Context, leader string, body io.Reader) error {
-	resp, err := rpcSend(ctx, c.http, http.MethodPost, leader, rpcRestore, body)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
 }

@@ -15,9 +15,7 @@ func (n *Node) CrashForTest() {
 		if n.redirect != nil {
 			n.redirect.Close()
 		}
-		if n.tlsPublic != nil && n.tlsPublic.stop != nil {
-			n.tlsPublic.stop()
-		}
+		n.tlsPublic.Stop()
 		n.cluster.Close()
 		close(n.closing)
 		n.stop()

@@ -114,7 +114,7 @@ func (n *Node) announceFirstAdmin(cmd *raftfsm.CreateAdmin, password string) {
 	switch {
 	case n.cfg.TLS.Domain != "":
 		login = "https://" + n.cfg.TLS.Domain + "/login"
-	case n.tlsPublic != nil && n.tlsPublic.config != nil:
+	case n.tlsPublic != nil && n.tlsPublic.Config != nil:
 		login = "https://" + n.reachableAddr() + "/login"
 	}
 	if !cmd.Temporary {

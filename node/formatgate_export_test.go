@@ -6,10 +6,5 @@ import "context"
 // membership as reading format, as if it had asked every member: a stale
 // confirmation, such as a member's downgrade leaves behind.
 func (n *Node) ConfirmFormatForTest(ctx context.Context, format byte) {
-	n.formats.mu.Lock()
-	defer n.formats.mu.Unlock()
-	if n.formats.confirmed == nil {
-		n.formats.confirmed = map[byte]string{}
-	}
-	n.formats.confirmed[format] = n.memberFingerprint()
+	n.cluster.ConfirmFormatForTest(format)
 }

@@ -132,7 +132,7 @@ func (n *Node) watchLeaders(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case o := <-ch:
-			n.leaderMoved.broadcast() // forwarded requests in flight look again (rpc.go)
+			n.cluster.LeaderObserved() // forwarded requests in flight look again
 			if lo := o.Data.(raft.LeaderObservation); lo.LeaderID != "" && lo.LeaderID != last {
 				last = lo.LeaderID
 				changes.Inc()

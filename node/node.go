@@ -21,7 +21,9 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"golang.org/x/net/netutil"
 
+	"minitwit/node/cluster"
 	"minitwit/node/config"
+	"minitwit/node/publictls"
 	"minitwit/ops"
 	"minitwit/ops/backup"
 	"minitwit/raftfsm"
@@ -95,12 +97,10 @@ type Node struct {
 	fsm         *raftfsm.FSM
 	raft        *raft.Raft
 	logStore    *raftboltdb.BoltStore
-	stable      *guardedStable   // the stable store Raft writes to (stablestore.go)
-	tls         *nodeTLS         // this node's internode identity (clustertls.go)
-	localCA     *clusterCA       // the CA this node made, until it is in the replicated state
-	cluster     *clusterListener // raft_addr: Raft, cluster RPC, joins (transport.go)
-	rpc         *http.Client     // calls to other members (rpc.go)
-	rpcServer   *http.Server
+	stable      *guardedStable  // the stable store Raft writes to (stablestore.go)
+	tls         *cluster.TLS    // this node's internode identity
+	localCA     *cluster.CA     // the CA this node made, until it is in the replicated state
+	cluster     *cluster.Server // raft_addr: Raft, cluster RPC, joins (node/cluster)
 	snaps       raft.SnapshotStore
 	unsynced    atomic.Bool // the data file commits without fsync (durability.go)
 	addrChanged bool        // the cluster knows this node at an older address
@@ -109,15 +109,14 @@ type Node struct {
 
 	httpLn       net.Listener
 	httpSrv      *http.Server
-	tlsPublic    *publicTLS   // the public listener's TLS mode (publictls.go)
-	redirect     *http.Server // tls.redirect_addr: ACME challenges and 308s to HTTPS
+	tlsPublic    *publictls.Public // the public listener's TLS mode (tlspublic.go)
+	redirect     *http.Server      // tls.redirect_addr: ACME challenges and 308s to HTTPS
 	redirectAddr string
 	backups      *backup.Scheduler // nil when no backups are configured (backup.go)
 	backupKey    *backup.Key       // backup.encryption_key_file, nil when unset (backup.go)
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
-	leaderMoved  *signal        // broadcast on every leader observation (rpc.go)
 	closing      chan struct{}  // closed when shutdown begins
 	raftDown     chan struct{}  // closed once Raft has shut down
 
@@ -149,14 +148,12 @@ type Node struct {
 	up atomic.Bool
 	// heldForTest keeps the node from reporting itself ready to vote.
 	heldForTest atomic.Bool
-	// formats remembers which command formats every member reads
-	// (formatgate.go).
-	formats formatGate
 	// readsFormat is the command format this node says it reads: the
 	// binary's, lowered by tests to play an older member.
 	readsFormat atomic.Int64
 	build       ops.BuildInfo
-	// refusalLogInterval: Options.RefusalLogInterval (portguard.go).
+	// refusalLogInterval: Options.RefusalLogInterval (node/cluster's port
+	// guard).
 	refusalLogInterval time.Duration
 	console            io.Writer // see Options.Console
 
@@ -173,7 +170,7 @@ type Node struct {
 func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: ops.NewMetrics(), started: time.Now(), build: opts.Build,
 		proposals: make(chan *proposal, proposalBuffer), closing: make(chan struct{}),
-		raftDown: make(chan struct{}), reads: newReadGate(), leaderMoved: newSignal(), pending: map[raftfsm.RequestID]*proposal{},
+		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{},
 		dialCluster: opts.DialCluster}
 	rand.Read(n.idPrefix[:])
 	n.refusalLogInterval = opts.RefusalLogInterval
@@ -185,9 +182,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}
 	defer func() {
 		if err != nil {
-			if n.tlsPublic != nil && n.tlsPublic.stop != nil {
-				n.tlsPublic.stop()
-			}
+			n.tlsPublic.Stop()
 			if n.stop != nil {
 				n.stop()
 				n.bg.Wait()
@@ -232,7 +227,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	}
 
 	// 2. The public listener's port, before anything else: a joining node
-	// that cannot bind it must fail before it asks to join (membership.go).
+	// that cannot bind it must fail before it asks to join (node/cluster/membership.go).
 	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http_addr %s: %w%s", cfg.HTTPAddr, err, privilegedPortHint(err))
 	}
@@ -257,7 +252,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.bg.Go(func() { n.watchLeaders(ctx.Done()) })
 	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
-	n.bg.Go(func() { n.promoteLoop(ctx) })
+	n.bg.Go(func() { n.cluster.PromoteLoop(ctx) })
 	if n.addrChanged {
 		n.bg.Go(func() { n.announceAddress(ctx) })
 	}
@@ -322,12 +317,12 @@ func (n *Node) startHTTP(newHandler func(*Node) (Handler, error)) (err error) {
 	// instead, which a streaming handler extends for itself through
 	// http.ResponseController.
 	public := withWriteDeadline(requestWriteTimeout, handler)
-	if n.tlsPublic.hsts != "" {
-		public = withHSTS(n.tlsPublic.hsts, public)
+	if n.tlsPublic.HSTS != "" {
+		public = publictls.WithHSTS(n.tlsPublic.HSTS, public)
 	}
 	n.httpSrv = &http.Server{
 		Handler:           public,
-		TLSConfig:         n.tlsPublic.config,
+		TLSConfig:         n.tlsPublic.Config,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       time.Duration(n.cfg.HTTP.IdleTimeout),
@@ -340,20 +335,18 @@ func (n *Node) startHTTP(newHandler func(*Node) (Handler, error)) (err error) {
 	// wait unaccepted in the kernel's queue instead of costing a file
 	// descriptor and a goroutine each (a flood of half-open connections).
 	ln := netutil.LimitListener(n.httpLn, n.cfg.HTTP.MaxConnections)
-	if n.tlsPublic.config != nil {
+	if n.tlsPublic.Config != nil {
 		go func() { n.served <- n.httpSrv.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { n.served <- n.httpSrv.Serve(ln) }()
 	}
 	n.startRedirect()
-	if n.tlsPublic.manage != nil {
-		if err := n.tlsPublic.manage(); err != nil {
-			n.httpSrv.Close()
-			if n.redirect != nil {
-				n.redirect.Close()
-			}
-			return err
+	if err := n.tlsPublic.Manage(); err != nil {
+		n.httpSrv.Close()
+		if n.redirect != nil {
+			n.redirect.Close()
 		}
+		return err
 	}
 	return nil
 }
@@ -362,7 +355,7 @@ func (n *Node) startHTTP(newHandler func(*Node) (Handler, error)) (err error) {
 // logged and the node goes on without it: HTTPS still works, and so does
 // the TLS-ALPN challenge.
 func (n *Node) startRedirect() {
-	if n.tlsPublic.redirect == nil || n.cfg.TLS.RedirectAddr == "" {
+	if n.tlsPublic.Redirect == nil || n.cfg.TLS.RedirectAddr == "" {
 		return
 	}
 	ln, err := net.Listen("tcp", n.cfg.TLS.RedirectAddr)
@@ -372,7 +365,7 @@ func (n *Node) startRedirect() {
 		return
 	}
 	n.redirect = &http.Server{
-		Handler:           n.tlsPublic.redirect,
+		Handler:           n.tlsPublic.Redirect,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -535,9 +528,7 @@ func (n *Node) close(ctx context.Context) error {
 			n.redirect.Close()
 		}
 	}
-	if n.tlsPublic != nil && n.tlsPublic.stop != nil {
-		n.tlsPublic.stop()
-	}
+	n.tlsPublic.Stop()
 	n.handOverLeadership()
 	close(n.closing)
 	if n.stop != nil {
@@ -611,11 +602,9 @@ func (n *Node) handOverLeadership() {
 // errors rather than crash.
 func (n *Node) closeStorage() error {
 	var errs []error
-	if n.rpcServer != nil {
+	if n.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), rpcDrainBound)
-		if n.rpcServer.Shutdown(ctx) != nil {
-			n.rpcServer.Close()
-		}
+		n.cluster.ShutdownRPC(ctx)
 		cancel()
 	}
 	if n.raft != nil {

@@ -47,12 +47,6 @@ func (p *proposal) settle(r proposalResult) {
 	close(p.done)
 }
 
-// errOutcomeUnknown means the entry was appended but the leader lost
-// leadership (or failed) before it was known to be committed. The request
-// may be sent again with the same ID (retried); the next leader answers
-// it from its record of applied requests if it was committed.
-var errOutcomeUnknown = fmt.Errorf("%w: the leader changed while the write was in flight", ErrUnavailable)
-
 // Propose sends a command through Raft and waits until it is applied on the
 // leader: here, or, on a follower, forwarded over the cluster RPC. During an
 // election it waits for a leader (bounded by ctx). Errors other than the
@@ -98,7 +92,7 @@ func (n *Node) propose(ctx context.Context, id raftfsm.RequestID, cmd raftfsm.Co
 		// handing over answers its own forward "not the leader" until the
 		// new leader is known, so the write waits for it.
 		started := time.Now()
-		body, err := n.callLeader(ctx, rpcPropose, data, retry)
+		body, err := n.callLeader(ctx, data, retry)
 		if err != nil {
 			return raftfsm.Result{}, err
 		}

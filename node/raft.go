@@ -2,14 +2,11 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -19,15 +16,11 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
 
+	"minitwit/node/cluster"
 	"minitwit/node/nodeinfo"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
-
-// ErrUnavailable wraps every reason a proposal or read cannot be served
-// right now (no leader, shutting down, timed out). It is retryable; callers
-// answer 503. A write that failed this way may still have been committed.
-var ErrUnavailable = errors.New("node unavailable")
 
 // The Raft timeouts come from the configuration (raft.profile and
 // raft.*_timeout; config.RaftProfiles says why the lan profile, the
@@ -110,34 +103,34 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return err
 	}
-	if n.tls, err = loadNodeTLS(n.cfg.DataDir); err != nil {
+	if n.tls, err = cluster.LoadTLS(n.cfg.DataDir); err != nil {
 		return err
 	}
 	if n.tls != nil {
 		// A CA this node made whose key the cluster does not hold yet
 		// (firststart.go).
-		if n.localCA, err = loadPendingCA(n.cfg.DataDir, n.tls); err != nil {
+		if n.localCA, err = cluster.LoadPendingCA(n.cfg.DataDir, n.tls); err != nil {
 			return err
 		}
 	}
-	var joining *joinSession
+	var joining *cluster.JoinSession
 	switch {
 	case !existing && n.fileUnsynced():
 		return fmt.Errorf("the data file in %s was left unsynced by an unclean stop and there is no Raft state to rebuild it from; restore from a backup", n.cfg.DataDir)
 	case !existing && len(n.cfg.Join) > 0 && applied > 0:
 		return fmt.Errorf("data dir %s holds data (applied index %d) but no Raft state: a joining node must start empty and gets its data from the cluster; remove join to start a new cluster on this data, or empty the data dir", n.cfg.DataDir, applied)
 	case !existing && len(n.cfg.Join) > 0:
-		ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
-		joining, err = beginJoin(ctx, n.cfg.Join, n.cfg.JoinToken, n.nodeID, advertise)
+		ctx, cancel := context.WithTimeout(context.Background(), cluster.JoinTimeout)
+		joining, err = cluster.BeginJoin(ctx, n.cfg.Join, n.cfg.JoinToken, n.nodeID, advertise)
 		cancel()
 		if err != nil {
 			return err
 		}
-		if err := saveNodeTLS(n.cfg.DataDir, joining.tls.caPEM, certPEM(joining.tls), joining.keyPEM); err != nil {
-			joining.conn.Close()
+		if err := cluster.SaveTLS(n.cfg.DataDir, joining.TLS().CAPEM(), joining.TLS().CertPEM(), joining.KeyPEM()); err != nil {
+			_ = joining.Close() // the save's error is the one to report
 			return fmt.Errorf("saving the node certificate: %w", err)
 		}
-		n.tls = joining.tls
+		n.tls = joining.TLS()
 	case !existing:
 		if applied > 0 {
 			// A data file without a Raft log (a restored or seeded file):
@@ -169,11 +162,12 @@ func (n *Node) startRaft() error {
 		}
 	}
 
-	n.tls.dial = n.dialCluster
-	n.cluster = newClusterListener(tls.NewListener(tcpLn, n.tls.serverConfig()), n.log, n.refusalLogInterval)
-	n.rpc = newRPCClient(n.tls)
+	n.tls.Dial = n.dialCluster
+	t := n.cfg.Raft.Timing()
+	n.cluster = cluster.Serve(tcpLn, n.tls, clusterHost{n}, cluster.Config{Log: n.log,
+		RefusalLogInterval: n.refusalLogInterval, ElectionTimeout: t.ElectionTimeout, RaftTiming: t.String()})
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  &raftStream{chanListener: chanListener{l: n.cluster, ch: n.cluster.raft}, tls: n.tls},
+		Stream:  n.cluster.RaftStream(),
 		MaxPool: 3, Timeout: 10 * time.Second, Logger: raftLogger(n.log),
 		// No pipelined replication: hashicorp/raft v1.7.3's pipeline can
 		// deadlock when a follower answers with a newer term (its decoder
@@ -184,16 +178,6 @@ func (n *Node) startRaft() error {
 		// costs nothing measurable (docs/benchmarks.md).
 		MaxRPCsInFlight: 1,
 	})
-	n.rpcServer = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
-	go func() {
-		// Serve returns ErrServerClosed at shutdown; anything else means the
-		// cluster RPC stopped answering, which an operator must hear of.
-		if err := n.rpcServer.Serve(ownListener(n.cluster, n.cluster.rpc)); !errors.Is(err, http.ErrServerClosed) {
-			n.log.Error("cluster RPC server stopped", "err", err.Error())
-		}
-	}()
-	go n.acceptJoins()
 
 	if err := n.recoverFromPeersJSON(existing, logs); err != nil {
 		return err
@@ -205,10 +189,10 @@ func (n *Node) startRaft() error {
 	}
 	switch {
 	case joining != nil:
-		if err := joining.finish(); err != nil {
+		if err := joining.Finish(); err != nil {
 			return err
 		}
-		n.log.Info("joined the cluster as a non-voter; the leader makes it a voter once it has caught up and serves", "via", joining.member)
+		n.log.Info("joined the cluster as a non-voter; the leader makes it a voter once it has caught up and serves", "via", joining.Member())
 	case !existing:
 		boot := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter, ID: raft.ServerID(n.nodeID), Address: raft.ServerAddress(advertise),
@@ -242,14 +226,13 @@ func (n *Node) addressChanged(advertise string) bool {
 // cannot reach it at the old one, so it asks the other members, who pass it
 // to the leader; it retries until one succeeds.
 func (n *Node) announceAddress(ctx context.Context) {
-	body, _ := json.Marshal(addVoterRequest{ID: n.nodeID, Addr: n.RaftAddr()})
 	for {
 		for _, s := range n.raft.GetConfiguration().Configuration().Servers {
 			if s.ID == raft.ServerID(n.nodeID) {
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := n.callMember(cctx, string(s.Address), rpcAddVoter, body)
+			err := n.cluster.AnnounceAddress(cctx, string(s.Address), n.nodeID, n.RaftAddr())
 			cancel()
 			if err == nil {
 				n.log.Info("announced this node's new address to the cluster", "raft_addr", n.RaftAddr(), "via", s.ID)
@@ -257,8 +240,10 @@ func (n *Node) announceAddress(ctx context.Context) {
 			}
 			n.log.Warn("announcing this node's new address failed; will retry", "via", s.ID, "err", err.Error())
 		}
-		if sleepCtx(ctx, 500*time.Millisecond) != nil {
+		select {
+		case <-ctx.Done():
 			return
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
@@ -274,12 +259,12 @@ func (n *Node) makeOwnCertificate() error {
 	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
 		return fmt.Errorf("reading the cluster CA: %w", err)
 	}
-	var ca *clusterCA
+	var ca *cluster.CA
 	var err error
 	if len(sec.CACert) > 0 {
-		ca, err = parseClusterCA(sec.CACert, sec.CAKey)
+		ca, err = cluster.ParseCA(sec.CACert, sec.CAKey)
 	} else {
-		ca, err = newClusterCA()
+		ca, err = cluster.NewCA()
 		n.localCA = ca
 	}
 	if err != nil {
@@ -287,37 +272,23 @@ func (n *Node) makeOwnCertificate() error {
 	}
 	if n.localCA != nil {
 		// Before the certificate it signs: see firststart.go.
-		if err := savePendingCA(n.cfg.DataDir, n.localCA); err != nil {
+		if err := cluster.SavePendingCA(n.cfg.DataDir, n.localCA); err != nil {
 			return fmt.Errorf("saving the cluster CA: %w", err)
 		}
 	}
-	key, keyPEM, err := newNodeKey()
+	key, keyPEM, err := cluster.NewNodeKey()
 	if err != nil {
 		return err
 	}
-	cert, err := ca.issue(n.nodeID, &key.PublicKey)
+	cert, err := ca.Issue(n.nodeID, &key.PublicKey)
 	if err != nil {
 		return err
 	}
-	if err := saveNodeTLS(n.cfg.DataDir, ca.certPEM, cert, keyPEM); err != nil {
+	if err := cluster.SaveTLS(n.cfg.DataDir, ca.CertPEM(), cert, keyPEM); err != nil {
 		return fmt.Errorf("saving the node certificate: %w", err)
 	}
-	n.tls, err = makeNodeTLS(ca.certPEM, cert, keyPEM)
+	n.tls, err = cluster.MakeTLS(ca.CertPEM(), cert, keyPEM)
 	return err
-}
-
-func certPEM(t *nodeTLS) []byte { return pemBlock("CERTIFICATE", t.cert.Certificate[0]) }
-
-// acceptJoins serves join handshakes until the listener closes.
-func (n *Node) acceptJoins() {
-	for {
-		select {
-		case conn := <-n.cluster.join:
-			go n.serveJoin(conn)
-		case <-n.cluster.closed:
-			return
-		}
-	}
 }
 
 func (n *Node) appliedIndex() (uint64, error) {
@@ -429,7 +400,7 @@ func (n *Node) initSecrets(ctx context.Context) (stuck bool) {
 		sec.JoinToken = []byte(hex.EncodeToString(newSessionKey()))
 	}
 	if n.localCA != nil {
-		sec.CACert, sec.CAKey = n.localCA.certPEM, n.localCA.keyPEM
+		sec.CACert, sec.CAKey = n.localCA.CertPEM(), n.localCA.KeyPEM()
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -473,12 +444,9 @@ func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
 		}
 		index = n.raft.CommitIndex()
 	} else {
-		data, err := n.callLeader(ctx, rpcReadIdx, nil, false)
-		if err != nil {
+		var err error
+		if index, err = n.cluster.ReadIndex(ctx); err != nil {
 			return nil, err
-		}
-		if index, err = strconv.ParseUint(string(data), 10, 64); err != nil {
-			return nil, fmt.Errorf("%w: read index from the leader: %w", ErrUnavailable, err)
 		}
 	}
 	if err := n.waitApplied(ctx, index); err != nil {

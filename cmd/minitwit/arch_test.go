@@ -54,6 +54,8 @@ func TestImportRules(t *testing.T) {
 		{"minitwit/store", oneOf(username), "the store knows nothing of Raft or HTTP"},
 		{"minitwit/raftfsm", oneOf("minitwit/store", username), "the state machine sits on the store only"},
 		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", username, auth), "the import reads SQLite into commands"},
+		{"minitwit/node/cluster", func(d string) bool { return d != "minitwit/node" && !under(d, "minitwit/httpui") },
+			"the internode port serves the node through cluster.Host: it never imports node (no cycle) nor the web layer"},
 		{"minitwit/node/publictls", oneOf("minitwit/raftfsm", "minitwit/store", username), "the public certificates sit on the replicated state only"},
 		{"minitwit/httpui", func(d string) bool { return !under(d, "minitwit/node") || d == nodeinfo || d == config },
 			"httpui talks to the node through its own interfaces; node/nodeinfo and node/config are leaves"},

@@ -1,5 +1,7 @@
-// Package publictls owns the certificates of a node's public listener.
-// Today that is certmagic's Storage over the replicated state
+// Package publictls owns the certificates of a node's public listener:
+// the TLS mode (Setup: plain HTTP, a self-signed certificate kept in the
+// data dir, or ACME through certmagic, with the HTTP-01 redirect handler
+// and HSTS), and certmagic's Storage over the replicated state
 // (CertStorage): the nodes behind one DNS name share one ACME account, one
 // certificate and the challenge tokens, and lease locks in the Raft log keep
 // two nodes from ordering the same certificate at once. Serving never needs
@@ -7,6 +9,5 @@
 //
 // It proposes raftfsm's certificate commands through any Node (a running
 // *node.Node) and reads the store; it knows nothing of the node's lifecycle,
-// so raftfsm itself no longer depends on certmagic. The ACME and self-signed
-// set-up still lives in node/publictls.go and is to move here next.
+// so raftfsm itself does not depend on certmagic. See DESIGN.md.
 package publictls

@@ -1,4 +1,4 @@
-package node
+package cluster
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"minitwit/node/nodeinfo"
 	"minitwit/raftfsm"
 )
 
@@ -26,11 +25,8 @@ import (
 // raftfsm.ErrOlderMembers until all read it. A confirmed membership is
 // remembered, so the question is asked once per configuration.
 
-const (
-	rpcClusterFormat = "/cluster-format"
-	// formatAskTimeout bounds one member's answer.
-	formatAskTimeout = 2 * time.Second
-)
+// formatAskTimeout bounds one member's answer.
+const formatAskTimeout = 2 * time.Second
 
 // formatGate remembers the membership confirmed to read each format.
 type formatGate struct {
@@ -38,25 +34,25 @@ type formatGate struct {
 	confirmed map[byte]string // format -> member fingerprint
 }
 
-// checkClusterReads returns nil when every member reads format, or when
+// CheckClusterReads returns nil when every member reads format, or when
 // format is one every release reads.
-func (n *Node) checkClusterReads(ctx context.Context, format byte) error {
+func (s *Server) CheckClusterReads(ctx context.Context, format byte) error {
 	if format <= raftfsm.ReleasedFormat {
 		return nil
 	}
-	members := n.memberList()
-	fingerprint := n.memberFingerprint()
-	n.formats.mu.Lock()
-	ok := n.formats.confirmed[format] == fingerprint
-	n.formats.mu.Unlock()
+	members := s.Members()
+	fingerprint := s.memberFingerprint()
+	s.formats.mu.Lock()
+	ok := s.formats.confirmed[format] == fingerprint
+	s.formats.mu.Unlock()
 	if ok {
 		return nil
 	}
 	for _, m := range members {
-		if m.ID == n.nodeID {
+		if m.ID == s.host.ID() {
 			continue
 		}
-		reads, err := n.memberFormat(ctx, m.Address)
+		reads, err := s.memberFormat(ctx, m.Address)
 		if err != nil {
 			return fmt.Errorf("%w (cannot tell which format %s reads: %v)", raftfsm.ErrOlderMembers, m.ID, err)
 		}
@@ -64,18 +60,29 @@ func (n *Node) checkClusterReads(ctx context.Context, format byte) error {
 			return fmt.Errorf("%w (%s reads commands up to format %d, this change needs %d)", raftfsm.ErrOlderMembers, m.ID, reads, format)
 		}
 	}
-	n.formats.mu.Lock()
-	if n.formats.confirmed == nil {
-		n.formats.confirmed = map[byte]string{}
-	}
-	n.formats.confirmed[format] = fingerprint
-	n.formats.mu.Unlock()
+	s.confirmFormat(format, fingerprint)
 	return nil
 }
 
+func (s *Server) confirmFormat(format byte, fingerprint string) {
+	s.formats.mu.Lock()
+	defer s.formats.mu.Unlock()
+	if s.formats.confirmed == nil {
+		s.formats.confirmed = map[byte]string{}
+	}
+	s.formats.confirmed[format] = fingerprint
+}
+
+// ConfirmFormatForTest makes the format gate remember the current
+// membership as reading format, as if it had asked every member: a stale
+// confirmation, such as a member's downgrade leaves behind. Tests only.
+func (s *Server) ConfirmFormatForTest(format byte) {
+	s.confirmFormat(format, s.memberFingerprint())
+}
+
 // memberFingerprint names the current membership (ids and addresses).
-func (n *Node) memberFingerprint() string {
-	members := n.memberList()
+func (s *Server) memberFingerprint() string {
+	members := s.Members()
 	ids := make([]string, 0, len(members))
 	for _, m := range members {
 		ids = append(ids, m.ID+"@"+m.Address)
@@ -87,11 +94,10 @@ func (n *Node) memberFingerprint() string {
 // memberFormat asks a member which command format it reads. A member
 // without /info runs a binary from before this gate: it reads at most the
 // released format.
-func (n *Node) memberFormat(ctx context.Context, addr string) (int, error) {
+func (s *Server) memberFormat(ctx context.Context, addr string) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, formatAskTimeout)
 	defer cancel()
-	var info nodeinfo.Info
-	err := n.getJSON(cctx, addr, rpcInfo, &info)
+	info, err := s.client.Info(cctx, addr)
 	var re *rpcError
 	switch {
 	case errors.As(err, &re) && re.status == http.StatusNotFound:
@@ -104,9 +110,9 @@ func (n *Node) memberFormat(ctx context.Context, addr string) (int, error) {
 	return info.Format, nil
 }
 
-// rpcServeClusterFormat answers whether the whole cluster reads the format
-// in ?format=, for tools that propose through a member (ClusterClient).
-func (n *Node) rpcServeClusterFormat(w http.ResponseWriter, r *http.Request) {
+// serveClusterFormat answers whether the whole cluster reads the format
+// in ?format=, for tools that propose through a member (Client.Proposer).
+func (s *Server) serveClusterFormat(w http.ResponseWriter, r *http.Request) {
 	f, err := strconv.Atoi(r.URL.Query().Get("format"))
 	if err != nil || f < 1 || f > 255 {
 		rpcFail(w, codeBadRequest, errors.New("format: a number from 1 to 255"))
@@ -116,7 +122,7 @@ func (n *Node) rpcServeClusterFormat(w http.ResponseWriter, r *http.Request) {
 		rpcFail(w, codeFormatRefused, fmt.Errorf("%w (this node reads up to format %d)", raftfsm.ErrOlderMembers, raftfsm.FormatVersion))
 		return
 	}
-	if err := n.checkClusterReads(r.Context(), byte(f)); err != nil {
+	if err := s.CheckClusterReads(r.Context(), byte(f)); err != nil {
 		rpcFail(w, codeFormatRefused, err)
 		return
 	}

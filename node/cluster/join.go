@@ -1,4 +1,4 @@
-package node
+package cluster
 
 import (
 	"bufio"
@@ -35,8 +35,10 @@ import (
 // before the joiner has proven anything; see portguard.go for the rest of
 // what bounds an unauthenticated peer.
 const (
-	joinLabel   = "minitwit join v1"
-	joinTimeout = 60 * time.Second
+	joinLabel = "minitwit join v1"
+	// JoinTimeout bounds a whole join, from the first message to the
+	// member's "added".
+	JoinTimeout = 60 * time.Second
 	// joinHelloTimeout bounds the wait for the first message; a joiner
 	// sends it right after the handshake.
 	joinHelloTimeout = 5 * time.Second
@@ -99,17 +101,29 @@ func exportedSession(c *tls.Conn) ([]byte, error) {
 	return cs.ExportKeyingMaterial(joinLabel, nil, 32)
 }
 
-// joinSession is a joiner's open handshake between steps 2 and 3.
-type joinSession struct {
+// JoinSession is a joiner's open handshake between steps 2 and 3.
+type JoinSession struct {
 	conn   *tls.Conn
 	rd     *bufio.Reader
 	member string
-	tls    *nodeTLS
+	tls    *TLS
 	keyPEM []byte
 }
 
-// beginJoin runs steps 1-2 against the first member that answers.
-func beginJoin(ctx context.Context, members []string, token, nodeID, raftAddr string) (*joinSession, error) {
+// TLS is the identity the member issued.
+func (s *JoinSession) TLS() *TLS { return s.tls }
+
+// KeyPEM is the private key of that identity.
+func (s *JoinSession) KeyPEM() []byte { return s.keyPEM }
+
+// Member is the member that admitted this node.
+func (s *JoinSession) Member() string { return s.member }
+
+// Close hangs up without finishing (the joiner failed before step 3).
+func (s *JoinSession) Close() error { return s.conn.Close() }
+
+// BeginJoin runs steps 1-2 against the first member that answers.
+func BeginJoin(ctx context.Context, members []string, token, nodeID, raftAddr string) (*JoinSession, error) {
 	if token == "" {
 		return nil, errors.New("join: a join token is needed (--join-token or MINITWIT_JOIN_TOKEN)")
 	}
@@ -135,7 +149,7 @@ func (e *joinRefusedError) Error() string {
 	return fmt.Sprintf("join: %s refused: %s", e.member, e.reason)
 }
 
-func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*joinSession, error) {
+func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*JoinSession, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	// The member's certificate cannot be checked yet (we have no CA); its
@@ -153,7 +167,7 @@ func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*join
 			conn.Close()
 		}
 	}()
-	conn.SetDeadline(time.Now().Add(joinTimeout))
+	conn.SetDeadline(time.Now().Add(JoinTimeout))
 	if _, err := conn.Write([]byte{prefaceJoin}); err != nil {
 		return nil, err
 	}
@@ -161,7 +175,7 @@ func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*join
 	if err != nil {
 		return nil, err
 	}
-	key, keyPEM, err := newNodeKey()
+	key, keyPEM, err := NewNodeKey()
 	if err != nil {
 		return nil, err
 	}
@@ -185,16 +199,16 @@ func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*join
 	if !hmac.Equal(welcome.Proof, joinMAC(token, []byte("server"), session, welcome.NodeCert)) {
 		return nil, &joinRefusedError{member, "it could not prove it knows the join token (a different cluster, or someone in between)"}
 	}
-	t, err := makeNodeTLS(welcome.CACert, welcome.NodeCert, keyPEM)
+	t, err := MakeTLS(welcome.CACert, welcome.NodeCert, keyPEM)
 	if err != nil {
 		return nil, err
 	}
 	ok = true
-	return &joinSession{conn: conn, rd: rd, member: member, tls: t, keyPEM: keyPEM}, nil
+	return &JoinSession{conn: conn, rd: rd, member: member, tls: t, keyPEM: keyPEM}, nil
 }
 
-// finish runs step 3 once this node's Raft is listening.
-func (s *joinSession) finish() error {
+// Finish runs step 3 once this node's Raft is listening.
+func (s *JoinSession) Finish() error {
 	defer s.conn.Close()
 	if err := json.NewEncoder(s.conn).Encode(joinReady{Ready: true}); err != nil {
 		return fmt.Errorf("join: %s: %w", s.member, err)
@@ -212,8 +226,8 @@ func (s *joinSession) finish() error {
 // serveJoin is the member's side of a join handshake. The connection is
 // on the port guard's list of unauthenticated ones until the joiner has
 // proven the token.
-func (n *Node) serveJoin(jc joinConn) {
-	conn, guard := jc.conn, n.cluster.guard
+func (s *Server) serveJoin(jc joinConn) {
+	conn, guard := jc.conn, s.ln.guard
 	defer conn.Close()
 	defer jc.release()
 	conn.SetDeadline(time.Now().Add(joinHelloTimeout))
@@ -241,11 +255,11 @@ func (n *Node) serveJoin(jc joinConn) {
 	// After the proof, a refusal concerns a peer that knows the token: it
 	// is worth a line of its own.
 	refuse := func(reason string, attrs ...any) {
-		n.log.Warn("join refused", append([]any{"peer", peer, "node_id", hello.NodeID, "reason", reason}, attrs...)...)
+		s.log.Warn("join refused", append([]any{"peer", peer, "node_id", hello.NodeID, "reason", reason}, attrs...)...)
 		answer(reason)
 	}
 	var sec store.ClusterSecrets
-	if err := n.store.View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
+	if err := s.host.LocalStore().View(func(r *store.ReadTx) error { sec = r.Secrets(); return nil }); err != nil {
 		refuse("this member cannot read the cluster secrets; retry in a moment", "err", err.Error())
 		return
 	}
@@ -256,7 +270,7 @@ func (n *Node) serveJoin(jc joinConn) {
 	token := string(sec.JoinToken)
 	want := joinMAC(token, []byte("client"), session, []byte(hello.NodeID), []byte(hello.RaftAddr), hello.PublicKey)
 	if !hmac.Equal(hello.Proof, want) {
-		n.metrics.APIRefused("join_token")
+		s.host.Metrics().APIRefused("join_token")
 		guard.wrongToken(conn.RemoteAddr())
 		guard.refuse(refusedWrongToken, conn.RemoteAddr())
 		answer("wrong join token")
@@ -264,7 +278,7 @@ func (n *Node) serveJoin(jc joinConn) {
 	}
 	guard.tokenProven(conn.RemoteAddr())
 	jc.release()
-	conn.SetDeadline(time.Now().Add(joinTimeout))
+	conn.SetDeadline(time.Now().Add(JoinTimeout))
 	if err := validNodeID(hello.NodeID); err != nil {
 		refuse(err.Error())
 		return
@@ -279,12 +293,12 @@ func (n *Node) serveJoin(jc joinConn) {
 		refuse("the public key is not an ECDSA key")
 		return
 	}
-	ca, err := parseClusterCA(sec.CACert, sec.CAKey)
+	ca, err := ParseCA(sec.CACert, sec.CAKey)
 	if err != nil {
 		refuse("the cluster CA is unusable", "err", err.Error())
 		return
 	}
-	cert, err := ca.issue(hello.NodeID, pub)
+	cert, err := ca.Issue(hello.NodeID, pub)
 	if err != nil {
 		refuse("issuing a certificate failed", "err", err.Error())
 		return
@@ -300,23 +314,12 @@ func (n *Node) serveJoin(jc joinConn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	done := joinDone{}
-	if err := n.addMember(ctx, hello.NodeID, hello.RaftAddr); err != nil { // a non-voter first: membership.go
+	if err := s.AddMember(ctx, hello.NodeID, hello.RaftAddr); err != nil { // a non-voter first: membership.go
 		done.Error = "adding the node failed: " + err.Error()
 	} else {
-		n.log.Info("node joined", "node_id", hello.NodeID, "raft_addr", hello.RaftAddr)
+		s.log.Info("node joined", "node_id", hello.NodeID, "raft_addr", hello.RaftAddr)
 	}
 	json.NewEncoder(conn).Encode(done)
-}
-
-// addVoter has the leader add (or re-address) a voter, from any member.
-func (n *Node) addVoter(ctx context.Context, id, addr string) error {
-	err := n.addVoterHere(ctx, id, addr)
-	if !errors.Is(err, errNotLeaderHere) {
-		return err
-	}
-	body, _ := json.Marshal(addVoterRequest{ID: id, Addr: addr})
-	_, err = n.callLeader(ctx, rpcAddVoter, body, false)
-	return err
 }
 
 // validNodeID applies config's rule for node ids to one that arrives over

@@ -1,4 +1,4 @@
-package node
+package cluster
 
 import (
 	"context"
@@ -26,24 +26,27 @@ import (
 // ACME never plays a part here.
 const (
 	clusterServerName = "minitwit.cluster.internal"
-	tlsDir            = "tls"
-	caCertFile        = "ca.crt"
-	nodeCertFile      = "node.crt"
-	nodeKeyFile       = "node.key"
-	caValidity        = 20 * 365 * 24 * time.Hour
-	nodeCertValidity  = 10 * 365 * 24 * time.Hour
+	// TLSDir is the data dir's folder for the node's certificates (and
+	// the public listener's self-signed one, node/publictls).
+	TLSDir           = "tls"
+	caCertFile       = "ca.crt"
+	nodeCertFile     = "node.crt"
+	nodeKeyFile      = "node.key"
+	caValidity       = 20 * 365 * 24 * time.Hour
+	nodeCertValidity = 10 * 365 * 24 * time.Hour
 )
 
-// clusterCA signs node certificates. Its key is part of the replicated
-// state, so any member can admit a joining node.
-type clusterCA struct {
+// CA signs node certificates. Its key is part of the replicated state,
+// so any member can admit a joining node.
+type CA struct {
 	cert    *x509.Certificate
 	certPEM []byte
 	key     *ecdsa.PrivateKey
 	keyPEM  []byte
 }
 
-func newClusterCA() (*clusterCA, error) {
+// NewCA makes a new cluster CA (the bootstrapping node does).
+func NewCA() (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -66,10 +69,12 @@ func newClusterCA() (*clusterCA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseClusterCA(pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", keyDER))
+	return ParseCA(pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", keyDER))
 }
 
-func parseClusterCA(certPEM, keyPEM []byte) (*clusterCA, error) {
+// ParseCA reads a CA from its PEM certificate and key (the replicated
+// state's cluster secrets).
+func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
 	cert, err := parseCertPEM(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("cluster CA certificate: %w", err)
@@ -82,11 +87,17 @@ func parseClusterCA(certPEM, keyPEM []byte) (*clusterCA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster CA key: %w", err)
 	}
-	return &clusterCA{cert: cert, certPEM: certPEM, key: key, keyPEM: keyPEM}, nil
+	return &CA{cert: cert, certPEM: certPEM, key: key, keyPEM: keyPEM}, nil
 }
 
-// issue signs a certificate for a node's public key.
-func (ca *clusterCA) issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) {
+// CertPEM is the CA's certificate.
+func (ca *CA) CertPEM() []byte { return ca.certPEM }
+
+// KeyPEM is the CA's private key.
+func (ca *CA) KeyPEM() []byte { return ca.keyPEM }
+
+// Issue signs a certificate for a node's public key.
+func (ca *CA) Issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: nodeID, OrganizationalUnit: []string{"minitwit node"}},
@@ -103,18 +114,19 @@ func (ca *clusterCA) issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) 
 	return pemBlock("CERTIFICATE", der), nil
 }
 
-// nodeTLS is this node's identity on raft_addr.
-type nodeTLS struct {
+// TLS is this node's identity on raft_addr.
+type TLS struct {
 	caPEM []byte
 	pool  *x509.CertPool
 	cert  tls.Certificate
 	id    string // the node id in the certificate
-	// dial opens the raw connection under TLS when set (a test's fault
-	// point, Options.DialCluster); nil dials directly.
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Dial opens the raw connection under TLS when set (a test's fault
+	// point, node.Options.DialCluster); nil dials directly.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-func newNodeKey() (*ecdsa.PrivateKey, []byte, error) {
+// NewNodeKey makes a node's private key, returned with its PEM form.
+func NewNodeKey() (*ecdsa.PrivateKey, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +138,8 @@ func newNodeKey() (*ecdsa.PrivateKey, []byte, error) {
 	return key, pemBlock("EC PRIVATE KEY", der), nil
 }
 
-func makeNodeTLS(caPEM, certPEM, keyPEM []byte) (*nodeTLS, error) {
+// MakeTLS checks a node certificate against the CA and makes the identity.
+func MakeTLS(caPEM, certPEM, keyPEM []byte) (*TLS, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, errors.New("cluster CA certificate: not PEM")
@@ -142,13 +155,13 @@ func makeNodeTLS(caPEM, certPEM, keyPEM []byte) (*nodeTLS, error) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		return nil, fmt.Errorf("node certificate is not from this cluster's CA: %w", err)
 	}
-	return &nodeTLS{caPEM: caPEM, pool: pool, cert: pair, id: leaf.Subject.CommonName}, nil
+	return &TLS{caPEM: caPEM, pool: pool, cert: pair, id: leaf.Subject.CommonName}, nil
 }
 
-// loadNodeTLS reads the node's certificates from the data dir; it returns
+// LoadTLS reads the node's certificates from the data dir; it returns
 // (nil, nil) when there are none yet.
-func loadNodeTLS(dataDir string) (*nodeTLS, error) {
-	dir := filepath.Join(dataDir, tlsDir)
+func LoadTLS(dataDir string) (*TLS, error) {
+	dir := filepath.Join(dataDir, TLSDir)
 	caPEM, err := os.ReadFile(filepath.Join(dir, caCertFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -161,13 +174,13 @@ func loadNodeTLS(dataDir string) (*nodeTLS, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("node certificate in %s: %w", dir, err)
 	}
-	return makeNodeTLS(caPEM, certPEM, keyPEM)
+	return MakeTLS(caPEM, certPEM, keyPEM)
 }
 
-// saveNodeTLS writes the certificates (the key readable by the owner only)
+// SaveTLS writes the certificates (the key readable by the owner only)
 // and syncs them, so a node that was admitted keeps its identity.
-func saveNodeTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
-	dir := filepath.Join(dataDir, tlsDir)
+func SaveTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
+	dir := filepath.Join(dataDir, TLSDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -181,7 +194,7 @@ func saveNodeTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
 
 // serverConfig accepts node certificates from the cluster CA, and, only for
 // the join handshake, clients without one (see transport.go).
-func (t *nodeTLS) serverConfig() *tls.Config {
+func (t *TLS) serverConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{t.cert},
@@ -192,7 +205,7 @@ func (t *nodeTLS) serverConfig() *tls.Config {
 
 // clientConfig presents this node's certificate and trusts only the
 // cluster CA.
-func (t *nodeTLS) clientConfig() *tls.Config {
+func (t *TLS) clientConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{t.cert},
@@ -200,6 +213,15 @@ func (t *nodeTLS) clientConfig() *tls.Config {
 		ServerName:   clusterServerName,
 	}
 }
+
+// CAPEM is the cluster CA's certificate.
+func (t *TLS) CAPEM() []byte { return t.caPEM }
+
+// CertPEM is this node's certificate.
+func (t *TLS) CertPEM() []byte { return pemBlock("CERTIFICATE", t.cert.Certificate[0]) }
+
+// ID is the node id the certificate names.
+func (t *TLS) ID() string { return t.id }
 
 // hasClusterCert reports whether the TLS peer presented a certificate that
 // chains to the cluster CA (the server config already verified it).

@@ -1,4 +1,4 @@
-package node
+package cluster
 
 import (
 	"context"
@@ -28,8 +28,8 @@ const (
 	handshakeTimeout = 5 * time.Second
 )
 
-// clusterListener accepts on raft_addr and sorts connections by preface.
-type clusterListener struct {
+// Listener accepts on raft_addr and sorts connections by preface.
+type Listener struct {
 	ln    net.Listener // TLS
 	log   *slog.Logger
 	guard *portGuard
@@ -49,11 +49,11 @@ type joinConn struct {
 	release func()
 }
 
-// newClusterListener starts sorting connections accepted on ln, a TLS
+// newListener starts sorting connections accepted on ln, a TLS
 // listener with the node's server configuration. Refusals are logged
 // together every logInterval (zero: refusalLogInterval).
-func newClusterListener(ln net.Listener, log *slog.Logger, logInterval time.Duration) *clusterListener {
-	l := &clusterListener{
+func newListener(ln net.Listener, log *slog.Logger, logInterval time.Duration) *Listener {
+	l := &Listener{
 		ln: ln, log: log, guard: newPortGuard(log, logInterval),
 		raft: make(chan net.Conn), rpc: make(chan net.Conn), join: make(chan joinConn),
 		closed: make(chan struct{}),
@@ -63,7 +63,7 @@ func newClusterListener(ln net.Listener, log *slog.Logger, logInterval time.Dura
 	return l
 }
 
-func (l *clusterListener) acceptLoop() {
+func (l *Listener) acceptLoop() {
 	for {
 		conn, err := l.ln.Accept()
 		if err != nil {
@@ -88,7 +88,7 @@ func (l *clusterListener) acceptLoop() {
 // sort completes the handshake, reads the preface and hands the connection
 // on; anything unexpected is closed. release takes the connection off the
 // port guard's list of unauthenticated ones.
-func (l *clusterListener) sort(conn *tls.Conn, release func()) {
+func (l *Listener) sort(conn *tls.Conn, release func()) {
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	var preface [1]byte
 	if err := conn.Handshake(); err != nil {
@@ -131,7 +131,7 @@ func (l *clusterListener) sort(conn *tls.Conn, release func()) {
 	}
 }
 
-func (l *clusterListener) Close() error {
+func (l *Listener) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		close(l.closed)
@@ -140,12 +140,12 @@ func (l *clusterListener) Close() error {
 	return err
 }
 
-func (l *clusterListener) Addr() net.Addr { return l.ln.Addr() }
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // chanListener is a net.Listener fed from a channel of sorted connections.
 // Closing it closes the shared port, unless it was made by ownListener.
 type chanListener struct {
-	l    *clusterListener
+	l    *Listener
 	ch   chan net.Conn
 	done chan struct{} // non-nil: Close ends only this listener
 	once *sync.Once
@@ -153,7 +153,7 @@ type chanListener struct {
 
 // ownListener is a chanListener whose Close stops only its own Accept, so
 // that its server can shut down while the port keeps serving the others.
-func ownListener(l *clusterListener, ch chan net.Conn) chanListener {
+func ownListener(l *Listener, ch chan net.Conn) chanListener {
 	return chanListener{l: l, ch: ch, done: make(chan struct{}), once: new(sync.Once)}
 }
 
@@ -180,10 +180,10 @@ func (c chanListener) Addr() net.Addr { return c.l.Addr() }
 
 // dialCluster opens an authenticated connection to a member and sends the
 // preface.
-func dialCluster(ctx context.Context, t *nodeTLS, addr string, preface byte) (*tls.Conn, error) {
+func dialCluster(ctx context.Context, t *TLS, addr string, preface byte) (*tls.Conn, error) {
 	var tc *tls.Conn
-	if t.dial != nil {
-		raw, err := t.dial(ctx, "tcp", addr)
+	if t.Dial != nil {
+		raw, err := t.Dial(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +210,7 @@ func dialCluster(ctx context.Context, t *nodeTLS, addr string, preface byte) (*t
 // raftStream is hashicorp/raft's StreamLayer over the cluster listener.
 type raftStream struct {
 	chanListener
-	tls *nodeTLS
+	tls *TLS
 }
 
 var _ raft.StreamLayer = (*raftStream)(nil)

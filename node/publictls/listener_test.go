@@ -1,7 +1,8 @@
-package node_test
+package publictls_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -13,8 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"minitwit/httpui"
+	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
+	"minitwit/store"
 )
 
 // httpsClient trusts roots only and follows redirects (308 keeps the
@@ -96,7 +101,7 @@ func TestSelfSignedMode(t *testing.T) {
 	}
 
 	// The certificate is kept: a restart serves the same one.
-	cfg2 := n.ConfigForTest()
+	cfg2 := n.Config()
 	closeNode(t, n)
 	back := nodetest.Start(t, web, cfg2)
 	resp, err = hc.Get("https://" + back.HTTPAddr() + "/public")
@@ -104,4 +109,31 @@ func TestSelfSignedMode(t *testing.T) {
 		t.Fatalf("after a restart, the old certificate is not served: %v", err)
 	}
 	resp.Body.Close()
+}
+
+// web is the public handler the tests serve: the real web layer.
+func web(n *node.Node) (node.Handler, error) { return httpui.ForNode(n) }
+
+// readUser reports whether a linearizable read on n finds name.
+func readUser(t *testing.T, n *node.Node, name string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	st, err := n.ReadStore(ctx)
+	if err != nil {
+		t.Fatalf("read on %s: %v", n.ID(), err)
+	}
+	found := false
+	st.View(func(r *store.ReadTx) error { _, err := r.UserByName(name); found = err == nil; return nil })
+	return found
+}
+
+// closeNode stops n cleanly.
+func closeNode(t *testing.T, n *node.Node) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

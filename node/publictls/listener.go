@@ -1,4 +1,4 @@
-package node
+package publictls
 
 import (
 	"context"
@@ -22,14 +22,11 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
-
-	"minitwit/node/config"
-	"minitwit/node/publictls"
 )
 
 // The public listener's TLS (tls.mode): plain HTTP, a self-signed
 // certificate kept in the data dir, or certificates obtained and renewed by
-// certmagic from an ACME CA, stored in the replicated state (publictls.CertStorage).
+// certmagic from an ACME CA, stored in the replicated state (CertStorage).
 //
 // In acme mode the node serves HTTPS on http_addr (":443" by default) and a
 // plain listener on tls.redirect_addr (":80") that answers ACME HTTP-01
@@ -44,117 +41,158 @@ import (
 
 const selfSignedDir = "tls"
 
-// publicTLS is what the public listener needs for its TLS mode.
-type publicTLS struct {
-	config   *tls.Config  // nil: plain HTTP
-	redirect http.Handler // for tls.redirect_addr; nil: no redirect listener
-	hsts     string       // Strict-Transport-Security value, "" for none
-	magic    *certmagic.Config
-	cache    *certmagic.Cache
-	stop     func()
+// Mode is the public listener's TLS mode.
+type Mode int
+
+const (
+	Plain Mode = iota
+	SelfSigned
+	ACME
+)
+
+// Options are what Setup needs: the node's tls.* settings and identity.
+type Options struct {
+	Mode     Mode
+	DataDir  string
+	NodeID   string
+	HTTPAddr string // the configured http_addr (its IP goes into a self-signed certificate)
+	// HTTPSPort is the port the public listener is bound to.
+	HTTPSPort    string
+	Domain       string
+	Email        string
+	ACMECA       string
+	CABundle     string
+	RedirectAddr string
+	HSTSMaxAge   time.Duration
+	Log          *slog.Logger
+	// Node stores ACME's certificates in the replicated state (acme mode).
+	Node Node
+	// CertEvent counts certmagic's events worth a metric (nil: none).
+	CertEvent func(event string)
+}
+
+// Public is what the public listener needs for its TLS mode.
+type Public struct {
+	Config   *tls.Config  // nil: plain HTTP
+	Redirect http.Handler // for tls.redirect_addr; nil: no redirect listener
+	HSTS     string       // Strict-Transport-Security value, "" for none
+
+	domain string
+	magic  *certmagic.Config
+	cache  *certmagic.Cache
+	stop   func()
 	// manage starts certmagic's management; called once the listeners that
 	// answer the challenges serve, so the first validation cannot find
 	// the HTTP-01 port closed (which costs a failed order and a retry).
 	manage func() error
 }
 
-// setupPublicTLS prepares the mode the configuration asks for. In acme
-// mode, publicTLS.manage then starts certmagic's management of the domain
-// in the background.
-func (n *Node) setupPublicTLS(httpsPort string) (*publicTLS, error) {
-	switch n.cfg.TLSMode() {
-	case config.TLSSelfSigned:
-		cert, err := loadOrMakeSelfSigned(filepath.Join(n.cfg.DataDir, selfSignedDir), n.selfSignedNames())
+// Setup prepares the mode o asks for. In acme mode, Manage then starts
+// certmagic's management of the domain in the background.
+func Setup(o Options) (*Public, error) {
+	switch o.Mode {
+	case SelfSigned:
+		cert, err := loadOrMakeSelfSigned(filepath.Join(o.DataDir, selfSignedDir), selfSignedNames(o))
 		if err != nil {
 			return nil, fmt.Errorf("tls.mode self-signed: %w", err)
 		}
-		p := &publicTLS{config: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
-		if n.cfg.TLS.RedirectAddr != "" {
-			p.redirect = redirectToHTTPS("", httpsPort)
+		p := &Public{Config: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+		if o.RedirectAddr != "" {
+			p.Redirect = RedirectToHTTPS("", o.HTTPSPort)
 		}
 		return p, nil
-	case config.TLSACME:
-		return n.setupACME(httpsPort)
+	case ACME:
+		return setupACME(o)
 	}
-	return &publicTLS{}, nil
+	return &Public{}, nil
 }
 
-func (n *Node) setupACME(httpsPort string) (*publicTLS, error) {
+// Manage starts certmagic's management of the domain (acme mode; nothing
+// otherwise).
+func (p *Public) Manage() error {
+	if p.manage == nil {
+		return nil
+	}
+	return p.manage()
+}
+
+// Stop ends certmagic's background work (acme mode; nothing otherwise).
+func (p *Public) Stop() {
+	if p != nil && p.stop != nil {
+		p.stop()
+	}
+}
+
+func setupACME(o Options) (*Public, error) {
 	var roots *x509.CertPool
-	if n.cfg.TLS.CABundle != "" {
-		pemData, err := os.ReadFile(n.cfg.TLS.CABundle)
+	if o.CABundle != "" {
+		pemData, err := os.ReadFile(o.CABundle)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_bundle: %w", err)
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("tls.ca_bundle %s: no PEM certificate in it", n.cfg.TLS.CABundle)
+			return nil, fmt.Errorf("tls.ca_bundle %s: no PEM certificate in it", o.CABundle)
 		}
 	}
-	logger := zapToSlog(n.log.With("component", "certmagic"))
-	p := &publicTLS{}
+	logger := zapToSlog(o.Log.With("component", "certmagic"))
+	p := &Public{domain: o.Domain}
 	p.cache = certmagic.NewCache(certmagic.CacheOptions{
 		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return p.magic, nil },
 		Logger:           logger,
 	})
 	p.magic = certmagic.New(p.cache, certmagic.Config{
-		Storage: publictls.NewCertStorage(n, n.nodeID),
+		Storage: NewCertStorage(o.Node, o.NodeID),
 		Logger:  logger,
-		OnEvent: n.onCertEvent,
+		OnEvent: certEventLogger(o.Log, o.CertEvent),
 	})
 	issuer := certmagic.NewACMEIssuer(p.magic, certmagic.ACMEIssuer{
-		CA:           n.cfg.TLS.ACMECA,
-		Email:        n.cfg.TLS.Email,
+		CA:           o.ACMECA,
+		Email:        o.Email,
 		Agreed:       true,
 		TrustedRoots: roots,
 		Logger:       logger,
 		// Our own listeners answer the challenges; certmagic finds the
 		// ports taken and leaves them to us.
-		AltHTTPPort:    portOf(n.cfg.TLS.RedirectAddr, 80),
-		AltTLSALPNPort: portOf(":"+httpsPort, 443),
+		AltHTTPPort:    portOf(o.RedirectAddr, 80),
+		AltTLSALPNPort: portOf(":"+o.HTTPSPort, 443),
 	})
 	p.magic.Issuers = []certmagic.Issuer{issuer}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = func() { cancel(); p.cache.Stop() }
 	p.manage = func() error {
-		if err := p.magic.ManageAsync(ctx, []string{n.cfg.TLS.Domain}); err != nil {
-			return fmt.Errorf("tls.domain %s: %w", n.cfg.TLS.Domain, err)
+		if err := p.magic.ManageAsync(ctx, []string{o.Domain}); err != nil {
+			return fmt.Errorf("tls.domain %s: %w", o.Domain, err)
 		}
 		return nil
 	}
-	p.config = p.magic.TLSConfig()
-	p.config.NextProtos = append([]string{"h2", "http/1.1"}, p.config.NextProtos...)
-	p.config.MinVersion = tls.VersionTLS12
-	p.redirect = issuer.HTTPChallengeHandler(redirectToHTTPS(n.cfg.TLS.Domain, httpsPort))
-	if age := time.Duration(n.cfg.TLS.HSTSMaxAge); age > 0 {
-		p.hsts = "max-age=" + strconv.FormatInt(int64(age/time.Second), 10)
+	p.Config = p.magic.TLSConfig()
+	p.Config.NextProtos = append([]string{"h2", "http/1.1"}, p.Config.NextProtos...)
+	p.Config.MinVersion = tls.VersionTLS12
+	p.Redirect = issuer.HTTPChallengeHandler(RedirectToHTTPS(o.Domain, o.HTTPSPort))
+	if o.HSTSMaxAge > 0 {
+		p.HSTS = "max-age=" + strconv.FormatInt(int64(o.HSTSMaxAge/time.Second), 10)
 	}
-	n.metrics.Gauge(`minitwit_tls_certificate_expiry_timestamp_seconds`, func() float64 {
-		if t := n.CertificateExpiry(); !t.IsZero() {
-			return float64(t.Unix())
-		}
-		return 0
-	})
-	n.log.Info("managing the certificate with ACME", "domain", n.cfg.TLS.Domain, "ca", n.cfg.TLS.ACMECA)
+	o.Log.Info("managing the certificate with ACME", "domain", o.Domain, "ca", o.ACMECA)
 	return p, nil
 }
 
-// CertificateExpiry is when the certificate the public listener serves
-// expires, or zero when there is none (plain HTTP, or not obtained yet).
-func (n *Node) CertificateExpiry() time.Time {
-	if n.tlsPublic == nil || n.tlsPublic.config == nil {
+// CertificateExpiry is when the certificate the listener serves expires,
+// or zero when there is none (plain HTTP, or not obtained yet).
+func (p *Public) CertificateExpiry() time.Time {
+	if p == nil || p.Config == nil {
 		return time.Time{}
 	}
-	name := n.cfg.TLS.Domain
+	name := p.domain
 	if name == "" {
 		name = "localhost"
 	}
 	var cert *tls.Certificate
 	var err error
-	if get := n.tlsPublic.config.GetCertificate; get != nil {
+	if get := p.Config.GetCertificate; get != nil {
 		cert, err = get(&tls.ClientHelloInfo{ServerName: name})
-	} else if len(n.tlsPublic.config.Certificates) > 0 {
-		cert = &n.tlsPublic.config.Certificates[0]
+	} else if len(p.Config.Certificates) > 0 {
+		cert = &p.Config.Certificates[0]
 	}
 	if err != nil || cert == nil {
 		return time.Time{}
@@ -178,25 +216,29 @@ var certEvents = map[string]slog.Level{
 	"cert_ocsp_revoked": slog.LevelError,
 }
 
-func (n *Node) onCertEvent(_ context.Context, event string, data map[string]any) error {
-	level, ok := certEvents[event]
-	if !ok {
+func certEventLogger(log *slog.Logger, count func(string)) func(context.Context, string, map[string]any) error {
+	return func(_ context.Context, event string, data map[string]any) error {
+		level, ok := certEvents[event]
+		if !ok {
+			return nil
+		}
+		if count != nil {
+			count(event)
+		}
+		attrs := []any{"event", event}
+		for _, k := range []string{"identifier", "issuer", "renewal", "remaining", "error"} {
+			if v, ok := data[k]; ok {
+				attrs = append(attrs, k, fmt.Sprint(v))
+			}
+		}
+		log.Log(context.Background(), level, "certificate", attrs...)
 		return nil
 	}
-	n.metrics.CertEvent(event)
-	attrs := []any{"event", event}
-	for _, k := range []string{"identifier", "issuer", "renewal", "remaining", "error"} {
-		if v, ok := data[k]; ok {
-			attrs = append(attrs, k, fmt.Sprint(v))
-		}
-	}
-	n.log.Log(context.Background(), level, "certificate", attrs...)
-	return nil
 }
 
-// redirectToHTTPS answers 308 to the same path on HTTPS. The host is the
+// RedirectToHTTPS answers 308 to the same path on HTTPS. The host is the
 // configured domain, or the request's own host when there is none.
-func redirectToHTTPS(domain, httpsPort string) http.Handler {
+func RedirectToHTTPS(domain, httpsPort string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := domain
 		if host == "" {
@@ -213,8 +255,8 @@ func redirectToHTTPS(domain, httpsPort string) http.Handler {
 	})
 }
 
-// withHSTS adds Strict-Transport-Security to every answer.
-func withHSTS(value string, h http.Handler) http.Handler {
+// WithHSTS adds Strict-Transport-Security to every answer.
+func WithHSTS(value string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Strict-Transport-Security", value)
 		h.ServeHTTP(w, r)
@@ -235,12 +277,12 @@ func portOf(addr string, fallback int) int {
 
 // selfSignedNames are the names a self-signed certificate covers: the
 // domain if set, localhost, the node id, and the listener's IP if it has one.
-func (n *Node) selfSignedNames() []string {
-	names := []string{"localhost", "127.0.0.1", "::1", n.nodeID}
-	if n.cfg.TLS.Domain != "" {
-		names = append(names, n.cfg.TLS.Domain)
+func selfSignedNames(o Options) []string {
+	names := []string{"localhost", "127.0.0.1", "::1", o.NodeID}
+	if o.Domain != "" {
+		names = append(names, o.Domain)
 	}
-	if host, _, err := net.SplitHostPort(n.cfg.HTTPAddr); err == nil {
+	if host, _, err := net.SplitHostPort(o.HTTPAddr); err == nil {
 		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
 			names = append(names, host)
 		}
@@ -301,4 +343,30 @@ func loadOrMakeSelfSigned(dir string, names []string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.LoadX509KeyPair(certPath, keyPath)
+}
+
+// writeSynced writes a file readable by the owner only and syncs it and
+// its folder, so a certificate written survives a crash.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -1,4 +1,4 @@
-package node_test
+package publictls_test
 
 import (
 	"context"
@@ -207,7 +207,7 @@ func TestACMEClusterSharesOneCertificate(t *testing.T) {
 
 	// Stop everyone, then bring one node back alone: no quorum, no leader,
 	// and still its certificate.
-	cfg := nodes[2].ConfigForTest()
+	cfg := nodes[2].Config()
 	for _, n := range nodes {
 		closeNode(t, n)
 	}

@@ -1,0 +1,198 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Safe adds. A joining node enters the configuration as a non-voter: it
+// receives the log like any follower but counts toward no quorum and no
+// election. The leader promotes it to voter only once it has caught up
+// (its applied index within promoteMaxLag of the leader's commit index)
+// and serves (Start has finished: its public listener is serving and its
+// status is ready), which it asks the node itself over the cluster RPC.
+// So a joiner that dies right after the handshake, or never gets its
+// listener up, never costs the cluster its quorum: with one voter and a
+// failed joiner the voter keeps writing alone. A node that never becomes
+// ready stays a non-voter (a warning after nonvoterWarnAfter says so and
+// how to remove it); it is not removed automatically, because a large
+// catch-up may take longer than any fixed bound.
+//
+// Joiners bind their listeners before they ask to join (Start binds the
+// public listener first), so the common failure, a port already taken,
+// happens before the cluster hears of the node at all.
+const (
+	promoteEvery      = 100 * time.Millisecond
+	promoteMaxLag     = 64
+	nonvoterWarnAfter = time.Minute
+)
+
+// Readiness is a node's answer to the leader's "may I promote you".
+type Readiness struct {
+	Ready   bool   `json:"ready"`
+	Reason  string `json:"reason,omitempty"`
+	Applied uint64 `json:"applied"`
+}
+
+func (s *Server) serveMemberReady(w http.ResponseWriter, r *http.Request) {
+	json.NewEncoder(w).Encode(s.host.Readiness())
+}
+
+// IsVoter reports whether id is a voter in this node's latest
+// configuration.
+func (s *Server) IsVoter(id string) bool {
+	return s.suffrage(raft.ServerID(id)) == raft.Voter
+}
+
+// suffrage is id's role in the latest configuration, or -1 when id is not
+// a member.
+func (s *Server) suffrage(id raft.ServerID) raft.ServerSuffrage {
+	f := s.raft().GetConfiguration()
+	if f.Error() != nil {
+		return -1
+	}
+	for _, m := range f.Configuration().Servers {
+		if m.ID == id {
+			return m.Suffrage
+		}
+	}
+	return -1
+}
+
+// AddMember has the leader add a joining node as a non-voter, from any
+// member.
+func (s *Server) AddMember(ctx context.Context, id, addr string) error {
+	err := s.addMemberHere(ctx, id, addr)
+	if !errors.Is(err, ErrNotLeaderHere) {
+		return err
+	}
+	body, _ := json.Marshal(memberRequest{ID: id, Addr: addr})
+	_, err = s.CallLeader(ctx, rpcAddMember, body, false)
+	return err
+}
+
+func (s *Server) serveAddMember(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodeMember(w, r, false)
+	if !ok {
+		return
+	}
+	if err := validNodeID(req.ID); err != nil {
+		rpcFail(w, codeBadRequest, err)
+		return
+	}
+	failMembership(w, s.addMemberHere(r.Context(), req.ID, req.Addr))
+}
+
+// addMemberHere adds id as a non-voter; a node already in the
+// configuration keeps its role (and gets addr if it moved). Only the
+// leader can.
+func (s *Server) addMemberHere(ctx context.Context, id, addr string) error {
+	if s.raft().State() != raft.Leader {
+		return ErrNotLeaderHere
+	}
+	if err := s.host.Await(ctx, s.addServer(raft.ServerID(id), raft.ServerAddress(addr))); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) { // harmless to repeat
+			return ErrNotLeaderHere
+		}
+		return err
+	}
+	s.log.Info("member added as a non-voter; it becomes a voter once it has caught up and serves", "member", id, "addr", addr)
+	return nil
+}
+
+// addServer adds or re-addresses a server keeping its role: a voter stays
+// a voter, anything else (a non-voter, a new node) is a non-voter.
+func (s *Server) addServer(id raft.ServerID, addr raft.ServerAddress) raft.IndexFuture {
+	if s.suffrage(id) == raft.Voter {
+		return s.raft().AddVoter(id, addr, 0, 30*time.Second)
+	}
+	return s.raft().AddNonvoter(id, addr, 0, 30*time.Second)
+}
+
+// PromoteLoop runs on every node and acts while it leads: it promotes the
+// non-voters that have caught up and serve. It returns when ctx ends.
+func (s *Server) PromoteLoop(ctx context.Context) {
+	t := time.NewTicker(promoteEvery)
+	defer t.Stop()
+	since := map[raft.ServerID]time.Time{} // when a non-voter was first seen not ready
+	warned := map[raft.ServerID]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.raft().State() != raft.Leader || s.host.HandingOver() {
+			clear(since)
+			continue
+		}
+		f := s.raft().GetConfiguration()
+		if f.Error() != nil {
+			continue
+		}
+		for _, m := range f.Configuration().Servers {
+			if m.Suffrage != raft.Nonvoter {
+				delete(since, m.ID)
+				delete(warned, m.ID)
+				continue
+			}
+			why := s.notReadyToVote(ctx, m)
+			if why == "" {
+				why = s.promote(ctx, m)
+			}
+			if why == "" {
+				delete(since, m.ID)
+				continue
+			}
+			if _, ok := since[m.ID]; !ok {
+				since[m.ID] = time.Now()
+			}
+			if !warned[m.ID] && time.Since(since[m.ID]) > nonvoterWarnAfter {
+				warned[m.ID] = true
+				s.log.Warn("a member stays a non-voter: it has not caught up or does not serve; it counts toward no quorum. "+
+					"If it is gone, remove it with `minitwit cluster remove "+string(m.ID)+"`",
+					"member", string(m.ID), "addr", string(m.Address), "reason", why)
+			}
+		}
+	}
+}
+
+// notReadyToVote asks non-voter m whether it serves and compares its
+// applied index with this leader's commit index; "" means it may vote.
+func (s *Server) notReadyToVote(ctx context.Context, m raft.Server) string {
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	resp, err := s.client.send(cctx, http.MethodGet, string(m.Address), rpcMemberReady, nil)
+	if err != nil {
+		return "unreachable: " + err.Error()
+	}
+	defer resp.Body.Close()
+	var rd Readiness
+	if err := json.NewDecoder(resp.Body).Decode(&rd); err != nil {
+		return "unreadable readiness: " + err.Error()
+	}
+	switch commit := s.raft().CommitIndex(); {
+	case !rd.Ready:
+		return "not ready: " + rd.Reason
+	case rd.Applied+promoteMaxLag < commit:
+		return fmt.Sprintf("catching up: applied %d of %d", rd.Applied, commit)
+	}
+	return ""
+}
+
+// promote makes non-voter m a voter; "" on success.
+func (s *Server) promote(ctx context.Context, m raft.Server) string {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.host.Await(cctx, s.raft().AddVoter(m.ID, m.Address, 0, 5*time.Second)); err != nil {
+		return "promotion failed: " + err.Error()
+	}
+	s.log.Info("member promoted to voter: it has caught up and serves", "member", string(m.ID), "addr", string(m.Address))
+	return ""
+}
