@@ -121,6 +121,7 @@ func (n *Node) rpcHandler() http.Handler {
 	mux.HandleFunc("GET "+rpcStatus, func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(n.Status())
 	})
+	mux.HandleFunc("POST "+rpcAlertFacts, n.rpcServeAlertFacts)
 	n.adminRoutes(mux)
 	n.adminViewRoutes(mux)
 	n.membershipRoutes(mux)
