@@ -1,0 +1,126 @@
+package node_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/config"
+	"minitwit/node/nodetest"
+	"minitwit/ops/alerting"
+	"minitwit/ops/testwait"
+)
+
+// receiver is a local alert webhook that keeps every notice.
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	notices []alerting.Notice
+}
+
+func newReceiver(t *testing.T) *receiver {
+	t.Helper()
+	r := &receiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Authorization") != "Bearer alert-receiver-token" {
+			t.Errorf("a notice without the token: %q", req.Header.Get("Authorization"))
+		}
+		b, _ := io.ReadAll(req.Body)
+		var n alerting.Notice
+		if err := json.Unmarshal(b, &n); err != nil {
+			t.Errorf("a notice that is not JSON: %s", b)
+		}
+		r.mu.Lock()
+		r.notices = append(r.notices, n)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// about returns the notices of one alert on one node.
+func (r *receiver) about(rule, node string) []alerting.Notice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []alerting.Notice
+	for _, n := range r.notices {
+		if n.Rule == rule && n.Node == node {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// alertHold replaces the rules' hold times (minutes) in these tests.
+const alertHold = time.Second
+
+// TestWebhookAlertForADeadFollower: in a 3-node cluster a stopped
+// follower fires one "node down" alert, sent by the leader to the
+// webhook, and its return sends the resolve. The other follower holds
+// the leader's state (what a new leader would carry on from).
+func TestWebhookAlertForADeadFollower(t *testing.T) {
+	t.Parallel()
+	rec := newReceiver(t)
+	opts := node.Options{Handler: web, AlertHold: alertHold}
+	var nodes []*node.Node
+	for i := range 3 {
+		cfg := nodetest.Config(t.TempDir())
+		cfg.NodeID = fmt.Sprintf("node%d", i+1)
+		cfg.JoinToken = nodetest.ClusterToken
+		if i > 0 {
+			cfg.Join = []string{nodes[0].RaftAddr()}
+		}
+		cfg.Alerts.Interval = config.Duration(time.Second)
+		cfg.Alerts.WebhookURL = rec.URL + "/hook"
+		cfg.Alerts.WebhookToken = "alert-receiver-token"
+		nodes = append(nodes, nodetest.StartWith(t, cfg, opts))
+	}
+	leader, rest := leaderOf(t, nodes)
+	victim, other := rest[0], rest[1]
+	cfg := victim.ConfigForTest()
+	// Closed, not CrashForTest: that leaves the cluster RPC's kept-alive
+	// connections served, which a dead process does not.
+	closeNode(t, victim)
+
+	const rule = "MinitwitNodeDown"
+	testwait.UntilNil(t, "a firing notice for "+victim.ID(), func() error {
+		if len(rec.about(rule, victim.ID())) == 0 {
+			return fmt.Errorf("none yet; the leader's alerts: %+v", leader.Alerts())
+		}
+		return nil
+	})
+	fired := rec.about(rule, victim.ID())[0]
+	if fired.Status != "firing" || fired.Source != leader.ID() || fired.Severity != "warning" {
+		t.Errorf("the first notice: %+v, want firing from the leader %s", fired, leader.ID())
+	}
+	testwait.UntilNil(t, "the other follower to hold the leader's state", func() error {
+		for _, a := range other.Alerts().Firing() {
+			if a.Rule == rule && a.Node == victim.ID() && a.Notified {
+				return nil
+			}
+		}
+		return fmt.Errorf("its state: %+v", other.Alerts())
+	})
+
+	back := nodetest.StartWith(t, cfg, opts)
+	testwait.UntilNil(t, "a resolve notice for "+back.ID(), func() error {
+		got := rec.about(rule, back.ID())
+		if got[len(got)-1].Status != "resolved" {
+			return fmt.Errorf("notices so far: %+v", got)
+		}
+		return nil
+	})
+	got := rec.about(rule, back.ID())
+	if len(got) != 2 || got[0].Status != "firing" || got[1].Status != "resolved" || got[1].Source != leader.ID() {
+		t.Errorf("notices for %s: %+v, want one firing and one resolve, from %s", back.ID(), got, leader.ID())
+	}
+	if st := leader.Alerts(); len(st.History) < 2 || st.History[0].Status != "resolved" {
+		t.Errorf("the leader's history: %+v", st.History)
+	}
+}
