@@ -354,6 +354,9 @@ func (a *Alerter) Adopt(s State) {
 		a.events = a.events[:historyKeep]
 	}
 	a.evaluator, a.at = s.Evaluator, s.At
+	if a.Webhook != nil && s.Webhook != "" {
+		a.webhook = s.Webhook // the evaluator's last word on the receiver
+	}
 }
 
 // State returns a copy of the alerts, sorted by rule and node.
