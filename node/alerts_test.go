@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,8 +63,9 @@ const alertHold = time.Second
 
 // TestWebhookAlertForADeadFollower: in a 3-node cluster a stopped
 // follower fires one "node down" alert, sent by the leader to the
-// webhook, and its return sends the resolve. The other follower holds
-// the leader's state (what a new leader would carry on from).
+// webhook. The other follower holds the leader's state; made leader, it
+// does not fire the alert again, and sends the resolve once the stopped
+// node is back.
 func TestWebhookAlertForADeadFollower(t *testing.T) {
 	t.Parallel()
 	rec := newReceiver(t)
@@ -108,6 +110,25 @@ func TestWebhookAlertForADeadFollower(t *testing.T) {
 		return fmt.Errorf("its state: %+v", other.Alerts())
 	})
 
+	// Leadership moves to the other follower while the alert fires: it
+	// carries on from the state it holds and does not fire again.
+	cc, err := node.NewClusterClient(leader.DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	if _, err := cc.Transfer(ctx, leader.RaftAddr(), other.ID()); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, other.ID()+" to lead", func() bool { return other.Status().Role == "leader" })
+	testwait.UntilNil(t, other.ID()+" to evaluate", func() error {
+		if st := other.Alerts(); st.Evaluator != other.ID() || len(st.Firing()) == 0 {
+			return fmt.Errorf("its state: %+v", st)
+		}
+		return nil
+	})
+
 	back := nodetest.StartWith(t, cfg, opts)
 	testwait.UntilNil(t, "a resolve notice for "+back.ID(), func() error {
 		got := rec.about(rule, back.ID())
@@ -117,10 +138,16 @@ func TestWebhookAlertForADeadFollower(t *testing.T) {
 		return nil
 	})
 	got := rec.about(rule, back.ID())
-	if len(got) != 2 || got[0].Status != "firing" || got[1].Status != "resolved" || got[1].Source != leader.ID() {
-		t.Errorf("notices for %s: %+v, want one firing and one resolve, from %s", back.ID(), got, leader.ID())
+	if len(got) != 2 || got[0].Status != "firing" || got[1].Status != "resolved" || got[1].Source != other.ID() {
+		t.Errorf("notices for %s: %+v, want one firing from %s and one resolve from %s", back.ID(), got, leader.ID(), other.ID())
 	}
-	if st := leader.Alerts(); len(st.History) < 2 || st.History[0].Status != "resolved" {
-		t.Errorf("the leader's history: %+v", st.History)
+	var history []string
+	for _, e := range other.Alerts().History {
+		if e.Rule == rule && e.Node == back.ID() {
+			history = append(history, e.Status)
+		}
+	}
+	if fmt.Sprint(history) != "[resolved firing]" {
+		t.Errorf("the new leader's history of %s on %s: %v, want the resolve and the firing, newest first", rule, back.ID(), history)
 	}
 }
