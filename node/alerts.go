@@ -37,8 +37,12 @@ func (n *Node) startAlerts(ctx context.Context, hold time.Duration) {
 		Interval: time.Duration(n.cfg.Alerts.Interval),
 		Hold:     hold,
 		Leading:  func() bool { return n.raft.State() == raft.Leader },
-		Observe:  n.observeForAlerts,
-		Log:      n.log.With("component", "alerts"),
+		KnowsLeader: func() bool {
+			_, id := n.raft.LeaderWithID()
+			return id != ""
+		},
+		Observe: n.observeForAlerts,
+		Log:     n.log.With("component", "alerts"),
 	}
 	failures := n.metrics.Counter(`minitwit_alert_webhook_failures_total`)
 	dropped := n.metrics.Counter(`minitwit_alert_notices_dropped_total`)

@@ -93,6 +93,9 @@ type Alerter struct {
 	Hold time.Duration
 	// Leading tells whether this node is the Raft leader.
 	Leading func() bool
+	// KnowsLeader tells whether this node knows a leader; a follower that
+	// does is no evaluator and does not observe. nil: always observe.
+	KnowsLeader func() bool
 	// Observe asks every member for its Facts; push, when not nil, is
 	// this evaluator's state for the members to keep.
 	Observe func(ctx context.Context, push *State) Cluster
@@ -163,6 +166,10 @@ func (a *Alerter) now() time.Time {
 // that became the evaluator without a leader pushes from its next tick.
 func (a *Alerter) tick(ctx context.Context) {
 	leading := a.Leading()
+	if !leading && a.KnowsLeader != nil && a.KnowsLeader() {
+		a.SetEvaluating(false)
+		return
+	}
 	a.mu.Lock()
 	wasEvaluating := a.evaluating
 	a.mu.Unlock()

@@ -185,6 +185,10 @@ func TestEvaluatorIsTheLeaderOrTheLowestLeaderless(t *testing.T) {
 	if ev, push := run("node2", false, c); ev || push != nil {
 		t.Errorf("a follower: evaluating %v, pushed %v", ev, push)
 	}
+	// A follower that knows its leader does not even ask the others.
+	quiet := &Alerter{Self: "node2", Leading: func() bool { return false }, KnowsLeader: func() bool { return true },
+		Observe: func(context.Context, *State) Cluster { t.Error("a follower observed"); return Cluster{} }}
+	quiet.tick(context.Background())
 	c = down(cluster3(t0), "node1")
 	c.Leader = ""
 	for _, m := range c.Members[1:] {
