@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"minitwit/httpui/auth"
+	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
@@ -507,4 +510,31 @@ func TestAdminBadInput(t *testing.T) {
 func loginNameHash(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(sum[:6])
+}
+
+// TestAdminAlerts: the overview shows the in-node alerts, here scheduled
+// backups that never succeed (their folder is a file), firing once the
+// node has run twice the schedule and the (shortened) hold has passed,
+// and the history.
+func TestAdminAlerts(t *testing.T) {
+	t.Parallel()
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := nodetest.Config(t.TempDir())
+	cfg.Backup.Dir = notADir
+	cfg.Backup.Interval = config.Duration(time.Second)
+	cfg.Alerts.Interval = config.Duration(time.Second)
+	n := nodetest.StartWith(t, cfg, node.Options{Handler: web, AlertHold: time.Second})
+	admin := adminSession(t, "http://"+n.HTTPAddr())
+	uiWantContains(t, admin.get(t, "/admin"), "<h3>Alerts</h3>")
+	testwait.Until(t, "a firing alert on the overview", func() bool {
+		p := admin.get(t, "/admin")
+		return strings.Contains(p.Body, `id="alerts-firing"`)
+	})
+	p := admin.get(t, "/admin")
+	uiWantContains(t, p, "MinitwitBackupMissing", "No successful MiniTwit backup for twice the backup interval",
+		`id="alerts-history"`, "Evaluated ", "by "+n.ID(), "none (set <code>alerts.webhook_url</code>)")
+	uiWantLacks(t, p, `id="alerts-none"`)
 }

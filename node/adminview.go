@@ -145,7 +145,7 @@ func (n *Node) configWarnings() []string {
 
 // Overview describes every member, asking the others in parallel.
 func (n *Node) Overview(ctx context.Context) nodeinfo.Overview {
-	ov := nodeinfo.Overview{Self: n.nodeID, Warnings: n.configWarnings()}
+	ov := nodeinfo.Overview{Self: n.nodeID, Warnings: n.configWarnings(), Alerts: n.Alerts()}
 	_, leader := n.raft.LeaderWithID()
 	ov.Leader = string(leader)
 	var sec store.ClusterSecrets

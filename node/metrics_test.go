@@ -80,6 +80,7 @@ func TestMetricsExposition(t *testing.T) {
 		"minitwit_api_refused_total", "minitwit_backup_last_success_timestamp_seconds",
 		"minitwit_backup_last_ok_timestamp_seconds", "minitwit_backup_interval_seconds",
 		"minitwit_backup_failures_total",
+		"minitwit_alerts_firing", "minitwit_alert_webhook_failures_total", "minitwit_alert_notices_dropped_total",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if len(got[name]) == 0 {

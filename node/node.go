@@ -25,6 +25,7 @@ import (
 	"minitwit/node/config"
 	"minitwit/node/publictls"
 	"minitwit/ops"
+	"minitwit/ops/alerting"
 	"minitwit/ops/backup"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -48,6 +49,9 @@ type Options struct {
 	// SampleInterval is how often the admin page's figures are sampled;
 	// zero means every 10 s. Tests shorten it.
 	SampleInterval time.Duration
+	// AlertHold, when set, replaces every alert rule's hold time (the
+	// `for` of deploy/alerts.yml). Tests shorten it.
+	AlertHold time.Duration
 	// RefusalLogInterval is how often the internode port logs the peers it
 	// refused (one line per interval); zero means every 10 s. Tests
 	// shorten it.
@@ -114,6 +118,7 @@ type Node struct {
 	redirectAddr string
 	backups      *backup.Scheduler // nil when no backups are configured (backup.go)
 	backupKey    *backup.Key       // backup.encryption_key_file, nil when unset (backup.go)
+	alerter      *alerting.Alerter // in-node alerts (alerts.go)
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
@@ -260,6 +265,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.startSampler(ctx, opts.SampleInterval)
+	n.startAlerts(ctx, opts.AlertHold)
 
 	// 6. The public listener serves.
 	if err := n.startHTTP(opts.Handler); err != nil {

@@ -4,7 +4,8 @@
 // in-process sampler of the admin page's figures (sampler.go) and the SVG
 // line charts that draw them (chart.go, drawn on the server so the page
 // needs neither JavaScript nor a metrics service). Backups live in
-// ops/backup. It depends only on the standard library and small libraries
+// ops/backup, the in-node alerts (deploy/alerts.yml's rules evaluated by the
+// leader, and their webhook) in ops/alerting. It depends only on the standard library and small libraries
 // (VictoriaMetrics/metrics, lumberjack, x/term, x/sys), never on the rest of MiniTwit.
 //
 // Metric names follow the course's convention (minitwit_http_responses_total,

@@ -55,6 +55,11 @@ var families = map[string]family{
 	"minitwit_backup_interval_seconds":                  {"gauge", "The scheduled backups' interval (backup.interval)."},
 	"minitwit_backup_failures_total":                    {"counter", "Scheduled backups that failed since start."},
 
+	// In-node alerts (package node, ops/alerting).
+	"minitwit_alerts_firing":                {"gauge", "In-node alerts firing, on the node that evaluates them (the leader); 0 on the others."},
+	"minitwit_alert_webhook_failures_total": {"counter", "Alert notices the webhook did not accept (an attempt that failed or was refused)."},
+	"minitwit_alert_notices_dropped_total":  {"counter", "Alert notices given up on: the queue was full, or the webhook refused them."},
+
 	// Go runtime (VictoriaMetrics/metrics' names, which follow client_golang's).
 	"go_goroutines":                       {"gauge", "Goroutines that currently exist."},
 	"go_threads":                          {"gauge", "OS threads created."},

@@ -32,6 +32,9 @@ const (
 	rpcLogsRecent = "/logs/recent" // up to ?max= recent log lines
 	rpcLogsTail   = "/logs/tail"   // new log lines, streamed
 	rpcLogsFile   = "/logs/file"   // the current log file
+
+	// In-node alerting (node/alerts.go).
+	rpcAlertFacts = "/alerts/facts" // this node's facts; the body carries the evaluator's state
 )
 
 type route struct {
@@ -59,6 +62,7 @@ var routes = []route{
 	{http.MethodGet, rpcLogsRecent, (*Server).serveLogsRecent},
 	{http.MethodGet, rpcLogsTail, (*Server).serveLogTail},
 	{http.MethodGet, rpcLogsFile, (*Server).serveLogFile},
+	{http.MethodPost, rpcAlertFacts, (*Server).serveAlertFacts},
 }
 
 // handler is the cluster RPC's mux, built from the route table.

@@ -18,6 +18,7 @@ import (
 
 	"minitwit/node/nodeinfo"
 	"minitwit/ops"
+	"minitwit/ops/alerting"
 	"minitwit/ops/backup"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -76,6 +77,9 @@ type Host interface {
 	// Closing is closed when the node begins to shut down.
 	Closing() <-chan struct{}
 	Metrics() *ops.Metrics
+	// AlertFacts keeps the alert evaluator's state pushed by the leader
+	// (when push is set) and returns this node's facts for it.
+	AlertFacts(push *alerting.State) alerting.Facts
 }
 
 // Config is what the internode port needs besides its host.

@@ -82,6 +82,7 @@ type Config struct {
 	Raft      RaftConfig      `toml:"raft"`
 	Log       LogConfig       `toml:"log"`
 	Metrics   MetricsConfig   `toml:"metrics"`
+	Alerts    AlertsConfig    `toml:"alerts"`
 	TLS       TLSConfig       `toml:"tls"`
 	Backup    BackupConfig    `toml:"backup"`
 	Admin     AdminConfig     `toml:"admin"`
@@ -237,6 +238,25 @@ type MetricsConfig struct {
 	Token     string `toml:"token"`
 	TokenFile string `toml:"token_file"`
 }
+
+// AlertsConfig is the in-node alerting (ops/alerting): how often the
+// leader evaluates deploy/alerts.yml's conditions and the webhook that
+// receives firing and resolve notices (none: the admin page and the log
+// only).
+type AlertsConfig struct {
+	Interval         Duration `toml:"interval"`
+	WebhookURL       string   `toml:"webhook_url"`
+	WebhookURLFile   string   `toml:"webhook_url_file"`
+	WebhookFormat    string   `toml:"webhook_format"`
+	WebhookToken     string   `toml:"webhook_token"`
+	WebhookTokenFile string   `toml:"webhook_token_file"`
+}
+
+// Webhook formats (alerts.webhook_format).
+const (
+	WebhookJSON  = "json"
+	WebhookSlack = "slack"
+)
 
 // TLS modes for the public listener.
 const (

@@ -44,6 +44,7 @@ func TestDefaultIsValid(t *testing.T) {
 			Profile: "lan", HeartbeatTimeout: Duration(50 * time.Millisecond), ElectionTimeout: Duration(50 * time.Millisecond),
 			LeaderLeaseTimeout: Duration(50 * time.Millisecond), CommitTimeout: Duration(2 * time.Millisecond)},
 		Log:    LogConfig{Level: "info", Format: "auto", MaxSizeMB: 100, MaxFiles: 5},
+		Alerts: AlertsConfig{Interval: Duration(30 * time.Second), WebhookFormat: "json"},
 		TLS:    TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7, S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 		Admin:  AdminConfig{Username: "operator"},

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,7 +62,7 @@ func table() []key {
 	var keys []key
 	for _, section := range [][]key{
 		nodeKeys(), simulatorKeys(), apiKeys(), httpKeys(), raftKeys(), logKeys(),
-		metricsKeys(), tlsKeys(), backupKeys(), adminKeys(), uiKeys(),
+		metricsKeys(), alertsKeys(), tlsKeys(), backupKeys(), adminKeys(), uiKeys(),
 	} {
 		keys = append(keys, section...)
 	}
@@ -318,6 +320,53 @@ func metricsKeys() []key {
 			}),
 		field("metrics.token_file", func(c *Config) *string { return &c.Metrics.TokenFile }, ""),
 	}
+}
+
+func alertsKeys() []key {
+	return []key{
+		field("alerts.interval", func(c *Config) *Duration { return &c.Alerts.Interval }, Duration(30*time.Second)).
+			checked(func(c *Config) error {
+				return durationIn(c.Alerts.Interval, time.Second, time.Hour, "1s", "1h")
+			}),
+		// A Slack or Discord webhook URL is a secret itself: it may come
+		// from a file or the environment.
+		field("alerts.webhook_url", func(c *Config) *string { return &c.Alerts.WebhookURL }, "").
+			env("MINITWIT_ALERTS_WEBHOOK_URL").help("http(s) URL that receives alert notices (none: alerts show on /admin and in the log only)").
+			secret("alerts.webhook_url_file").
+			checked(func(c *Config) error { return checkWebhookURL(c.Alerts.WebhookURL) }),
+		field("alerts.webhook_url_file", func(c *Config) *string { return &c.Alerts.WebhookURLFile }, ""),
+		field("alerts.webhook_format", func(c *Config) *string { return &c.Alerts.WebhookFormat }, WebhookJSON).
+			env("MINITWIT_ALERTS_WEBHOOK_FORMAT").help("alert notice body: json, or slack ({\"text\": ...}; Slack, Discord's /slack URLs)").
+			checked(func(c *Config) error {
+				switch c.Alerts.WebhookFormat {
+				case WebhookJSON, WebhookSlack:
+					return nil
+				}
+				return fmt.Errorf("%q is not json or slack", c.Alerts.WebhookFormat)
+			}),
+		field("alerts.webhook_token", func(c *Config) *string { return &c.Alerts.WebhookToken }, "").
+			env("MINITWIT_ALERTS_WEBHOOK_TOKEN").help("bearer token sent to the alert webhook").
+			secret("alerts.webhook_token_file"),
+		field("alerts.webhook_token_file", func(c *Config) *string { return &c.Alerts.WebhookTokenFile }, ""),
+	}
+}
+
+// checkWebhookURL accepts an absolute http or https URL with a host, or
+// nothing.
+func checkWebhookURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL (%v)", errors.Unwrap(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("must start with https:// or http:// (scheme %q)", u.Scheme)
+	case u.Host == "":
+		return fmt.Errorf("has no host")
+	}
+	return nil
 }
 
 func tlsKeys() []key {

@@ -64,6 +64,13 @@ func TestValidateRejects(t *testing.T) {
 		{"api.max_no negative", func(c *Config) { c.API.MaxNo = -5 }, "api.max_no", "at least 1"},
 		{"api.max_no too big", func(c *Config) { c.API.MaxNo = 1_000_001 }, "api.max_no", "at most 1000000"},
 		{"metrics.token short", func(c *Config) { c.Metrics.Token = "fifteen-chars-x" }, "metrics.token", "at least 16"},
+		{"alerts.webhook_url ftp scheme", func(c *Config) { c.Alerts.WebhookURL = "ftp://hooks.example.com/T0/secret-path" }, "alerts.webhook_url", `must start with https:// or http:// (scheme "ftp")`},
+		{"alerts.webhook_url javascript scheme", func(c *Config) { c.Alerts.WebhookURL = "javascript:alert(1)" }, "alerts.webhook_url", "must start with https:// or http://"},
+		{"alerts.webhook_url without scheme", func(c *Config) { c.Alerts.WebhookURL = "hooks.example.com/T0/secret-path" }, "alerts.webhook_url", `(scheme "")`},
+		{"alerts.webhook_url without host", func(c *Config) { c.Alerts.WebhookURL = "https:///T0/secret-path" }, "alerts.webhook_url", "has no host"},
+		{"alerts.webhook_url not a URL", func(c *Config) { c.Alerts.WebhookURL = "https://hooks.example.com/%zz-secret-path" }, "alerts.webhook_url", "is not a URL"},
+		{"alerts.webhook_format xml", func(c *Config) { c.Alerts.WebhookFormat = "xml" }, "alerts.webhook_format", `"xml" is not json or slack`},
+		{"alerts.interval zero", func(c *Config) { c.Alerts.Interval = 0 }, "alerts.interval", "from 1s to 1h"},
 		{"http.max_connections too small", func(c *Config) { c.HTTP.MaxConnections = 15 }, "http.max_connections", "at least 16"},
 		{"http.idle_timeout zero", func(c *Config) { c.HTTP.IdleTimeout = 0 }, "http.idle_timeout", "from 1s to 1h"},
 		{"api.max_body_bytes too small", func(c *Config) { c.API.MaxBodyBytes = 1023 }, "api.max_body_bytes", "at least 1024"},
@@ -98,6 +105,10 @@ func TestValidateRejects(t *testing.T) {
 			}
 			if c.JoinToken != "" && strings.Contains(msg, c.JoinToken) {
 				t.Errorf("error %q quotes the join token", msg)
+			}
+			// A Slack or Discord webhook URL is a secret.
+			if strings.Contains(msg, "secret-path") {
+				t.Errorf("error %q quotes the webhook URL", msg)
 			}
 		})
 	}
@@ -134,6 +145,12 @@ func TestValidateAccepts(t *testing.T) {
 			c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout, c.Raft.LeaderLeaseTimeout = Duration(time.Second), Duration(time.Second), Duration(time.Second)
 		}},
 		{"raft wan profile with lan timeouts", func(c *Config) { c.Raft.Profile = "wan" }},
+		{"alerts webhook https slack", func(c *Config) {
+			c.Alerts.WebhookURL, c.Alerts.WebhookFormat = "https://discord.com/api/webhooks/1/abc/slack", "slack"
+		}},
+		{"alerts webhook http with token", func(c *Config) {
+			c.Alerts.WebhookURL, c.Alerts.WebhookToken, c.Alerts.Interval = "http://127.0.0.1:9000/hook", "t", Duration(time.Second)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@
 //
 // It is a leaf of plain data types, so that the node fills them in and the
 // HTTP layer (httpui) shows them without either importing the other. Its
-// only project import is ops, for the sampler's ops.Point that Info carries
-// as a member's newest sample; ops imports nothing of the project.
+// only project imports are ops, for the sampler's ops.Point that Info
+// carries as a member's newest sample, and ops/alerting, for the alerts'
+// State that Overview carries; neither imports anything of the project.
 package nodeinfo

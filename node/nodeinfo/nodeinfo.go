@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"minitwit/ops"
+	"minitwit/ops/alerting"
 )
 
 // Status is what /readyz reports. Ready decides 200 or 503.
@@ -30,6 +31,8 @@ type Overview struct {
 	Warnings []string // configuration the operator should fix
 	// JoinToken lets new nodes join; shown behind a disclosure.
 	JoinToken string
+	// Alerts are the in-node alerts as this node holds them.
+	Alerts alerting.State
 }
 
 // Info is one member as it describes itself.
