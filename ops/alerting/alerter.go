@@ -194,13 +194,22 @@ func (a *Alerter) tick(ctx context.Context) {
 	}
 }
 
-// lowestLeaderless is the lowest id among the answering members that
-// know no leader: while there is none, that member evaluates, so one
-// notice goes out (one per side of a partition).
+// lowestLeaderless is the lowest id among the answering members while
+// none of them knows a leader: that member evaluates, so one notice goes
+// out (one per side of a partition). One member that knows a leader is
+// enough to leave it to the leader: a node that has just stepped down
+// hears of its successor a heartbeat later, and must not evaluate beside
+// it meanwhile.
 func lowestLeaderless(c Cluster) string {
 	low := ""
 	for _, m := range c.Members {
-		if m.Up && m.Facts != nil && m.Facts.Leader == "" && (low == "" || m.ID < low) {
+		if !m.Up || m.Facts == nil {
+			continue
+		}
+		if m.Facts.Leader != "" {
+			return ""
+		}
+		if low == "" || m.ID < low {
 			low = m.ID
 		}
 	}
