@@ -63,7 +63,7 @@ func TestEncryptedBackupE2E(t *testing.T) {
 	refused := func(name string, want string, args ...string) {
 		t.Helper()
 		target := filepath.Join(dir, "target-"+strings.ReplaceAll(name, " ", "-"))
-		code, out := runTool(append(append([]string{"restore", "--data-dir", target}, args...))...)
+		code, out := runTool(append([]string{"restore", "--data-dir", target}, args...)...)
 		if code != 1 || !strings.Contains(out, want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
 			t.Errorf("restore %s: %d %q, want one line saying %q", name, code, out, want)
 		}
