@@ -68,6 +68,11 @@ type Options struct {
 	// Console receives what is for the operator's eyes only, never the
 	// log (the first admin's one-time password); nil means standard error.
 	Console io.Writer
+
+	// tool marks a node started by an admin tool for one task
+	// (WithLocalNode): it warns about no configuration and makes no first
+	// admin, whose password the next `serve` tells with its real address.
+	tool bool
 }
 
 // Handler is the public listener's handler. Close ends its long-lived
@@ -155,6 +160,7 @@ type Node struct {
 	// refusalLogInterval: Options.RefusalLogInterval (portguard.go).
 	refusalLogInterval time.Duration
 	console            io.Writer // see Options.Console
+	tool               bool      // see Options.tool
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -176,6 +182,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.heldForTest.Store(opts.holdReadiness)
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	n.console = opts.Console
+	n.tool = opts.tool
 	if n.console == nil {
 		n.console = os.Stderr
 	}
@@ -266,7 +273,13 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	if err := n.startHTTP(opts.Handler); err != nil {
 		return nil, err
 	}
-	n.warnAboutConfig()
+	if !n.tool {
+		n.warnAboutConfig()
+	}
+	// Every listener is bound: the tools of this machine may find it now.
+	if err := n.writeListening(); err != nil {
+		n.log.Warn("could not record the listen addresses in the data dir; tools need --addr", "err", err.Error())
+	}
 	n.log.Info("node started", "http_addr", n.HTTPAddr(), "raft_addr", n.RaftAddr(),
 		"data_dir", cfg.DataDir, "version", opts.Build.Version)
 	if n.logOut != nil {
@@ -541,6 +554,7 @@ func (n *Node) close(ctx context.Context) error {
 	}
 	n.bg.Wait()
 	errs = append(errs, n.closeStorage())
+	n.removeListening()
 	n.log.Info("node stopped")
 	if n.logOut != nil {
 		n.logOut.Close()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,7 +281,7 @@ func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, bo
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, newInternodeError(addr, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
@@ -290,6 +291,32 @@ func rpcSend(ctx context.Context, hc *http.Client, method, addr, path string, bo
 	}
 	return resp, nil
 }
+
+// internodeError is a cluster RPC that got no answer. Its message names
+// the member and its internode port, not the request's "http://" URL: the
+// RPC travels over mutual TLS, and an operator reading "http://" would look
+// for a plain-text port that does not exist.
+type internodeError struct {
+	addr string
+	err  error // the transport's error, without the URL around it
+}
+
+func newInternodeError(addr string, err error) *internodeError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &internodeError{addr: addr, err: err}
+}
+
+func (e *internodeError) Error() string {
+	if isDialError(e.err) {
+		return fmt.Sprintf("cannot reach the member at %s (internode port, mTLS): %v", e.addr, e.err)
+	}
+	return fmt.Sprintf("no answer from the member at %s (internode port, mTLS): %v", e.addr, e.err)
+}
+
+func (e *internodeError) Unwrap() error { return e.err }
 
 // addVoterHere re-addresses a member (keeping its role: membership.go), or
 // adds a voter for an older member serving a join; only the leader can.

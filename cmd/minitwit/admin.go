@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,30 +39,19 @@ Flags:
 `
 
 func runAdmin(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, adminUsage); fs.PrintDefaults() }
+	fs := newFlagSet("admin", adminUsage)
 	email := fs.String("email", "", "with create: the admin's e-mail `address` (for the avatar)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
-	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its raft_addr)")
+	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its internode address, from its data dir)")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
-	// Flags may come after the action and the name: parse around them.
-	var positional []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return exitFromParse(err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
 	if len(positional) != 2 {
-		fs.Usage()
-		return 2
+		return usageError(stderr, "admin", "want an action and a user name, e.g. 'minitwit admin create NAME'; got %d arguments", len(positional))
 	}
 	action, name := positional[0], positional[1]
 	fail := func(code int, err error) int { fmt.Fprintln(stderr, "minitwit admin:", err); return code }
@@ -95,15 +83,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	case "grant", "revoke":
 		cmd = &raftfsm.SetAdmin{User: name, Admin: action == "grant"}
 	default:
-		return fail(2, fmt.Errorf("unknown action %q: create, reset-password, grant or revoke", action))
+		return usageError(stderr, "admin", "unknown action %q%s", action, didYouMean(action, adminActions, ""))
 	}
 
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		return fail(2, err)
-	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -120,7 +105,9 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, node.ErrDataDirInUse) {
 		var client *node.ClusterClient
 		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {
-			err = propose(client.Proposer(*addr))
+			if *addr, err = localMember(cfg, *addr); err == nil {
+				err = propose(client.Proposer(*addr))
+			}
 		}
 	}
 	switch {
@@ -148,6 +135,9 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// adminActions are the actions runAdmin knows, for "did you mean".
+var adminActions = []string{"create", "reset-password", "grant", "revoke"}
 
 // readPassword reads the first line of stdin, or generates a one-time
 // password (130 bits) when asked for none.

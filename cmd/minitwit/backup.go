@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,23 +32,24 @@ Flags:
 `
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); fs.PrintDefaults() }
+	fs := newFlagSet("backup", backupUsage)
 	out := fs.String("out", "", "write the backup to `FILE` (required)")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
-	addr := fs.String("addr", "", "`host:port` of the member to ask when the node runs (default: its raft_addr)")
+	addr := fs.String("addr", "", "`host:port` of the member to ask when the node runs (default: its internode address, from its data dir)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	remote := fs.String("url", "", "the node's public base `URL` (e.g. https://minitwit.example.org) to ask over HTTP")
 	token := fs.String("token", "", "with --url: the node's admin `token` (default $MINITWIT_ADMIN_TOKEN)")
 	ca := fs.String("ca", "", "with --url: a PEM `file` to trust besides the system's roots (a self-signed node)")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if *out == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return 2
+	switch {
+	case len(args) != 0:
+		return usageError(stderr, "backup", "unexpected argument %q (the file goes after --out)", args[0])
+	case *out == "":
+		return usageError(stderr, "backup", "--out FILE is required")
 	}
 	if *remote != "" {
 		client, err := newAdminClient(*remote, *token, *ca)
@@ -79,9 +79,6 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "minitwit backup:", err)
 		return 2
 	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	how := "from the stopped node's data dir"
@@ -90,11 +87,14 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		if !errors.Is(err, node.ErrDataDirInUse) {
 			return err
 		}
-		how = "by the running node at " + *addr
 		client, err := node.NewClusterClient(cfg.DataDir)
 		if err != nil {
 			return err
 		}
+		if *addr, err = localMember(cfg, *addr); err != nil {
+			return err
+		}
+		how = "by the running node at " + *addr
 		return client.Backup(ctx, *addr, w)
 	})
 	if err != nil {
@@ -165,22 +165,25 @@ Flags:
 `
 
 func runRestore(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage); fs.PrintDefaults() }
+	fs := newFlagSet("restore", restoreUsage)
 	dataDir := fs.String("data-dir", "", "the empty data `dir` to restore into (or, with --cluster, the local node's)")
 	cluster := fs.Bool("cluster", false, "replace the state of the running cluster")
 	yes := fs.Bool("yes", false, "with --cluster: do not ask for confirmation")
 	cfgFile := fs.String("config", "", "with --cluster: TOML `file` as for serve (env MINITWIT_CONFIG)")
-	addr := fs.String("addr", "", "with --cluster: `host:port` of the member to ask (default: the local node's raft_addr)")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	addr := fs.String("addr", "", "with --cluster: `host:port` of the member to ask (default: the running local node's internode address)")
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() != 1 || (*dataDir == "" && !*cluster) {
-		fs.Usage()
-		return 2
+	switch {
+	case len(args) == 0:
+		return usageError(stderr, "restore", "no backup given: 'minitwit restore --data-dir DIR FILE'")
+	case len(args) > 1:
+		return usageError(stderr, "restore", "one backup at a time; unexpected %q", args[1])
+	case *dataDir == "" && !*cluster:
+		return usageError(stderr, "restore", "--data-dir DIR is required: the empty data dir to restore into (or --cluster for a running cluster)")
 	}
-	source := fs.Arg(0)
+	source := args[0]
 	if strings.HasPrefix(source, "s3://") {
 		local, err := fetchS3(source, *cfgFile)
 		if err != nil {
@@ -216,9 +219,6 @@ func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stder
 		fmt.Fprintln(stderr, "minitwit restore:", err)
 		return 2
 	}
-	if addr == "" {
-		addr = cfg.RaftAddr
-	}
 	f, err := os.Open(file)
 	if err != nil {
 		return fail(err)
@@ -230,6 +230,9 @@ func restoreCluster(file, cfgFile, dataDir, addr string, yes bool, stdout, stder
 	}
 	client, err := node.NewClusterClient(cfg.DataDir)
 	if err != nil {
+		return fail(err)
+	}
+	if addr, err = localMember(cfg, addr); err != nil {
 		return fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

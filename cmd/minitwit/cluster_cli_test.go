@@ -23,7 +23,7 @@ func TestClusterCommand(t *testing.T) {
 	}{
 		{[]string{"token"}, 0, []string{nodetest.ClusterToken}},
 		{[]string{"frobnicate"}, 2, []string{"unknown command"}},
-		{[]string{"remove"}, 2, []string{"wrong arguments"}},
+		{[]string{"remove"}, 2, []string{"remove needs the member's id"}},
 	}
 	for _, c := range cases {
 		stdout, stderr, code := runCLI(append([]string{"cluster", "--data-dir", dir, "--addr", addr}, c.args...)...)
