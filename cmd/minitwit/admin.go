@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -99,8 +98,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		}
 		return res.Err
 	}
-	// The node started here logs only warnings: the outcome is the output.
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	quiet := toolLogger(stderr)
 	err = node.WithLocalNode(ctx, cfg, quiet, func(n *node.Node) error { return propose(n) })
 	if errors.Is(err, node.ErrDataDirInUse) {
 		var client *node.ClusterClient

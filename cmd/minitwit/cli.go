@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -101,6 +102,14 @@ func didYouMean(name string, candidates []string, prefix string) string {
 		return "; did you mean " + prefix + guess + "?"
 	}
 	return ""
+}
+
+// toolLogger is the log of a node an offline tool starts for its task: the
+// task's outcome is the tool's output, so only errors get through, not the
+// node's own warnings (an election restarted on a busy machine), which
+// belong to a serving node's log.
+func toolLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
 // localMember returns the internode address through which a tool reaches

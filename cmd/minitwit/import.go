@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -73,8 +72,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	// The node started here logs only warnings: the report is the output.
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	quiet := toolLogger(stderr)
 	rep, err := node.ImportIntoDataDir(ctx, cfg, *sqlitePath, quiet, progress)
 	how := "through a node started here on " + cfg.DataDir
 	if errors.Is(err, node.ErrDataDirInUse) {
