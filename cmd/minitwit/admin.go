@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if len(positional) != 2 {
-		return usageError(stderr, "admin", "want an action and a user name, e.g. 'minitwit admin create NAME'; got %d arguments", len(positional))
+		return usageError(stderr, "admin", "%s", adminArgs(positional))
 	}
 	action, name := positional[0], positional[1]
 	fail := func(code int, err error) int { fmt.Fprintln(stderr, "minitwit admin:", err); return code }
@@ -135,7 +136,22 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 }
 
 // adminActions are the actions runAdmin knows, for "did you mean".
-var adminActions = []string{"create", "reset-password", "grant", "revoke"}
+var adminActions = []string{"create", "reset-password", "grant", "revoke", "reset-2fa"}
+
+// adminArgs says what is wrong with an admin command line that is not an
+// action and a name.
+func adminArgs(positional []string) string {
+	switch {
+	case len(positional) == 0:
+		return "no action: create, reset-password, grant, revoke or reset-2fa, then a user name"
+	case !slices.Contains(adminActions, positional[0]):
+		return fmt.Sprintf("unknown action %q%s", positional[0], didYouMean(positional[0], adminActions, ""))
+	case len(positional) == 1:
+		return fmt.Sprintf("%s needs a user name: 'minitwit admin %s NAME'", positional[0], positional[0])
+	default:
+		return fmt.Sprintf("unexpected argument %q after the user name", positional[2])
+	}
+}
 
 // readPassword reads the first line of stdin, or generates a one-time
 // password (130 bits) when asked for none.
