@@ -48,7 +48,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (posi
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			usage()
-			return nil, 0, true
+			return nil, exitFromParse(err), true
 		}
 		if err != nil {
 			return nil, usageError(stderr, fs.Name(), "%s", flagError(fs, err)), true

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 )
@@ -25,4 +26,13 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	b := buildInfo()
 	fmt.Fprintf(stdout, "minitwit %s\ncommit:     %s\nbuild date: %s\ngo:         %s\n", b.Version, b.Commit, b.Date, b.GoVersion)
 	return 0
+}
+
+// exitFromParse maps a flag parsing error to an exit status: --help is a
+// success, anything else is a usage error (flag already printed why).
+func exitFromParse(err error) int {
+	if err == flag.ErrHelp {
+		return 0
+	}
+	return 2
 }
