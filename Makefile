@@ -144,7 +144,10 @@ release:
 # cluster: a 3-node local cluster in the background (HTTP 8091-8093, Raft
 # 8191-8193), data and logs in ./cluster-data. The same command lines start
 # it again after cluster-stop (nodes with state ignore --join); the join
-# token is made once into ./cluster-data/token.
+# token is made once into ./cluster-data/token. Each running node records
+# its addresses in cluster-data/nodeN/listen.json, so the tools need no
+# address: ./bin/minitwit cluster status --data-dir cluster-data/node1
+# (likewise flag, admin, backup).
 CLUSTER_DIR ?= cluster-data
 .PHONY: cluster cluster-stop
 cluster: build
@@ -181,7 +184,8 @@ cluster: build
 	echo "MiniTwit cluster is up (stop it with make cluster-stop):"; \
 	for i in 1 2 3; do \
 	  echo "  node$$i  http://127.0.0.1:809$$i  API http://127.0.0.1:809$$i/api  log $(CLUSTER_DIR)/node$$i.log"; \
-	done
+	done; \
+	echo "Members: ./bin/minitwit cluster status --data-dir $(CLUSTER_DIR)/node1"
 
 cluster-stop:
 	@for i in 1 2 3; do \

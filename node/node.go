@@ -74,6 +74,11 @@ type Options struct {
 	// Console receives what is for the operator's eyes only, never the
 	// log (the first admin's one-time password); nil means standard error.
 	Console io.Writer
+
+	// tool marks a node started by an admin tool for one task
+	// (WithLocalNode): it warns about no configuration and makes no first
+	// admin, whose password the next `serve` tells with its real address.
+	tool bool
 }
 
 // Handler is the public listener's handler. Close ends its long-lived
@@ -161,6 +166,7 @@ type Node struct {
 	// guard).
 	refusalLogInterval time.Duration
 	console            io.Writer // see Options.Console
+	tool               bool      // see Options.tool
 
 	applyLatency, forwardLatency *metrics.PrometheusHistogram // metrics.go
 
@@ -182,6 +188,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.heldForTest.Store(opts.holdReadiness)
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	n.console = opts.Console
+	n.tool = opts.tool
 	if n.console == nil {
 		n.console = os.Stderr
 	}
@@ -271,7 +278,13 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	if err := n.startHTTP(opts.Handler); err != nil {
 		return nil, err
 	}
-	n.warnAboutConfig()
+	if !n.tool {
+		n.warnAboutConfig()
+	}
+	// Every listener is bound: the tools of this machine may find it now.
+	if err := n.writeListening(); err != nil {
+		n.log.Warn("could not record the listen addresses in the data dir; tools need --addr", "err", err.Error())
+	}
 	n.log.Info("node started", "http_addr", n.HTTPAddr(), "raft_addr", n.RaftAddr(),
 		"data_dir", cfg.DataDir, "version", opts.Build.Version)
 	if n.logOut != nil {
@@ -542,6 +555,7 @@ func (n *Node) close(ctx context.Context) error {
 	}
 	n.bg.Wait()
 	errs = append(errs, n.closeStorage())
+	n.removeListening()
 	n.log.Info("node stopped")
 	if n.logOut != nil {
 		n.logOut.Close()

@@ -329,7 +329,7 @@ func (n *Node) watchLeadership(ctx context.Context) {
 		}
 		n.forgetPendingCA()
 		// After Start has finished: the announcement names the listener.
-		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdmin.stuck {
+		if n.up.Load() && !n.tool && n.raft.State() == raft.Leader && n.reads.IsOpen() && !n.sessionKeyMissing() && !n.firstAdmin.stuck {
 			n.ensureFirstAdmin(ctx)
 		}
 		if n.up.Load() && n.raft.State() == raft.Leader && n.reads.IsOpen() {
@@ -358,7 +358,13 @@ func (n *Node) takeFirstSnapshot(ctx context.Context) {
 		if n.store.FileSize() > eagerSnapshotBytes {
 			return // keep syncing until Raft's scheduled snapshot exists
 		}
-		if err := n.await(ctx, n.raft.Snapshot()); err != nil {
+		// Not cut short by a stop: Raft would log the snapshot it was
+		// still taking as failed once shut down under it, an ERROR line
+		// on every quick stop (an admin tool's node); the file is small.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := n.await(sctx, n.raft.Snapshot())
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				return // stopping
 			}
@@ -405,7 +411,9 @@ func (n *Node) initSecrets(ctx context.Context) (stuck bool) {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := n.Propose(pctx, &sec); err != nil {
-		n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
+		if ctx.Err() == nil { // a stop cuts the wait short: nothing to retry
+			n.log.Warn("initialising cluster secrets failed; will retry", "err", err.Error())
+		}
 		return false
 	}
 	if n.secretsMissing() {

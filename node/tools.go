@@ -21,8 +21,16 @@ import (
 // ErrDataDirInUse: the tool then goes through the running node instead.
 // The node started here rejoins its cluster like any restart, so the task
 // goes through Raft whether the cluster has one node or more.
+//
+// The node started here serves nobody on its public side: its listener
+// takes a free loopback port (the configured one may belong to another
+// node of this machine, and ACME must not run for a tool), it logs no
+// configuration warnings (they are serve's) and makes no first admin (the
+// next `serve` does, and tells the password with its real address).
 func WithLocalNode(ctx context.Context, cfg config.Config, log *slog.Logger, task func(*Node) error) (err error) {
-	n, err := Start(cfg, Options{Logger: log})
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.TLS = config.TLSConfig{Mode: config.TLSOff}
+	n, err := Start(cfg, Options{Logger: log, tool: true})
 	if errors.Is(err, store.ErrInUse) {
 		return ErrDataDirInUse
 	}

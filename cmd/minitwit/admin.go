@@ -5,11 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,30 +43,19 @@ Flags:
 `
 
 func runAdmin(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, adminUsage); fs.PrintDefaults() }
+	fs := newFlagSet("admin", adminUsage)
 	email := fs.String("email", "", "with create: the admin's e-mail `address` (for the avatar)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
-	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its raft_addr)")
+	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its internode address, from its data dir)")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
-	// Flags may come after the action and the name: parse around them.
-	var positional []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return exitFromParse(err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
 	if len(positional) != 2 {
-		fs.Usage()
-		return 2
+		return usageError(stderr, "admin", "%s", adminArgs(positional))
 	}
 	action, name := positional[0], positional[1]
 	fail := func(code int, err error) int { fmt.Fprintln(stderr, "minitwit admin:", err); return code }
@@ -101,15 +89,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	case "reset-2fa":
 		cmd = &raftfsm.TOTPReset{User: name}
 	default:
-		return fail(2, fmt.Errorf("unknown action %q: create, reset-password, grant, revoke or reset-2fa", action))
+		return usageError(stderr, "admin", "unknown action %q%s", action, didYouMean(action, adminActions, ""))
 	}
 
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		return fail(2, err)
-	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -121,13 +106,14 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		}
 		return res.Err
 	}
-	// The node started here logs only warnings: the outcome is the output.
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	quiet := toolLogger(stderr)
 	err = node.WithDataDir(ctx, cfg, quiet, func(p node.Proposer) error { return propose(p) })
 	if errors.Is(err, node.ErrDataDirInUse) {
 		var client *node.ClusterClient
 		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {
-			err = propose(client.Proposer(*addr))
+			if *addr, err = localMember(cfg, *addr); err == nil {
+				err = propose(client.Proposer(*addr))
+			}
 		}
 	}
 	switch {
@@ -160,6 +146,24 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "one-time password: %s\n(it must be replaced at the first sign-in)\n", password)
 	}
 	return 0
+}
+
+// adminActions are the actions runAdmin knows, for "did you mean".
+var adminActions = []string{"create", "reset-password", "grant", "revoke", "reset-2fa"}
+
+// adminArgs says what is wrong with an admin command line that is not an
+// action and a name.
+func adminArgs(positional []string) string {
+	switch {
+	case len(positional) == 0:
+		return "no action: create, reset-password, grant, revoke or reset-2fa, then a user name"
+	case !slices.Contains(adminActions, positional[0]):
+		return fmt.Sprintf("unknown action %q%s", positional[0], didYouMean(positional[0], adminActions, ""))
+	case len(positional) == 1:
+		return fmt.Sprintf("%s needs a user name: 'minitwit admin %s NAME'", positional[0], positional[0])
+	default:
+		return fmt.Sprintf("unexpected argument %q after the user name", positional[2])
+	}
 }
 
 // readPassword reads the first line of stdin, or generates a one-time

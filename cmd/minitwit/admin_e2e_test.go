@@ -340,7 +340,7 @@ raft_addr = "127.0.0.1:0"
 		{[]string{"create", "admin"}, 2, "name of a page"},
 		{[]string{"reset-password", "nobody"}, 1, `there is no user called "nobody"`},
 		{[]string{"frobnicate", "boss"}, 2, `unknown action "frobnicate"`},
-		{[]string{"create"}, 2, "Usage: minitwit admin"},
+		{[]string{"create"}, 2, "run 'minitwit admin --help'"},
 		// Both admins exist: revoking one is fine, the other is then the
 		// last and stays. Granting back leaves two again.
 		{[]string{"revoke", "operator"}, 0, "operator is no longer an admin"},

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,24 +43,25 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "keygen" {
 		return runBackupKeygen(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); fs.PrintDefaults() }
+	fs := newFlagSet("backup", backupUsage)
 	out := fs.String("out", "", "write the backup to `FILE` (required)")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
-	addr := fs.String("addr", "", "`host:port` of the member to ask when the node runs (default: its raft_addr)")
+	addr := fs.String("addr", "", "`host:port` of the member to ask when the node runs (default: its internode address, from its data dir)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	remote := fs.String("url", "", "the node's public base `URL` (e.g. https://minitwit.example.org) to ask over HTTP")
 	token := fs.String("token", "", "with --url: the node's admin `token` (default $MINITWIT_ADMIN_TOKEN)")
 	ca := fs.String("ca", "", "with --url: a PEM `file` to trust besides the system's roots (a self-signed node)")
 	keyFile := fs.String("key-file", "", "encrypt the backup to this age identity `file` (default: backup.encryption_key_file)")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if *out == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return 2
+	switch {
+	case len(args) != 0:
+		return usageError(stderr, "backup", "unexpected argument %q (the file goes after --out)", args[0])
+	case *out == "":
+		return usageError(stderr, "backup", "--out FILE is required")
 	}
 	var key *backup.Key
 	if *keyFile != "" {
@@ -111,9 +111,6 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	how := "from the stopped node's data dir"
@@ -122,11 +119,14 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		if !errors.Is(err, node.ErrDataDirInUse) {
 			return err
 		}
-		how = "by the running node at " + *addr
 		client, err := node.NewClusterClient(cfg.DataDir)
 		if err != nil {
 			return err
 		}
+		if *addr, err = localMember(cfg, *addr); err != nil {
+			return err
+		}
+		how = "by the running node at " + *addr
 		return client.Backup(ctx, *addr, w)
 	})
 	if err != nil {
@@ -149,17 +149,15 @@ makes every backup encrypted with it unreadable.
 `
 
 func runBackupKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("backup keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, keygenUsage) }
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	fs := newFlagSet("backup keygen", keygenUsage)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	switch {
+	case done:
+		return code
+	case len(args) != 1:
+		return usageError(stderr, "backup keygen", "give the key FILE to write: 'minitwit backup keygen FILE'")
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	k, err := backup.GenerateKeyFile(fs.Arg(0))
+	k, err := backup.GenerateKeyFile(args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit backup keygen:", err)
 		return 1
@@ -273,23 +271,26 @@ Flags:
 `
 
 func runRestore(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage); fs.PrintDefaults() }
+	fs := newFlagSet("restore", restoreUsage)
 	dataDir := fs.String("data-dir", "", "the empty data `dir` to restore into (or, with --cluster, the local node's)")
 	cluster := fs.Bool("cluster", false, "replace the state of the running cluster")
 	yes := fs.Bool("yes", false, "with --cluster: do not ask for confirmation")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG): the node to restore with --cluster, and backup.encryption_key_file")
-	addr := fs.String("addr", "", "with --cluster: `host:port` of the member to ask (default: the local node's raft_addr)")
+	addr := fs.String("addr", "", "with --cluster: `host:port` of the member to ask (default: the running local node's internode address)")
 	keyFile := fs.String("key-file", "", "the age identity `file` an encrypted backup opens with (default: backup.encryption_key_file)")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() != 1 || (*dataDir == "" && !*cluster) {
-		fs.Usage()
-		return 2
+	switch {
+	case len(args) == 0:
+		return usageError(stderr, "restore", "no backup given: 'minitwit restore --data-dir DIR FILE'")
+	case len(args) > 1:
+		return usageError(stderr, "restore", "one backup at a time; unexpected %q", args[1])
+	case *dataDir == "" && !*cluster:
+		return usageError(stderr, "restore", "--data-dir DIR is required: the empty data dir to restore into (or --cluster for a running cluster)")
 	}
-	source := fs.Arg(0)
+	source := args[0]
 	if strings.HasPrefix(source, "s3://") {
 		local, err := fetchS3(source, *cfgFile)
 		if err != nil {
@@ -376,9 +377,6 @@ func restoreCluster(file string, key *backup.Key, cfgFile, dataDir, addr string,
 		fmt.Fprintln(stderr, "minitwit restore:", err)
 		return 2
 	}
-	if addr == "" {
-		addr = cfg.RaftAddr
-	}
 	r, f, err := openBackup(file, key)
 	if err != nil {
 		return fail(fmt.Errorf("%w; nothing changed", err))
@@ -390,6 +388,9 @@ func restoreCluster(file string, key *backup.Key, cfgFile, dataDir, addr string,
 	}
 	client, err := node.NewClusterClient(cfg.DataDir)
 	if err != nil {
+		return fail(err)
+	}
+	if addr, err = localMember(cfg, addr); err != nil {
 		return fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

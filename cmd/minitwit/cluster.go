@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -13,11 +14,14 @@ import (
 	"minitwit/node/config"
 )
 
-const clusterUsage = `Usage: minitwit cluster [flags] <command>
+const clusterUsage = `Usage: minitwit cluster <command> [flags]
 
 Administers the cluster a local node belongs to, over the internode port,
 with that node's certificate (so it needs read access to the node's data
-dir). It reads the same configuration as serve (--config, MINITWIT_* env).
+dir). It finds the node through its data dir (--data-dir, else the same
+configuration as serve: --config, MINITWIT_* env), where the running node
+records the addresses it listens on; --addr asks another member instead.
+Flags go before or after the command.
 
 Commands:
   status          every member: id, address, voter or non-voter, role,
@@ -30,37 +34,39 @@ Flags:
 `
 
 func runCluster(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, clusterUsage); fs.PrintDefaults() }
+	fs := newFlagSet("cluster", clusterUsage)
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the local node's data `dir` (its certificate authenticates this command)")
-	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the local node's raft_addr)")
+	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the running local node's internode address, from its data dir)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
+	if len(args) == 0 {
+		return usageError(stderr, "cluster", "no command: status, remove ID, transfer [ID] or token")
+	}
+	cmd, rest := args[0], args[1:]
+	if msg := clusterArgs(cmd, rest); msg != "" {
+		return usageError(stderr, "cluster", "%s", msg)
 	}
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit cluster:", err)
 		return 2
 	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
-	}
 	client, err := node.NewClusterClient(cfg.DataDir)
 	if err != nil {
+		fmt.Fprintln(stderr, "minitwit cluster:", err)
+		return 1
+	}
+	if *addr, err = localMember(cfg, *addr); err != nil {
 		fmt.Fprintln(stderr, "minitwit cluster:", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	switch {
 	case cmd == "status" && len(rest) == 0:
 		err = clusterStatus(ctx, client, *addr, stdout)
@@ -82,16 +88,31 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 		if token, err = client.Token(ctx, *addr); err == nil {
 			fmt.Fprintln(stdout, token)
 		}
-	default:
-		fmt.Fprintf(stderr, "minitwit cluster: unknown command or wrong arguments: %q\n\n", fs.Args())
-		fs.Usage()
-		return 2
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "minitwit cluster %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0
+}
+
+// clusterCommands are cluster's commands and the arguments each takes.
+var clusterCommands = map[string]struct{ min, max int }{
+	"status": {0, 0}, "remove": {1, 1}, "transfer": {0, 1}, "token": {0, 0},
+}
+
+// clusterArgs says what is wrong with a cluster command line, or "".
+func clusterArgs(cmd string, rest []string) string {
+	want, ok := clusterCommands[cmd]
+	switch {
+	case !ok:
+		return fmt.Sprintf("unknown command %q%s", cmd, didYouMean(cmd, slices.Collect(maps.Keys(clusterCommands)), ""))
+	case len(rest) < want.min:
+		return cmd + " needs the member's id: 'minitwit cluster " + cmd + " ID'"
+	case len(rest) > want.max:
+		return fmt.Sprintf("unexpected argument %q after %s", rest[want.max], cmd)
+	}
+	return ""
 }
 
 // clusterStatus prints every member as the member itself reports, then a

@@ -23,7 +23,7 @@ func TestClusterCommand(t *testing.T) {
 	}{
 		{[]string{"token"}, 0, []string{nodetest.ClusterToken}},
 		{[]string{"frobnicate"}, 2, []string{"unknown command"}},
-		{[]string{"remove"}, 2, []string{"wrong arguments"}},
+		{[]string{"remove"}, 2, []string{"remove needs the member's id"}},
 	}
 	for _, c := range cases {
 		stdout, stderr, code := runCLI(append([]string{"cluster", "--data-dir", dir, "--addr", addr}, c.args...)...)
@@ -70,6 +70,17 @@ func TestClusterCommand(t *testing.T) {
 	})
 	if _, stderr, code := runCLI("cluster", "--data-dir", t.TempDir(), "status"); code != 1 || !strings.Contains(stderr, "no node certificate") {
 		t.Errorf("cluster without a node certificate: exit %d, %q", code, stderr)
+	}
+	// A member that does not answer: named by its internode port, which
+	// speaks mutual TLS, never as an http:// URL.
+	nobody := nodetest.FreeAddr(t)
+	if _, stderr, code := runCLI("cluster", "status", "--data-dir", dir, "--addr", nobody); code != 1 ||
+		strings.Contains(stderr, "http://") || !strings.Contains(stderr, "cannot reach the member at "+nobody+" (internode port, mTLS)") {
+		t.Errorf("cluster status --addr of nothing: exit %d, %q", code, stderr)
+	}
+	// Without --addr, the running node is found through its data dir.
+	if stdout, stderr, code := runCLI("cluster", "status", "--data-dir", dir); code != 0 || !strings.Contains(stdout, addr) {
+		t.Errorf("cluster status --data-dir alone: exit %d, %q %q", code, stdout, stderr)
 	}
 }
 

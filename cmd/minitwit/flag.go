@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,35 +19,35 @@ const flagUsage = `Usage: minitwit flag [--unflag] ID...
 
 Flags messages by id (hides them from every timeline and API list on every
 node), unflags them, or lists the flagged ones, through Raft on the running
-cluster of the local node (found through the same configuration as serve,
-authenticated with its certificate, like 'minitwit cluster'). The course's
-flag_tool, without its SQL injection.
+cluster of the local node (found from its data dir like 'minitwit cluster',
+and authenticated with its certificate). Flags go before or after the ids.
+The course's flag_tool, without its SQL injection.
 
 Flags:
 `
 
 func runFlag(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flag", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, flagUsage); fs.PrintDefaults() }
+	fs := newFlagSet("flag", flagUsage)
 	list := fs.Bool("list", false, "list the flagged messages, newest first")
 	unflag := fs.Bool("unflag", false, "show the messages again")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the local node's data `dir` (its certificate authenticates this command)")
-	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the local node's raft_addr)")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the running local node's internode address, from its data dir)")
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if *list == (fs.NArg() > 0) {
-		fs.Usage()
-		return 2
+	switch {
+	case *list && len(args) > 0:
+		return usageError(stderr, "flag", "--list takes no message ids")
+	case !*list && len(args) == 0:
+		return usageError(stderr, "flag", "no message ids: 'minitwit flag ID...', or --list")
 	}
 	var ids []uint64
-	for _, a := range fs.Args() {
+	for _, a := range args {
 		id, err := strconv.ParseUint(a, 10, 64)
 		if err != nil || id == 0 {
-			fmt.Fprintf(stderr, "minitwit flag: %q is not a message id\n", a)
-			return 2
+			return usageError(stderr, "flag", "%q is not a message id", a)
 		}
 		ids = append(ids, id)
 	}
@@ -57,11 +56,12 @@ func runFlag(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "minitwit flag:", err)
 		return 2
 	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
-	}
 	client, err := node.NewClusterClient(cfg.DataDir)
 	if err != nil {
+		fmt.Fprintln(stderr, "minitwit flag:", err)
+		return 1
+	}
+	if *addr, err = localMember(cfg, *addr); err != nil {
 		fmt.Fprintln(stderr, "minitwit flag:", err)
 		return 1
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -37,23 +35,24 @@ Flags:
 `
 
 func runImport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, importUsage); fs.PrintDefaults() }
+	fs := newFlagSet("import", importUsage)
 	sqlitePath := fs.String("sqlite", "", "the course database `FILE` (required)")
 	cfgFile := fs.String("config", "", "TOML `file` as for serve (env MINITWIT_CONFIG)")
 	dataDir := fs.String("data-dir", "", "the node's data `dir`")
-	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its raft_addr)")
+	addr := fs.String("addr", "", "`host:port` of the member to go through when the node runs (default: its internode address, from its data dir)")
 	timeout := fs.Duration("timeout", time.Hour, "give up after this long")
 	remote := fs.String("url", "", "the node's public base `URL` to send the database to over HTTP")
 	token := fs.String("token", "", "with --url: the node's admin `token` (default $MINITWIT_ADMIN_TOKEN)")
 	ca := fs.String("ca", "", "with --url: a PEM `file` to trust besides the system's roots (a self-signed node)")
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if *sqlitePath == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return 2
+	switch {
+	case len(args) != 0:
+		return usageError(stderr, "import", "unexpected argument %q (the database goes after --sqlite)", args[0])
+	case *sqlitePath == "":
+		return usageError(stderr, "import", "--sqlite FILE is required")
 	}
 	if *remote != "" {
 		return importRemote(*sqlitePath, *remote, *token, *ca, stdout, stderr)
@@ -62,9 +61,6 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "minitwit import:", err)
 		return 2
-	}
-	if *addr == "" {
-		*addr = cfg.RaftAddr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -76,15 +72,16 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	// The node started here logs only warnings: the report is the output.
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	quiet := toolLogger(stderr)
 	rep, err := node.ImportIntoDataDir(ctx, cfg, *sqlitePath, quiet, progress)
 	how := "through a node started here on " + cfg.DataDir
 	if errors.Is(err, node.ErrDataDirInUse) {
-		how = "through the running node at " + *addr
 		var client *node.ClusterClient
 		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {
-			rep, err = importer.FromSQLite(ctx, *sqlitePath, client.Proposer(*addr), progress)
+			if *addr, err = localMember(cfg, *addr); err == nil {
+				how = "through the running node at " + *addr
+				rep, err = importer.FromSQLite(ctx, *sqlitePath, client.Proposer(*addr), progress)
+			}
 		}
 	}
 	if err != nil {

@@ -63,9 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return c.run(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "minitwit: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return usageError(stderr, "", "unknown command %q%s", args[0], didYouMean(args[0], names, ""))
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -25,14 +25,14 @@ func webHandler(n *node.Node) (node.Handler, error) { return httpui.ForNode(n) }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: minitwit serve [flags]\n\nRuns a node. With no configuration it starts a single-node cluster in\n./minitwit-data serving http://127.0.0.1:8080 (UI at /, simulator API at /api).\nPrecedence: flag > MINITWIT_* environment > config file > default.\n\nFlags:")
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: minitwit serve [flags]\n\nRuns a node. With no configuration it starts a single-node cluster in\n./minitwit-data serving http://127.0.0.1:8080 (UI at /, simulator API at /api).\nPrecedence: flag > MINITWIT_* environment > config file > default.\nThe running node records where it listens in <data_dir>/listen.json, where\nthe other commands find it.\n\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nEnvironment only (every key is in minitwit.example.toml):")
+		fmt.Fprintln(w, "\nEnvironment only (every key is in minitwit.example.toml):")
 		for _, s := range config.Settings() {
 			if s.Flag == "" && s.Env != "" {
-				fmt.Fprintf(stderr, "  %-32s %s (%s)\n", s.Env, s.Usage, s.Key)
+				fmt.Fprintf(w, "  %-32s %s (%s)\n", s.Env, s.Usage, s.Key)
 			}
 		}
 	}
@@ -45,12 +45,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			fs.String(s.Flag, "", usage)
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitFromParse(err)
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "minitwit serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if len(args) > 0 {
+		return usageError(stderr, "serve", "unexpected argument %q", args[0])
 	}
 	set := map[string]string{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })

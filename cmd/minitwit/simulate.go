@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,12 +32,7 @@ Flags:
 
 // runSimulate is the "simulate" sub-command.
 func runSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, simulateUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("simulate", simulateUsage)
 	baseURL := fs.String("url", "", "API base `URL`, e.g. http://127.0.0.1:8080/api (required); several, comma-separated, are used in turn, skipping one that refuses connections")
 	// Defaults from the environment are resolved after parsing so that
 	// --help does not print them: one is a password.
@@ -49,11 +42,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", simulate.DefaultTimeout, "per-request timeout")
 	username := fs.String("username", simulate.DefaultUsername, "user for the Basic authorization")
 	password := fs.String("password", "", "password for the Basic authorization (default $MINITWIT_SIM_PASSWORD, else the course's)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2 // the flag package has printed the error and the usage
+	args, code, done := parseFlags(fs, args, stdout, stderr)
+	if done {
+		return code
 	}
 
 	usageErr := func(format string, a ...any) int {
@@ -61,16 +52,16 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q (see --help)", fs.Arg(0))
+	case len(args) > 0:
+		return usageError(stderr, "simulate", "unexpected argument %q", args[0])
 	case *baseURL == "":
-		return usageErr("--url is required: the API base, e.g. http://127.0.0.1:8080/api")
+		return usageError(stderr, "simulate", "--url is required: the API base, e.g. http://127.0.0.1:8080/api")
 	case *concurrency < 1:
-		return usageErr("--concurrency must be at least 1, not %d", *concurrency)
+		return usageError(stderr, "simulate", "--concurrency must be at least 1, not %d", *concurrency)
 	case *limit < 0:
-		return usageErr("--limit must not be negative, not %d", *limit)
+		return usageError(stderr, "simulate", "--limit must not be negative, not %d", *limit)
 	case *timeout <= 0:
-		return usageErr("--timeout must be positive, not %s", *timeout)
+		return usageError(stderr, "simulate", "--timeout must be positive, not %s", *timeout)
 	}
 	if *scenario == "" {
 		*scenario = os.Getenv("MINITWIT_SCENARIO")

@@ -65,7 +65,7 @@ func (c *Client) send(ctx context.Context, method, addr, path string, body io.Re
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, newInternodeError(addr, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()

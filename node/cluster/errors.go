@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"minitwit/raftfsm"
@@ -106,3 +107,29 @@ type rpcError struct {
 }
 
 func (e *rpcError) Error() string { return fmt.Sprintf("%d: %s", e.status, e.msg) }
+
+// internodeError is a cluster RPC that got no answer. Its message names
+// the member and its internode port, not the request's "http://" URL: the
+// RPC travels over mutual TLS, and an operator reading "http://" would look
+// for a plain-text port that does not exist.
+type internodeError struct {
+	addr string
+	err  error // the transport's error, without the URL around it
+}
+
+func newInternodeError(addr string, err error) *internodeError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &internodeError{addr: addr, err: err}
+}
+
+func (e *internodeError) Error() string {
+	if isDialError(e.err) {
+		return fmt.Sprintf("cannot reach the member at %s (internode port, mTLS): %v", e.addr, e.err)
+	}
+	return fmt.Sprintf("no answer from the member at %s (internode port, mTLS): %v", e.addr, e.err)
+}
+
+func (e *internodeError) Unwrap() error { return e.err }

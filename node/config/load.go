@@ -150,6 +150,9 @@ func decodeFile(cfg *Config, path, from string, sources map[string]string) error
 	}
 	if unknown := unknownKeys(md); len(unknown) > 0 {
 		msg := "unknown key"
+		if guess := Closest(unknown[0], slices.Collect(maps.Keys(fileKeys()))); guess != "" {
+			msg += "; did you mean " + guess + "?"
+		}
 		if len(unknown) > 1 {
 			msg += " (also " + strings.Join(unknown[1:], ", ") + ")"
 		}
@@ -257,7 +260,7 @@ func unknownEnv(names []string, settings []Setting) []string {
 			continue
 		}
 		w := fmt.Sprintf("config: unknown environment variable %s ignored", name)
-		if guess := closest(name, known); guess != "" {
+		if guess := Closest(name, known); guess != "" {
 			w += "; did you mean " + guess + "?"
 		}
 		warnings = append(warnings, w)
@@ -265,11 +268,16 @@ func unknownEnv(names []string, settings []Setting) []string {
 	return warnings
 }
 
-// closest returns the candidate within two edits of name, if any.
-func closest(name string, candidates []string) string {
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestDist {
+// Closest returns the candidate nearest to name within two edits (one for
+// names of up to three letters, none for a single letter, where everything
+// is near), or "" when none is: the "did you mean" of unknown keys and
+// variables here and of unknown commands and flags in cmd/minitwit. Ties
+// go to the candidate sorting first, so the answer does not depend on the
+// order the candidates come in.
+func Closest(name string, candidates []string) string {
+	best, bestDist := "", min(2, len(name)/2)+1
+	for _, c := range slices.Sorted(slices.Values(candidates)) {
+		if d := editDistance(name, c); d < bestDist && c != name {
 			best, bestDist = c, d
 		}
 	}
