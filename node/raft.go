@@ -455,21 +455,20 @@ func (n *Node) sessionKeyMissing() bool {
 // ReadStore returns the local store once it reflects every write
 // acknowledged, and every write another read has already seen, before the
 // call (linearizable reads). The read index is the leader's commit index
-// when the read arrives: a leader relies on its lease and its read gate
-// (which holds reads until the entries committed before its term are
-// applied); a follower asks the leader, which confirms it still leads. The
-// node then waits until its store has applied that far: an entry can be
-// committed, and applied on a follower, before the leader has applied and
+// when the read arrives, vouched for by a round of heartbeats that a quorum
+// answers (leaderReadIndex): a leader serves a read only once it has
+// confirmed it still leads, so a leader that was deposed without knowing it
+// yet (cut off within its lease, or its process paused) cannot serve a
+// stale read. A follower asks the leader for the index. The node then
+// waits until its store has applied that far: an entry can be committed,
+// and applied on a follower, before the leader has applied and
 // acknowledged it, so even the leader must wait. While there is no leader,
 // reads wait (bounded by ctx) rather than serve data nobody can vouch for.
 func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
-	var index uint64
-	if n.raft.State() == raft.Leader {
-		if err := n.reads.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
-		}
-		index = n.raft.CommitIndex()
-	} else {
+	index, err := n.leaderReadIndex(ctx)
+	if errors.Is(err, errNotLeaderHere) {
+		// Not the leader, or no longer: ask the one there is (waiting,
+		// bounded by ctx, while there is none).
 		data, err := n.callLeader(ctx, rpcReadIdx, nil, false)
 		if err != nil {
 			return nil, err
@@ -477,11 +476,42 @@ func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
 		if index, err = strconv.ParseUint(string(data), 10, 64); err != nil {
 			return nil, fmt.Errorf("%w: read index from the leader: %w", ErrUnavailable, err)
 		}
+	} else if err != nil {
+		return nil, err
 	}
 	if err := n.waitApplied(ctx, index); err != nil {
 		return nil, err
 	}
 	return n.store, nil
+}
+
+// leaderReadIndex is the read index of a read on the leader: its commit
+// index when the read arrives, once the read gate is open (the index
+// covers every write acknowledged in earlier terms) and a round of
+// heartbeats answered by a quorum has confirmed that no other leader was
+// elected meanwhile (raft.VerifyLeader; concurrent reads share rounds).
+// The lease alone does not do: a leader checks it on a timer, and a leader
+// whose process was paused (a VM stall, SIGSTOP) resumes believing it
+// leads while the others elected a new leader and committed writes; reads
+// it served locally before its next check would be stale. The price is one
+// internode round trip per read (followers' reads already paid it).
+// errNotLeaderHere: this node does not lead, or found out it no longer
+// does.
+func (n *Node) leaderReadIndex(ctx context.Context) (uint64, error) {
+	if n.raft.State() != raft.Leader {
+		return 0, errNotLeaderHere
+	}
+	if err := n.reads.Wait(ctx); err != nil {
+		return 0, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
+	}
+	index := n.raft.CommitIndex()
+	if err := n.await(ctx, n.raft.VerifyLeader()); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return 0, errNotLeaderHere
+		}
+		return 0, fmt.Errorf("%w: confirming leadership: %w", ErrUnavailable, err)
+	}
+	return index, nil
 }
 
 // waitApplied returns once this node's store holds every log entry up to

@@ -180,17 +180,13 @@ func (n *Node) rpcServePropose(w http.ResponseWriter, r *http.Request) {
 // makes sure the index covers writes acknowledged in earlier terms. The
 // follower then waits until it has applied that far.
 func (n *Node) rpcServeReadIndex(w http.ResponseWriter, r *http.Request) {
-	if n.raft.State() != raft.Leader {
-		rpcFail(w, codeNotLeader, errNotLeaderHere)
-		return
-	}
-	if err := n.reads.Wait(r.Context()); err != nil {
-		rpcFail(w, codeUnavailable, err)
-		return
-	}
-	index := n.raft.CommitIndex()
-	if err := n.await(r.Context(), n.raft.VerifyLeader()); err != nil {
+	index, err := n.leaderReadIndex(r.Context())
+	switch {
+	case errors.Is(err, errNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
+		return
+	case err != nil:
+		rpcFail(w, codeUnavailable, err)
 		return
 	}
 	w.Write([]byte(strconv.FormatUint(index, 10)))
