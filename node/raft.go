@@ -487,16 +487,27 @@ func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
 
 // leaderReadIndex is the read index of a read on the leader: its commit
 // index when the read arrives, once the read gate is open (the index
-// covers every write acknowledged in earlier terms) and a round of
-// heartbeats answered by a quorum has confirmed that no other leader was
-// elected meanwhile (raft.VerifyLeader; concurrent reads share rounds).
-// The lease alone does not do: a leader checks it on a timer, and a leader
-// whose process was paused (a VM stall, SIGSTOP) resumes believing it
-// leads while the others elected a new leader and committed writes; reads
-// it served locally before its next check would be stale. The price is one
-// internode round trip per read (followers' reads already paid it).
-// errNotLeaderHere: this node does not lead, or found out it no longer
-// does.
+// covers every write acknowledged in earlier terms) and the leader has
+// confirmed that no other leader was elected meanwhile. The lease alone
+// does not do: a leader checks it on a timer, and a leader whose process
+// was paused (a VM stall, SIGSTOP) resumes believing it leads while the
+// others elected a new leader and committed writes; reads it served
+// locally before its next check would be stale.
+//
+// The confirmation is a round of heartbeats answered by a quorum
+// (raft.VerifyLeader; concurrent reads share rounds), which costs one
+// internode round trip (followers' reads already paid it). Right after
+// this process stalled that is not enough: hashicorp/raft counts any
+// answer that arrives after the call, and answers to heartbeats sent
+// before the stall, from followers that have since elected another
+// leader, wait in the sockets (the cluster e2e test that SIGSTOPs the
+// leader for 300 ms saw 7 of 21 reads served stale that way). So when the
+// stall watch says the process may have stalled within a heartbeat
+// timeout and a lease before the read, or while it was being confirmed,
+// the leader commits a barrier instead: an entry appended after the read
+// arrived, which only answers to requests that carried it can commit.
+// A sole voter has nothing to confirm. errNotLeaderHere: this node does
+// not lead, or found out it no longer does.
 func (n *Node) leaderReadIndex(ctx context.Context) (uint64, error) {
 	if n.raft.State() != raft.Leader {
 		return 0, errNotLeaderHere
@@ -504,14 +515,45 @@ func (n *Node) leaderReadIndex(ctx context.Context) (uint64, error) {
 	if err := n.reads.Wait(ctx); err != nil {
 		return 0, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
 	}
+	arrived := n.stalls.now()
 	index := n.raft.CommitIndex()
-	if err := n.await(ctx, n.raft.VerifyLeader()); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return 0, errNotLeaderHere
+	if n.soleVoter() {
+		return index, nil // nobody else can be elected: nothing to confirm
+	}
+	t := n.cfg.Raft.Timing()
+	confirm := func(f raft.Future) error {
+		if err := n.await(ctx, f); err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+				return errNotLeaderHere
+			}
+			return fmt.Errorf("%w: confirming leadership: %w", ErrUnavailable, err)
 		}
-		return 0, fmt.Errorf("%w: confirming leadership: %w", ErrUnavailable, err)
+		return nil
+	}
+	if !n.stalls.stalledSince(arrived - t.HeartbeatTimeout - t.LeaderLeaseTimeout) {
+		if err := confirm(n.raft.VerifyLeader()); err != nil {
+			return 0, err
+		}
+		if !n.stalls.stalledSince(arrived) {
+			return index, nil
+		}
+	}
+	if err := confirm(n.raft.Barrier(0)); err != nil {
+		return 0, err
 	}
 	return index, nil
+}
+
+// soleVoter reports whether this node is the only voter in the latest
+// configuration (the one Raft counts quorums in).
+func (n *Node) soleVoter() bool {
+	voters := 0
+	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	return voters < 2
 }
 
 // waitApplied returns once this node's store holds every log entry up to
