@@ -78,10 +78,10 @@ type pauseRun struct {
 	mu       sync.Mutex
 	results  []clResult
 	acks     map[string][]pauseAck // by user
-	ackedBy  [][]time.Duration // per node: when each acknowledged post was issued
-	firstAck time.Duration // first acknowledged post issued after the pause began; -1: none yet
-	pausedAt time.Duration // 0: not paused yet
-	failed   int           // requests answered 503 or not at all
+	ackedBy  [][]time.Duration     // per node: when each acknowledged post was issued
+	firstAck time.Duration         // first acknowledged post issued after the pause began; -1: none yet
+	pausedAt time.Duration         // 0: not paused yet
+	failed   int                   // requests answered 503 or not at all
 	requests int
 	stale    int
 	read503  int
