@@ -646,8 +646,16 @@ func TestNemesis(t *testing.T) {
 				nm.t.Errorf("%v of %v ± %v latency on every link with the %s profile: %d leaderships won, %d terms started, %d elections not explained by a stall of the test process (at %v; longest stall %v); want none\nroles seen:\n%s",
 					d.latency, lat.delay, lat.jitter, lat.profile, leaders, terms, len(un), un, stall, roles)
 			} else if leaders > 0 || terms > 0 {
-				nm.t.Logf("%d leaderships won, %d terms started, each within %v after the test process stalled for %v or more (longest %v): the machine's load, not the links",
-					leaders, terms, window, p.HeartbeatTimeout/2, stall)
+				nm.mu.Lock()
+				long := 0
+				for _, st := range nm.stalls {
+					if st[1] >= p.HeartbeatTimeout/2 {
+						long++
+					}
+				}
+				nm.mu.Unlock()
+				nm.t.Logf("%d leaderships won, %d terms started, each within %v after the test process stalled for %v or more (%d such stalls in %v, the longest %v): the machine's load, not the links",
+					leaders, terms, window, p.HeartbeatTimeout/2, long, d.latency, stall)
 			}
 			nm.fn.SetDelayAll(0, 0)
 			res.converge = nm.heal()
