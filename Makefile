@@ -94,16 +94,23 @@ bench-observability: build
 	@SCENARIO=$(SCENARIO) sh scripts/bench-observability.sh
 
 # bench-faults: the network-fault scenarios (node/nemesis_test.go) in their
-# long versions (15 s faults, a 30 s flapping link), without the race
-# detector, on in-process clusters whose links go through a fault point
-# (node/nodetest/faultnet). Prints the fault table for docs/benchmarks.md;
-# the test's full output is in $(BENCH_DIR)/faults.log.
+# long versions (15 s faults, a 30 s flapping link, 60 s of latency with the
+# lan and wan profiles), without the race detector, on in-process clusters
+# whose links go through a fault point (node/nodetest/faultnet), then the
+# leader's process paused for 300 ms with each profile (three real
+# processes, cmd/minitwit/pause_e2e_test.go). Prints the fault table for
+# docs/benchmarks.md; the tests' full output is in $(BENCH_DIR)/faults.log
+# and faults-pause.log.
 bench-faults:
 	@mkdir -p $(BENCH_DIR)
+	@rm -f $(BENCH_DIR)/faults.md $(BENCH_DIR)/faults-pause.md
 	@MINITWIT_FAULTS_LONG=1 MINITWIT_FAULTS_TABLE=$(BENCH_DIR)/faults.md \
 	  $(GO) test -count=1 -timeout 30m -run '^TestNemesis$$' -v ./node/ > $(BENCH_DIR)/faults.log 2>&1; rc=$$?; \
-	  cat $(BENCH_DIR)/faults.md 2>/dev/null; \
-	  if [ $$rc != 0 ]; then echo "bench-faults: a scenario failed; see $(BENCH_DIR)/faults.log"; exit 1; fi
+	  MINITWIT_FAULTS_ROWS=$(BENCH_DIR)/faults-pause.md \
+	  $(GO) test -tags e2e -count=1 -timeout 10m -run '^TestClusterE2ELeaderPause$$' -v ./cmd/minitwit/ > $(BENCH_DIR)/faults-pause.log 2>&1; rc2=$$?; \
+	  cat $(BENCH_DIR)/faults.md $(BENCH_DIR)/faults-pause.md 2>/dev/null; echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  if [ $$rc != 0 ]; then echo "bench-faults: a scenario failed; see $(BENCH_DIR)/faults.log"; exit 1; fi; \
+	  if [ $$rc2 != 0 ]; then echo "bench-faults: the pause scenario failed; see $(BENCH_DIR)/faults-pause.log"; exit 1; fi
 
 # bench-cluster: the scenario through a fresh 3-node cluster at concurrency
 # 1 and 16, then a leader kill -9 under load (scripts/bench-cluster.sh).

@@ -63,7 +63,9 @@ func (h clusterHost) HandingOver() bool { return h.handingOver.Load() }
 
 func (h clusterHost) Closing() <-chan struct{} { return h.closing }
 
-func (h clusterHost) WaitReadGate(ctx context.Context) error { return h.reads.Wait(ctx) }
+func (h clusterHost) LeaderReadIndex(ctx context.Context) (uint64, error) {
+	return h.leaderReadIndex(ctx)
+}
 
 func (h clusterHost) LocalSamples(since time.Time) []ops.Point { return h.samples(since) }
 

@@ -127,6 +127,7 @@ type Node struct {
 	served       chan error
 	proposals    chan *proposal // the group commit queue
 	reads        *readGate      // holds reads until the log is applied (readgate.go)
+	stalls       *stallWatch    // notices this process's stalls, for leader reads (readgate.go)
 	closing      chan struct{}  // closed when shutdown begins
 	raftDown     chan struct{}  // closed once Raft has shut down
 
@@ -251,6 +252,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.fsm = raftfsm.New(n.store)
 	n.latencyMetrics()
 
+	// Half the lease: a stall that long can outlast a follower's patience.
+	n.stalls = newStallWatch(cfg.Raft.Timing().LeaderLeaseTimeout / 2)
+
 	// 4. Raft: log, snapshots, transport; bootstrap or rejoin.
 	if err := n.startRaft(); err != nil {
 		return nil, err
@@ -264,6 +268,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.bg.Go(func() { n.watchLeaders(ctx.Done()) })
 	n.bg.Go(func() { n.commitLoop(ctx) })
 	n.bg.Go(func() { n.watchLeadership(ctx) })
+	n.bg.Go(func() { n.stalls.run(ctx) })
 	n.bg.Go(func() { n.cluster.PromoteLoop(ctx) })
 	if n.addrChanged {
 		n.bg.Go(func() { n.announceAddress(ctx) })
@@ -577,13 +582,7 @@ func (n *Node) handOverLeadership() {
 	if n.raft == nil || n.raft.State() != raft.Leader {
 		return
 	}
-	voters := 0
-	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
-		if s.Suffrage == raft.Voter {
-			voters++
-		}
-	}
-	if voters < 2 {
+	if n.soleVoter() {
 		return
 	}
 	n.applyMu.Lock()

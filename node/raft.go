@@ -437,30 +437,101 @@ func (n *Node) sessionKeyMissing() bool {
 // ReadStore returns the local store once it reflects every write
 // acknowledged, and every write another read has already seen, before the
 // call (linearizable reads). The read index is the leader's commit index
-// when the read arrives: a leader relies on its lease and its read gate
-// (which holds reads until the entries committed before its term are
-// applied); a follower asks the leader, which confirms it still leads. The
-// node then waits until its store has applied that far: an entry can be
-// committed, and applied on a follower, before the leader has applied and
+// when the read arrives, vouched for by a round of heartbeats that a quorum
+// answers (leaderReadIndex): a leader serves a read only once it has
+// confirmed it still leads, so a leader that was deposed without knowing it
+// yet (cut off within its lease, or its process paused) cannot serve a
+// stale read. A follower asks the leader for the index. The node then
+// waits until its store has applied that far: an entry can be committed,
+// and applied on a follower, before the leader has applied and
 // acknowledged it, so even the leader must wait. While there is no leader,
 // reads wait (bounded by ctx) rather than serve data nobody can vouch for.
 func (n *Node) ReadStore(ctx context.Context) (*store.Store, error) {
-	var index uint64
-	if n.raft.State() == raft.Leader {
-		if err := n.reads.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
-		}
-		index = n.raft.CommitIndex()
-	} else {
-		var err error
+	index, err := n.leaderReadIndex(ctx)
+	if errors.Is(err, errNotLeaderHere) {
+		// Not the leader, or no longer: ask the one there is (waiting,
+		// bounded by ctx, while there is none).
 		if index, err = n.cluster.ReadIndex(ctx); err != nil {
 			return nil, err
 		}
+	} else if err != nil {
+		return nil, err
 	}
 	if err := n.waitApplied(ctx, index); err != nil {
 		return nil, err
 	}
 	return n.store, nil
+}
+
+// leaderReadIndex is the read index of a read on the leader: its commit
+// index when the read arrives, once the read gate is open (the index
+// covers every write acknowledged in earlier terms) and the leader has
+// confirmed that no other leader was elected meanwhile. The lease alone
+// does not do: a leader checks it on a timer, and a leader whose process
+// was paused (a VM stall, SIGSTOP) resumes believing it leads while the
+// others elected a new leader and committed writes; reads it served
+// locally before its next check would be stale.
+//
+// The confirmation is a round of heartbeats answered by a quorum
+// (raft.VerifyLeader; concurrent reads share rounds), which costs one
+// internode round trip (followers' reads already paid it). Right after
+// this process stalled that is not enough: hashicorp/raft counts any
+// answer that arrives after the call, and answers to heartbeats sent
+// before the stall, from followers that have since elected another
+// leader, wait in the sockets (the cluster e2e test that SIGSTOPs the
+// leader for 300 ms saw 7 of 21 reads served stale that way). So when the
+// stall watch says the process may have stalled within a heartbeat
+// timeout and a lease before the read, or while it was being confirmed,
+// the leader commits a barrier instead: an entry appended after the read
+// arrived, which only answers to requests that carried it can commit.
+// A sole voter has nothing to confirm. errNotLeaderHere: this node does
+// not lead, or found out it no longer does.
+func (n *Node) leaderReadIndex(ctx context.Context) (uint64, error) {
+	if n.raft.State() != raft.Leader {
+		return 0, errNotLeaderHere
+	}
+	if err := n.reads.Wait(ctx); err != nil {
+		return 0, fmt.Errorf("%w: catching up with the log: %w", ErrUnavailable, err)
+	}
+	arrived := n.stalls.now()
+	index := n.raft.CommitIndex()
+	if n.soleVoter() {
+		return index, nil // nobody else can be elected: nothing to confirm
+	}
+	t := n.cfg.Raft.Timing()
+	confirm := func(f raft.Future) error {
+		if err := n.await(ctx, f); err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+				return errNotLeaderHere
+			}
+			return fmt.Errorf("%w: confirming leadership: %w", ErrUnavailable, err)
+		}
+		return nil
+	}
+	if !n.stalls.stalledSince(arrived - t.HeartbeatTimeout - t.LeaderLeaseTimeout) {
+		if err := confirm(n.raft.VerifyLeader()); err != nil {
+			return 0, err
+		}
+		if !n.stalls.stalledSince(arrived) {
+			return index, nil
+		}
+	}
+	if err := confirm(n.raft.Barrier(0)); err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// soleVoter reports whether this node is the only voter in the latest
+// configuration (the one Raft counts quorums in).
+func (n *Node) soleVoter() bool {
+	voters := 0
+	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	return voters < 2
 }
 
 // waitApplied returns once this node's store holds every log entry up to

@@ -195,6 +195,7 @@ type clNode struct {
 	httpAddr string
 	raftAddr string
 	args     []string
+	env      []string // added to the environment of every run
 	logs     *syncBuffer
 
 	mu   sync.Mutex
@@ -240,7 +241,7 @@ func (n *clNode) current() *clProc {
 func (n *clNode) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(binPath, n.args...)
-	cmd.Env = append(os.Environ(), "MINITWIT_API_MAX_NO=1000000", "MINITWIT_JOIN_TOKEN="+clJoinToken)
+	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000", "MINITWIT_JOIN_TOKEN="+clJoinToken), n.env...)
 	cmd.Stdout, cmd.Stderr = n.logs, n.logs
 	fmt.Fprintf(n.logs, "=== test: starting %s\n", n.name)
 	if err := cmd.Start(); err != nil {
@@ -308,11 +309,15 @@ func (n *clNode) stop(t *testing.T) {
 
 // clStartCluster starts node1 (which bootstraps) and then node2 and node3
 // joining it, and waits until all three are ready. On failure it prints
-// every node's output.
-func clStartCluster(t *testing.T) []*clNode {
+// every node's output. env ("KEY=value") is added to every node's
+// environment.
+func clStartCluster(t *testing.T, env ...string) []*clNode {
 	t.Helper()
 	first := newClNode(t, "node1", "")
 	nodes := []*clNode{first, newClNode(t, "node2", first.raftAddr), newClNode(t, "node3", first.raftAddr)}
+	for _, n := range nodes {
+		n.env = env
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range nodes {

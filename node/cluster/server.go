@@ -63,9 +63,10 @@ type Host interface {
 	// node's group commit; ErrNotLeaderHere when this node does not lead,
 	// ErrOutcomeUnknown when leadership moved with it in flight.
 	ProposeForwarded(ctx context.Context, id raftfsm.RequestID, data []byte, retry bool) (raftfsm.Result, error)
-	// WaitReadGate returns once a new leader has applied what earlier
-	// terms committed.
-	WaitReadGate(ctx context.Context) error
+	// LeaderReadIndex is the index a read on the leader must wait for,
+	// once the leader has confirmed it still leads; ErrNotLeaderHere when
+	// this node does not lead (node/raft.go).
+	LeaderReadIndex(ctx context.Context) (uint64, error)
 	ReadStore(ctx context.Context) (*store.Store, error)
 	LocalStore() *store.Store
 	WriteBackup(ctx context.Context, w io.Writer) error
@@ -224,17 +225,13 @@ func (s *Server) servePropose(w http.ResponseWriter, r *http.Request) {
 // index covers writes acknowledged in earlier terms. The follower then
 // waits until it has applied that far.
 func (s *Server) serveReadIndex(w http.ResponseWriter, r *http.Request) {
-	if s.raft().State() != raft.Leader {
-		rpcFail(w, codeNotLeader, ErrNotLeaderHere)
-		return
-	}
-	if err := s.host.WaitReadGate(r.Context()); err != nil {
-		rpcFail(w, codeUnavailable, err)
-		return
-	}
-	index := s.raft().CommitIndex()
-	if err := s.host.Await(r.Context(), s.raft().VerifyLeader()); err != nil {
+	index, err := s.host.LeaderReadIndex(r.Context())
+	switch {
+	case errors.Is(err, ErrNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
+		return
+	case err != nil:
+		rpcFail(w, codeUnavailable, err)
 		return
 	}
 	w.Write([]byte(strconv.FormatUint(index, 10)))

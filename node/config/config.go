@@ -167,9 +167,12 @@ const (
 //
 // wan is for members in different regions, or VMs that may pause for a few
 // hundred milliseconds: round trips of 50-100 ms and such pauses must not
-// start elections, at the price of a failover of a few seconds. Its values
-// are a first choice, to be re-picked from fault measurements (latency and
-// pauses injected between nodes) once those exist.
+// start elections, at the price of a failover of a few seconds. Measured
+// (node/nemesis_test.go, cmd/minitwit/pause_e2e_test.go; docs/benchmarks.md):
+// 50 ms ± 20 ms on every link for 60 s of steady writes started no
+// election, and a leader paused for 300 ms kept leading, so the values
+// stay; shorter ones would buy a faster failover with less room for
+// pauses, and 1 s is already 10 round trips at the worst latency.
 func RaftProfiles() map[string]RaftTiming {
 	return map[string]RaftTiming{
 		RaftLAN: {HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond,

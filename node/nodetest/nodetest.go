@@ -193,8 +193,15 @@ func StartClusterWith(t testing.TB, web Web, size int, edit func(i int, cfg *con
 // as its id. fn is closed when the test ends, after the nodes.
 func StartClusterOn(t testing.TB, web Web, size int, fn *faultnet.Net) []*node.Node {
 	t.Helper()
+	return StartClusterOnWith(t, web, size, fn, nil)
+}
+
+// StartClusterOnWith is StartClusterOn with edit applied to node i's
+// configuration (0-based) before it starts; edit may be nil.
+func StartClusterOnWith(t testing.TB, web Web, size int, fn *faultnet.Net, edit func(i int, cfg *config.Config)) []*node.Node {
+	t.Helper()
 	t.Cleanup(fn.Close) // cleanups run last-in first-out: after the nodes close
-	return startCluster(t, web, size, nil, fn)
+	return startCluster(t, web, size, edit, fn)
 }
 
 func startCluster(t testing.TB, web Web, size int, edit func(i int, cfg *config.Config), fn *faultnet.Net) []*node.Node {

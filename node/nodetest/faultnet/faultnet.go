@@ -1,9 +1,9 @@
 // Package faultnet is a network fault injector for in-process clusters:
 // every connection one node opens to another goes through a fault point
 // controlled per ordered pair of nodes (from, to), for the bytes that flow
-// from one to the other. A link can be delayed (with jitter), cut one way
-// (asymmetric), cut both ways (partitions), and its open connections can be
-// dropped. It owns nothing of the nodes: a node hands it its outgoing
+// from one to the other. A link can be delayed (with jitter), limited in
+// bandwidth, cut one way (asymmetric), cut both ways (partitions), and its
+// open connections can be dropped. It owns nothing of the nodes: a node hands it its outgoing
 // dials (node.Options.DialCluster) and the test tells it which listening
 // address belongs to which node.
 //
@@ -23,6 +23,15 @@
 //     each chunk is due at its arrival time plus the delay plus a uniform
 //     jitter, but never before the chunk ahead of it. Delays do not limit
 //     throughput: the reader keeps reading while chunks wait.
+//   - A bandwidth limit belongs to the link, shared by every connection on
+//     it, as a real link is: each chunk occupies the link for its size
+//     divided by the rate, one after the other (a token bucket without a
+//     burst), and the delay counts from when its last byte is through.
+//     The sender is held back only by the chunks queued per connection
+//     (a few MiB, like a kernel's socket buffers), not by the rate. A
+//     cut link sends nothing, and after the heal what waited goes out at
+//     the rate, not at once. A changed rate applies to chunks not yet on
+//     their way.
 //   - No library: toxiproxy/v2 works as a Go library, but it needs one
 //     listening proxy per ordered pair and its timeout toxic discards the
 //     bytes of a cut link (corrupting a TLS stream on heal); a dial hook and
@@ -56,6 +65,8 @@ type pair struct{ from, to string }
 type link struct {
 	cut           bool
 	delay, jitter time.Duration
+	rate          int64     // bytes per second; 0: unlimited
+	free          time.Time // when the bytes already sent are through (with a rate)
 	changed       chan struct{}
 }
 
@@ -115,7 +126,21 @@ func (n *Net) update(from, to string, f func(*link)) {
 func (n *Net) Cut(from, to string) { n.update(from, to, func(l *link) { l.cut = true }) }
 
 // Heal lets bytes from `from` to `to` through again.
-func (n *Net) Heal(from, to string) { n.update(from, to, func(l *link) { l.cut = false }) }
+func (n *Net) Heal(from, to string) {
+	n.update(from, to, func(l *link) {
+		if l.cut {
+			l.free = later(l.free, time.Now()) // the link sent nothing while cut
+		}
+		l.cut = false
+	})
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
 
 // Partition cuts, both ways, every pair of nodes in different groups.
 // Nodes in no group keep their links.
@@ -176,6 +201,49 @@ func (n *Net) SetDelayAll(d, jitter time.Duration) {
 			}
 		}
 	}
+}
+
+// SetBandwidth limits bytes from `from` to `to` to bytesPerSec (0 or
+// less: unlimited).
+func (n *Net) SetBandwidth(from, to string, bytesPerSec int64) {
+	n.update(from, to, func(l *link) {
+		if l.rate <= 0 {
+			l.free = later(l.free, time.Now())
+		}
+		l.rate = max(bytesPerSec, 0)
+	})
+}
+
+// SetBandwidthAll limits every link between registered nodes.
+func (n *Net) SetBandwidthAll(bytesPerSec int64) {
+	names := n.Names()
+	for _, a := range names {
+		for _, b := range names {
+			if a != b {
+				n.SetBandwidth(a, b, bytesPerSec)
+			}
+		}
+	}
+}
+
+// transmit puts size bytes that arrived at `at` on the link of a
+// connection and returns when they are through: at itself without a rate.
+func (n *Net) transmit(from, addr string, back bool, at time.Time, size int) time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	to, ok := n.names[addr]
+	if !ok {
+		return at
+	}
+	if back {
+		from, to = to, from
+	}
+	l := n.linkLocked(from, to)
+	if l.rate <= 0 || size == 0 {
+		return at
+	}
+	l.free = later(l.free, at).Add(time.Duration(int64(size) * int64(time.Second) / l.rate))
+	return l.free
 }
 
 // Drop closes every open connection between a and b (either way round),
@@ -335,6 +403,7 @@ func (c *proxied) pump(src, dst net.Conn, back bool) {
 		case <-c.done:
 			return
 		}
+		var through time.Time // when the chunk has passed the link's rate limit
 		for {
 			cut, delay, jitter, changed := c.net.state(c.from, c.addr, back)
 			if cut {
@@ -345,11 +414,14 @@ func (c *proxied) pump(src, dst net.Conn, back bool) {
 					return
 				}
 			}
+			if through.IsZero() {
+				through = c.net.transmit(c.from, c.addr, back, ch.at, len(ch.data))
+			}
 			d := delay
 			if jitter > 0 {
 				d += time.Duration(rand.Int64N(int64(2*jitter+1))) - jitter
 			}
-			at := ch.at.Add(max(d, 0))
+			at := through.Add(max(d, 0))
 			if at.Before(due) {
 				at = due
 			}

@@ -142,3 +142,90 @@ func TestPartitionAndIsolate(t *testing.T) {
 		t.Fatalf("b -> a with c isolated: %q %v", got, ok)
 	}
 }
+
+// exchangeServer reads everything a connection sends, counting it, and
+// sends size bytes back; it reports each connection's count once it
+// reached size.
+func exchangeServer(t *testing.T, size int) (string, <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	full := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				go c.Write(make([]byte, size))
+				if k, _ := io.CopyN(io.Discard, c, int64(size)); k == int64(size) {
+					full <- struct{}{}
+				}
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().String(), full
+}
+
+// TestBandwidthPerLinkAndDirection: a rate on a -> b holds back what a
+// sends to b, on all of a's connections to b together, and nothing else:
+// not what b sends back, not what c sends to b.
+func TestBandwidthPerLinkAndDirection(t *testing.T) {
+	const rate, size = 128 << 10, 96 << 10 // two connections: 1.5 s at the rate
+	fn := New()
+	defer fn.Close()
+	addr, full := exchangeServer(t, size)
+	fn.Register("b", addr)
+	fn.SetBandwidth("a", "b", rate)
+
+	started := time.Now()
+	downloaded := make(chan time.Duration, 2)
+	for range 2 {
+		c, _ := dialEcho(t, fn, "a", addr)
+		go func() {
+			if _, err := io.CopyN(io.Discard, c, size); err == nil {
+				downloaded <- time.Since(started)
+			}
+		}()
+		go c.Write(make([]byte, size))
+	}
+	other, _ := dialEcho(t, fn, "c", addr)
+	if _, err := other.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	// Three connections send size bytes each; only c's may arrive whole
+	// early: a's two share 128 KiB/s, so neither is through before 0.75 s
+	// and both not before 1.5 s.
+	var arrived []time.Duration
+	for range 3 {
+		select {
+		case <-full:
+			arrived = append(arrived, time.Since(started))
+		case <-time.After(60 * time.Second):
+			t.Fatalf("only %d of 3 connections arrived whole within a minute", len(arrived))
+		}
+	}
+	if want := time.Duration(2 * size * int64(time.Second) / rate); arrived[2] < want*9/10 {
+		t.Fatalf("a's %d bytes over two connections arrived in %v; at %d B/s that takes %v", 2*size, arrived[2], rate, want)
+	}
+	if arrived[1] < time.Duration(size*int64(time.Second)/rate)*9/10 {
+		t.Fatalf("one of a's connections arrived whole after %v, before the rate allows", arrived[1])
+	}
+	// b -> a has no rate: both downloads finished, before a's uploads did.
+	for range 2 {
+		select {
+		case d := <-downloaded:
+			if d >= arrived[2] {
+				t.Fatalf("b -> a has no rate but a download took %v, as long as the limited uploads (%v)", d, arrived[2])
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("a download from b did not finish")
+		}
+	}
+}
