@@ -68,10 +68,18 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 	}
 	defer sn.Release()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(raftfsm.WriteSnapshot(pw, sn)) }()
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		pw.CloseWithError(raftfsm.WriteSnapshot(pw, sn))
+	}()
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: sn.AppliedIndex(), Size: 12 + sn.Size()}
 	err = n.raft.Restore(meta, pr, time.Until(deadlineOr(ctx, 10*time.Minute)))
 	pr.CloseWithError(err)
+	// Raft may give up without reading it all (not the leader): the writer
+	// stops at its next write, and must have stopped reading the snapshot
+	// before it is released.
+	<-written
 	if errors.Is(err, raft.ErrNotLeader) {
 		return h, fmt.Errorf("%w: %w", ErrUnavailable, errNotLeaderHere)
 	}
