@@ -200,6 +200,17 @@ func TestEvaluatorIsTheLeaderOrTheLowestLeaderless(t *testing.T) {
 	if ev, _ := run("node3", false, c); ev {
 		t.Error("node3 evaluates although node2 answers")
 	}
+	// A leader that has just stepped down knows no leader yet, but a
+	// member that answers knows the new one: it leads, so nobody else.
+	c = cluster3(t0)
+	c.Leader = ""
+	c.Members[0].Facts.Leader = ""
+	for _, m := range c.Members[1:] {
+		m.Facts.Leader = "node3"
+	}
+	if ev, _ := run("node1", false, c); ev {
+		t.Error("node1, stepped down, evaluates beside the new leader node3")
+	}
 }
 
 // fakeTransport answers each request with the next status (0: a network
