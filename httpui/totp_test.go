@@ -339,5 +339,5 @@ func TestAdmin2FAAcrossCluster(t *testing.T) {
 	p := other.post(t, "/login/2fa", uiForm("code", next))
 	uiWantStatus(t, p, http.StatusBadRequest)
 	uiWantContains(t, p, "used already")
-	uiWantRedirect(t, other.getStay(t, "/admin"), "/login")
+	uiWantRedirect(t, other.getStay(t, "/admin"), "/login?next=%2Fadmin")
 }
