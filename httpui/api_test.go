@@ -673,7 +673,9 @@ func TestAPIOpenRegisterLimit(t *testing.T) {
 	answers := make([]apiResp, 21)
 	var wg sync.WaitGroup
 	for i := range answers {
-		wg.Go(func() { answers[i] = a.do(t, "POST", "/api/register?latest=5", reg(fmt.Sprintf("open %d", i)), apiNoAuth, nil) })
+		wg.Go(func() {
+			answers[i] = a.do(t, "POST", "/api/register?latest=5", reg(fmt.Sprintf("open %d", i)), apiNoAuth, nil)
+		})
 	}
 	wg.Wait()
 	var created, busy, limited int
