@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,8 +15,9 @@ import (
 	"minitwit/store"
 )
 
-// Tests of the simulator API (../shared/spec/simulator-api.md) against real
-// nodes: real bbolt, real Raft, real loopback listeners. Each test function
+// Tests of the simulator API (../shared/spec/simulator-api.md) against the
+// real handler, state machine and bbolt store over a loopback listener
+// (httpuitest's node, without Raft). Each test function
 // shares one node between its rows; rows run in order because later rows
 // build on the state earlier ones left.
 
@@ -608,16 +610,30 @@ func TestAPIConcurrentPosts(t *testing.T) {
 	t.Parallel()
 	const writers, each = 16, 50
 	a := apiStart(t, nil)
-	// The writers register one after the other: 16 registrations at once
-	// wait for the node's few hashing slots, and on a loaded machine the
-	// last ones would meet the request deadline (a 503 by design). The
-	// posts are what runs concurrently here.
+	// The writers register at most as many at once as the node hashes
+	// passwords at once (two per CPU, auth.NewHasher): 16 at once would
+	// queue for its hashing slots, and on a loaded machine the last ones
+	// would meet the request deadline (a 503 by design). The posts are
+	// what runs concurrently here.
 	users := make([]string, writers)
+	slots := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
 	for i := range users {
 		users[i] = fmt.Sprintf("writer %02d", i)
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			body := apiJSON(map[string]string{"username": users[i], "email": "w@x.org", "pwd": "p"})
+			r, err := a.send("POST", "/api/register", body, "", nil)
+			if err != nil || r.status != http.StatusNoContent {
+				t.Errorf("register %q: %d %s %v", users[i], r.status, r.body, err)
+			}
+		})
 	}
-	a.register(t, users...)
-	var wg sync.WaitGroup
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	var mu sync.Mutex
 	bad := map[string]int{}
 	for _, u := range users {
