@@ -15,7 +15,9 @@
 // implements it, and cmd/minitwit hands ForNode's handler to the node,
 // which never imports this package. Everything a command needs that
 // is not deterministic (timestamps, argon2id password hashes) is computed
-// here, on the node that accepted the request, before proposing.
+// here, on the node that accepted the request, before proposing. The
+// handler tests run it over httpuitest's Node, which applies proposals
+// through the state machine to a temporary store without Raft.
 //
 // Choices where the specs are silent:
 //   - A write (API POSTs, the UI's and admin page's state-changing routes)

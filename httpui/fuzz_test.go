@@ -14,8 +14,9 @@ import (
 
 // Fuzz targets over the real handlers: one node per target (httpuitest's:
 // the real state machine and bbolt store, no Raft, an httptest.Server on
-// loopback), started before the fuzz loop and shared by its inputs, each of which goes over HTTP as a client would send it. Their
-// seeds run as ordinary tests; `make fuzz` runs each for FUZZTIME. The
+// loopback), started before the fuzz loop and shared by its inputs, each
+// of which goes over HTTP as a client would send it. Their seeds run as
+// ordinary tests; `make fuzz` runs each for FUZZTIME. The
 // properties checked for every input are the project's rules for bad
 // input: a 4xx (never a 5xx, never a hang), and a refused request changes
 // nothing.

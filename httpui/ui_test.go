@@ -523,8 +523,11 @@ func TestUILoginLogout(t *testing.T) {
 
 	t.Run("course style", func(t *testing.T) {
 		t.Parallel()
+		// Its own user: a sign-out ends every session of the user, and
+		// alice's is signing in and out beside this one.
 		s := uiClient(t, base)
-		uiLogin(t, s, "alice", "alice-pw")
+		uiRegister(t, s, "carol", "carol@example.com", "carol-pw")
+		uiLogin(t, s, "carol", "carol-pw")
 		p := s.get(t, "/logout")
 		if p.Path != "/public" {
 			t.Errorf("logout ended at %s, want /public", p.Path)
