@@ -68,10 +68,15 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 	}
 	defer sn.Release()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(raftfsm.WriteSnapshot(pw, sn)) }()
+	written := make(chan struct{})
+	go func() { pw.CloseWithError(raftfsm.WriteSnapshot(pw, sn)); close(written) }()
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: sn.AppliedIndex(), Size: 12 + sn.Size()}
 	err = n.raft.Restore(meta, pr, time.Until(deadlineOr(ctx, 10*time.Minute)))
 	pr.CloseWithError(err)
+	// The writer reads the snapshot's transaction: it must be done before
+	// the deferred Release closes it (a restore cut short by a leadership
+	// change left it writing, which the race detector caught).
+	<-written
 	if errors.Is(err, raft.ErrNotLeader) {
 		return h, fmt.Errorf("%w: %w", ErrUnavailable, errNotLeaderHere)
 	}

@@ -61,11 +61,12 @@ var routes = []route{
 	{http.MethodGet, rpcLogsFile, (*Server).serveLogFile},
 }
 
-// handler is the cluster RPC's mux, built from the route table.
+// handler is the cluster RPC's mux, built from the route table; every
+// route is for members only (boundary.go).
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) })
+		mux.HandleFunc(rt.method+" "+rt.path, s.membersOnly(rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) }))
 	}
 	return mux
 }
