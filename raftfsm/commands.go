@@ -11,7 +11,7 @@ import (
 // sinceVersion), so older kinds keep their bytes, and a binary older than a
 // kind sees a larger version than it reads. A log entry with a larger
 // version comes from a newer binary; this node stops rather than misread it.
-const FormatVersion = 4
+const FormatVersion = 5
 
 // Kind identifies a command type on the wire. Values are never reused.
 type Kind uint8
@@ -37,6 +37,7 @@ const (
 	KindSetPassword Kind = 17
 	KindCreateAdmin Kind = 18
 	KindEndSessions Kind = 19 // format 4
+	KindRevokeNode  Kind = 23 // format 5
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -51,9 +52,11 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4.
+// EndSessions format 4, RevokeNode format 5.
 func sinceVersion(k Kind) byte {
 	switch {
+	case k >= KindRevokeNode:
+		return 5
 	case k >= KindEndSessions:
 		return 4
 	case k >= KindSetAdmin:
@@ -238,6 +241,20 @@ type CreateAdmin struct {
 type EndSessions struct {
 	User string
 }
+
+// RevokeNode refuses, from now on, every cluster certificate issued for
+// node ID before Before (Unix nanoseconds): the leader proposes it when it
+// removes a member, so an ID added again later does not make the removed
+// node's certificates valid again (node/cluster/boundary.go).
+type RevokeNode struct {
+	ID     string
+	Before int64
+}
+
+func (RevokeNode) Kind() Kind { return KindRevokeNode }
+
+func (c *RevokeNode) encode(e *encoder) { e.str(c.ID); e.varint(c.Before) }
+func (c *RevokeNode) decode(d *decoder) { c.ID, c.Before = d.str(), d.varint() }
 
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
@@ -445,6 +462,8 @@ func newCommand(k Kind) Command {
 		return &CreateAdmin{}
 	case KindEndSessions:
 		return &EndSessions{}
+	case KindRevokeNode:
+		return &RevokeNode{}
 	}
 	return nil
 }

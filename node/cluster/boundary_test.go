@@ -23,6 +23,8 @@ import (
 //     in the configuration (`cluster status`) at once, as a non-voter; the
 //     leader removes it after the joiner bound, after which its
 //     certificate opens nothing on any member.
+//     When the same id joins again, its new certificate opens the port and
+//     the old one stays refused (revoked in the replicated state).
 //   - A removed member's certificate is refused by every remaining member.
 func TestMembershipIsTheBoundary(t *testing.T) {
 	const bound = 2 * time.Second
@@ -106,6 +108,24 @@ func TestMembershipIsTheBoundary(t *testing.T) {
 		return true
 	})
 	refusedEverywhere("the removed joiner", drifter, nodes)
+
+	// The same id joins again: its new certificate opens the port, the old
+	// one stays refused (the removal revoked it in the replicated state).
+	again, _, err := cluster.JoinKeepForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "drifter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader = leaderOf(t, nodes)
+	if code, err := again.CallForTest(ctx, "GET", leader.RaftAddr(), "/status"); err != nil || code != "" {
+		t.Fatalf("the id joined again, with a new certificate, was refused: code %q, err %v", code, err)
+	}
+	for _, n := range nodes {
+		testwait.Until(t, "the old certificate of the id added again to be refused by "+n.ID(), func() bool {
+			_, member := n.Members()["drifter"]
+			code, err := drifter.CallForTest(ctx, "GET", n.RaftAddr(), "/status")
+			return member && err == nil && code == "not_member"
+		})
+	}
 
 	// A member removed: every remaining member refuses its certificate.
 	gone := nodes[2]

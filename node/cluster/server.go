@@ -66,6 +66,8 @@ type Host interface {
 	WaitReadGate(ctx context.Context) error
 	ReadStore(ctx context.Context) (*store.Store, error)
 	LocalStore() *store.Store
+	// Propose runs a command through Raft (revocations: boundary.go).
+	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
 	WriteBackup(ctx context.Context, w io.Writer) error
 	RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, error)
 	Info() nodeinfo.Info
@@ -324,6 +326,7 @@ func (s *Server) removeHere(ctx context.Context, id string) error {
 		return err
 	}
 	s.log.Info("member removed", "member", id)
+	s.revoke(ctx, id)
 	return nil
 }
 

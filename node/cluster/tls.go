@@ -37,6 +37,10 @@ const (
 	// nodeCertValidity bounds a node certificate's life; members renew
 	// theirs while they are members (renew.go).
 	nodeCertValidity = 90 * 24 * time.Hour
+	// certBackdate: a node certificate is valid from an hour before it is
+	// issued (clock skew), so NotBefore+certBackdate is when it was issued
+	// (boundary.go's revocations compare that).
+	certBackdate = time.Hour
 )
 
 // CA signs node certificates. Its key is part of the replicated state,
@@ -104,7 +108,7 @@ func (ca *CA) Issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: nodeID, OrganizationalUnit: []string{"minitwit node"}},
-		NotBefore:    time.Now().Add(-time.Hour),
+		NotBefore:    time.Now().Add(-certBackdate),
 		NotAfter:     time.Now().Add(nodeCertValidity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -40,9 +41,9 @@ type Listener struct {
 	// raftPeer, when set, says whether a certificate's node id may open a
 	// Raft connection now (boundary.go); raftConns are the open ones by
 	// peer id, closed when the peer leaves the configuration.
-	raftPeer  func(id string) bool
+	raftPeer  func(cert *x509.Certificate) bool
 	raftMu    sync.Mutex
-	raftConns map[*raftConn]string
+	raftConns map[*raftConn]*x509.Certificate
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -60,11 +61,11 @@ type joinConn struct {
 // listener with the node's server configuration. Refusals are logged
 // together every logInterval (zero: refusalLogInterval). raftPeer, when
 // not nil, says which peers may open Raft connections.
-func newListener(ln net.Listener, log *slog.Logger, logInterval time.Duration, raftPeer func(id string) bool) *Listener {
+func newListener(ln net.Listener, log *slog.Logger, logInterval time.Duration, raftPeer func(cert *x509.Certificate) bool) *Listener {
 	l := &Listener{
 		ln: ln, log: log, guard: newPortGuard(log, logInterval), raftPeer: raftPeer,
 		raft: make(chan net.Conn), rpc: make(chan net.Conn), join: make(chan joinConn),
-		raftConns: map[*raftConn]string{}, closed: make(chan struct{}),
+		raftConns: map[*raftConn]*x509.Certificate{}, closed: make(chan struct{}),
 	}
 	go l.acceptLoop()
 	go l.guard.run(l.closed)
@@ -115,8 +116,8 @@ func (l *Listener) sort(conn *tls.Conn, release func()) {
 	var out net.Conn = conn
 	switch {
 	case preface[0] == prefaceRaft && authenticated:
-		id := peerID(conn.ConnectionState())
-		if l.raftPeer != nil && !l.raftPeer(id) {
+		cert := peerCert(conn.ConnectionState())
+		if l.raftPeer != nil && !l.raftPeer(cert) {
 			l.guard.refuse(refusedNotMember, conn.RemoteAddr())
 			release()
 			conn.Close()
@@ -124,7 +125,7 @@ func (l *Listener) sort(conn *tls.Conn, release func()) {
 		}
 		rc := &raftConn{Conn: conn, l: l}
 		l.raftMu.Lock()
-		l.raftConns[rc] = id
+		l.raftConns[rc] = cert
 		l.raftMu.Unlock()
 		dest, out = l.raft, rc
 	case preface[0] == prefaceRPC && authenticated:
@@ -167,11 +168,11 @@ func (c *raftConn) Close() error {
 
 // closeRaftConns closes the accepted Raft connections of peers that may no
 // longer use the port.
-func (l *Listener) closeRaftConns(allowed func(id string) bool) {
+func (l *Listener) closeRaftConns(allowed func(cert *x509.Certificate) bool) {
 	l.raftMu.Lock()
 	var drop []*raftConn
-	for c, id := range l.raftConns {
-		if !allowed(id) {
+	for c, cert := range l.raftConns {
+		if !allowed(cert) {
 			drop = append(drop, c)
 		}
 	}
