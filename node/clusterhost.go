@@ -53,8 +53,6 @@ type clusterHost struct{ *Node }
 
 var _ cluster.Host = clusterHost{}
 
-func (h clusterHost) Raft() *raft.Raft { return h.raft }
-
 func (h clusterHost) Await(ctx context.Context, f raft.Future) error { return h.await(ctx, f) }
 
 func (h clusterHost) Up() bool { return h.up.Load() }

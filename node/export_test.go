@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"minitwit/node/config"
 	"minitwit/raftfsm"
@@ -57,3 +58,7 @@ func (n *Node) ProposeForTest(ctx context.Context, id raftfsm.RequestID, cmd raf
 // PlayOlderBinaryForTest makes the node tell the cluster it reads command
 // formats up to format only, as a member still on an older release would.
 func (n *Node) PlayOlderBinaryForTest(format int) { n.readsFormat.Store(int64(format)) }
+
+// RenewCertificateForTest renews the node's cluster certificate if it is
+// due at the time at (and the node is a member).
+func (n *Node) RenewCertificateForTest(at time.Time) (bool, error) { return n.cluster.RenewIfDue(at) }

@@ -56,6 +56,10 @@ type Options struct {
 	// refused (one line per interval); zero means every 10 s. Tests
 	// shorten it.
 	RefusalLogInterval time.Duration
+	// JoinerBound is how long the leader keeps a non-voter that has never
+	// answered it (a client that proved the join token and never started
+	// Raft); zero means two minutes. Tests shorten it.
+	JoinerBound time.Duration
 
 	// holdReadiness makes the node tell the leader it is not ready to vote
 	// until released (export_test.go).
@@ -163,9 +167,10 @@ type Node struct {
 	// binary's, lowered by tests to play an older member.
 	readsFormat atomic.Int64
 	build       ops.BuildInfo
-	// refusalLogInterval: Options.RefusalLogInterval (node/cluster's port
-	// guard).
+	// refusalLogInterval and joinerBound: Options.RefusalLogInterval and
+	// Options.JoinerBound (node/cluster).
 	refusalLogInterval time.Duration
+	joinerBound        time.Duration
 	console            io.Writer // see Options.Console
 	tool               bool      // see Options.tool
 
@@ -185,7 +190,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 		raftDown: make(chan struct{}), reads: newReadGate(), pending: map[raftfsm.RequestID]*proposal{},
 		dialCluster: opts.DialCluster}
 	rand.Read(n.idPrefix[:])
-	n.refusalLogInterval = opts.RefusalLogInterval
+	n.refusalLogInterval, n.joinerBound = opts.RefusalLogInterval, opts.JoinerBound
 	n.heldForTest.Store(opts.holdReadiness)
 	n.readsFormat.Store(raftfsm.FormatVersion)
 	n.console = opts.Console
@@ -270,6 +275,7 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.bg.Go(func() { n.watchLeadership(ctx) })
 	n.bg.Go(func() { n.stalls.run(ctx) })
 	n.bg.Go(func() { n.cluster.PromoteLoop(ctx) })
+	n.bg.Go(func() { n.cluster.RenewLoop(ctx) })
 	if n.addrChanged {
 		n.bg.Go(func() { n.announceAddress(ctx) })
 	}

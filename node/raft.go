@@ -165,7 +165,8 @@ func (n *Node) startRaft() error {
 	n.tls.Dial = n.dialCluster
 	t := n.cfg.Raft.Timing()
 	n.cluster = cluster.Serve(tcpLn, n.tls, clusterHost{n}, cluster.Config{Log: n.log,
-		RefusalLogInterval: n.refusalLogInterval, ElectionTimeout: t.ElectionTimeout, RaftTiming: t.String()})
+		RefusalLogInterval: n.refusalLogInterval, ElectionTimeout: t.ElectionTimeout, RaftTiming: t.String(),
+		JoinerBound: n.joinerBound, DataDir: n.cfg.DataDir})
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  n.cluster.RaftStream(),
 		MaxPool: 3, Timeout: 10 * time.Second, Logger: raftLogger(n.log),
@@ -187,6 +188,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)
 	}
+	n.cluster.SetRaft(n.raft)
 	switch {
 	case joining != nil:
 		if err := joining.Finish(); err != nil {

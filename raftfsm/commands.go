@@ -40,7 +40,8 @@ const (
 	KindTOTPEnroll  Kind = 20 // format 5
 	KindTOTPUse     Kind = 21
 	KindTOTPReset   Kind = 22
-	KindFoldNames   Kind = 25 // 23 and 24: membership (node/cluster)
+	KindRevokeNode  Kind = 23
+	KindFoldNames   Kind = 25 // 24: unused
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -55,8 +56,8 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4, the second-factor (TOTP) commands and FoldNames
-// format 5.
+// EndSessions format 4, the second-factor (TOTP) commands, RevokeNode and
+// FoldNames format 5.
 func sinceVersion(k Kind) byte {
 	switch {
 	case k >= KindTOTPEnroll:
@@ -284,7 +285,22 @@ func (TOTPReset) Kind() Kind  { return KindTOTPReset }
 // nothing, and applying it again changes nothing.
 type FoldNames struct{}
 
-func (FoldNames) Kind() Kind      { return KindFoldNames }
+func (FoldNames) Kind() Kind { return KindFoldNames }
+
+// RevokeNode refuses, from now on, every cluster certificate issued for
+// node ID before Before (Unix nanoseconds): the leader proposes it when it
+// removes a member, so an ID added again later does not make the removed
+// node's certificates valid again (node/cluster/boundary.go).
+type RevokeNode struct {
+	ID     string
+	Before int64
+}
+
+func (RevokeNode) Kind() Kind { return KindRevokeNode }
+
+func (c *RevokeNode) encode(e *encoder) { e.str(c.ID); e.varint(c.Before) }
+func (c *RevokeNode) decode(d *decoder) { c.ID, c.Before = d.str(), d.varint() }
+
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
@@ -526,6 +542,8 @@ func newCommand(k Kind) Command {
 		return &TOTPReset{}
 	case KindFoldNames:
 		return &FoldNames{}
+	case KindRevokeNode:
+		return &RevokeNode{}
 	}
 	return nil
 }

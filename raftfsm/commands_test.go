@@ -67,6 +67,7 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.TOTPUse{User: "a", Step: 3, RecoveryHash: "h"}, "05150161030168"},
 		{&raftfsm.TOTPReset{User: "a"}, "05160161"},
 		{&raftfsm.FoldNames{}, "0519"},
+		{&raftfsm.RevokeNode{ID: "n", Before: 1}, "0517016e02"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {

@@ -303,6 +303,8 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		}
 	case *FoldNames:
 		res.Err = w.EnableFoldedNames()
+	case *RevokeNode:
+		res.Err = w.RevokeNodeCerts(c.ID, c.Before)
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

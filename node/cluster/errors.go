@@ -45,6 +45,9 @@ const (
 	// codeNotFound: the request names something that does not exist (a
 	// member to hand leadership to).
 	codeNotFound = "not_found"
+	// codeNotMember: the caller's certificate names a node that is not in
+	// this node's configuration (boundary.go); retrying cannot help.
+	codeNotMember = "not_member"
 	// codeUnavailable: anything else (a Raft error, shutting down, still
 	// starting).
 	codeUnavailable = "unavailable"
@@ -56,6 +59,7 @@ var rpcCodeStatus = map[string]int{
 	codeFormatRefused:  http.StatusUnprocessableEntity,
 	codeBadRequest:     http.StatusBadRequest,
 	codeNotFound:       http.StatusNotFound,
+	codeNotMember:      http.StatusForbidden,
 	codeUnavailable:    http.StatusServiceUnavailable,
 }
 

@@ -26,9 +26,11 @@ import (
 //  2. member → joiner: HMAC(token, "server" ‖ session ‖ cert), the cluster
 //     CA and a certificate for the joiner's key. Each side checks the
 //     other's proof; a wrong token is refused with a clear error on both.
+//     Before answering, the member has the leader add the joiner as a
+//     non-voter: it is a member from here on (boundary.go).
 //  3. The joiner starts its Raft listener with the new certificate and says
-//     "ready"; the member has the leader add it as a non-voter, promoted
-//     once it has caught up and serves (membership.go), and reports back.
+//     "ready"; the member confirms the add (the leader promotes it once it
+//     has caught up and serves: membership.go) and reports back.
 //
 // Every message is one line of JSON. The member reads the joiner's first
 // message (step 1) with a cap of maxJoinMessage and within joinHelloTimeout,
@@ -301,6 +303,17 @@ func (s *Server) serveJoin(jc joinConn) {
 	cert, err := ca.Issue(hello.NodeID, pub)
 	if err != nil {
 		refuse("issuing a certificate failed", "err", err.Error())
+		return
+	}
+	// The joiner is a member, as a non-voter, from the moment it has proven
+	// the token (membership is the boundary: boundary.go): it shows in
+	// `cluster status` at once, and one that never comes up is removed by
+	// the leader after Config.JoinerBound (membership.go).
+	actx, acancel := context.WithTimeout(context.Background(), 45*time.Second)
+	err = s.AddMember(actx, hello.NodeID, hello.RaftAddr)
+	acancel()
+	if err != nil {
+		refuse("adding the node failed: "+err.Error(), "err", err.Error())
 		return
 	}
 	welcome := joinWelcome{Proof: joinMAC(token, []byte("server"), session, cert), CACert: sec.CACert, NodeCert: cert}

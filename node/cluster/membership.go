@@ -22,12 +22,18 @@ import (
 // failed joiner the voter keeps writing alone. A node that never becomes
 // ready stays a non-voter (a warning after nonvoterWarnAfter says so and
 // how to remove it); it is not removed automatically, because a large
-// catch-up may take longer than any fixed bound.
+// catch-up may take longer than any fixed bound. A non-voter that has
+// never answered the leader at all (a client that proved the token and
+// never started Raft) is removed after Config.JoinerBound.
 //
 // Joiners bind their listeners before they ask to join (Start binds the
 // public listener first), so the common failure, a port already taken,
 // happens before the cluster hears of the node at all.
 const (
+	// DefaultJoinerBound is how long a non-voter that has never answered
+	// the leader may stay in the configuration (Config.JoinerBound).
+	DefaultJoinerBound = 2 * time.Minute
+
 	promoteEvery      = 100 * time.Millisecond
 	promoteMaxLag     = 64
 	nonvoterWarnAfter = time.Minute
@@ -122,6 +128,11 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 	defer t.Stop()
 	since := map[raft.ServerID]time.Time{} // when a non-voter was first seen not ready
 	warned := map[raft.ServerID]bool{}
+	answered := map[raft.ServerID]bool{} // non-voters that have answered this leader
+	bound := s.cfg.JoinerBound
+	if bound <= 0 {
+		bound = DefaultJoinerBound
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -130,6 +141,7 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 		}
 		if s.raft().State() != raft.Leader || s.host.HandingOver() {
 			clear(since)
+			clear(answered)
 			continue
 		}
 		f := s.raft().GetConfiguration()
@@ -140,9 +152,11 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 			if m.Suffrage != raft.Nonvoter {
 				delete(since, m.ID)
 				delete(warned, m.ID)
+				delete(answered, m.ID)
 				continue
 			}
-			why := s.notReadyToVote(ctx, m)
+			why, answer := s.notReadyToVote(ctx, m)
+			answered[m.ID] = answered[m.ID] || answer
 			if why == "" {
 				why = s.promote(ctx, m)
 			}
@@ -152,6 +166,17 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 			}
 			if _, ok := since[m.ID]; !ok {
 				since[m.ID] = time.Now()
+			}
+			if !answered[m.ID] && time.Since(since[m.ID]) > bound {
+				// Proved the token and never came up (or never
+				// reached this leader): it holds a certificate, and a
+				// member's place, that nothing uses.
+				if err := s.removeHere(ctx, string(m.ID)); err == nil {
+					s.log.Warn("removed a joiner that never came up: its certificate opens nothing now",
+						"member", string(m.ID), "addr", string(m.Address), "bound", bound.String(), "reason", why)
+					delete(since, m.ID)
+				}
+				continue
 			}
 			if !warned[m.ID] && time.Since(since[m.ID]) > nonvoterWarnAfter {
 				warned[m.ID] = true
@@ -165,25 +190,30 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 
 // notReadyToVote asks non-voter m whether it serves and compares its
 // applied index with this leader's commit index; "" means it may vote.
-func (s *Server) notReadyToVote(ctx context.Context, m raft.Server) string {
+// answered reports that m answered at all (it is up).
+func (s *Server) notReadyToVote(ctx context.Context, m raft.Server) (why string, answered bool) {
 	cctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	resp, err := s.client.send(cctx, http.MethodGet, string(m.Address), rpcMemberReady, nil)
+	var re *rpcError
+	if errors.As(err, &re) {
+		return "not ready: " + re.msg, true
+	}
 	if err != nil {
-		return "unreachable: " + err.Error()
+		return "unreachable: " + err.Error(), false
 	}
 	defer resp.Body.Close()
 	var rd Readiness
 	if err := json.NewDecoder(resp.Body).Decode(&rd); err != nil {
-		return "unreadable readiness: " + err.Error()
+		return "unreadable readiness: " + err.Error(), true
 	}
 	switch commit := s.raft().CommitIndex(); {
 	case !rd.Ready:
-		return "not ready: " + rd.Reason
+		return "not ready: " + rd.Reason, true
 	case rd.Applied+promoteMaxLag < commit:
-		return fmt.Sprintf("catching up: applied %d of %d", rd.Applied, commit)
+		return fmt.Sprintf("catching up: applied %d of %d", rd.Applied, commit), true
 	}
-	return ""
+	return "", true
 }
 
 // promote makes non-voter m a voter; "" on success.

@@ -48,6 +48,7 @@ const (
 	refusedNoCert     = "no_certificate"
 	refusedBadMessage = "bad_join_message"
 	refusedIdle       = "dropped_idle"
+	refusedNotMember  = "not_a_member" // a certificate of the CA whose node id is not in the configuration
 )
 
 type portGuard struct {

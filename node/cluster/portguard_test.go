@@ -143,7 +143,8 @@ func (l *lockedBuffer) lines() []map[string]any {
 // TestInternodePortBacksOffWrongTokens: after a wrong join token, further
 // attempts from the same address are answered "retry in ..." without
 // looking at the token, until the backoff has passed; the refusals make
-// one aggregated log line per interval, not a WARN line each.
+// one aggregated log line per interval, not a WARN line each. The join
+// that proved the token and never finished is removed after the bound.
 func TestInternodePortBacksOffWrongTokens(t *testing.T) {
 	t.Parallel()
 	logs := &lockedBuffer{}
@@ -152,6 +153,7 @@ func TestInternodePortBacksOffWrongTokens(t *testing.T) {
 	n := nodetest.StartWith(t, cfg, node.Options{
 		Logger:             slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RefusalLogInterval: 200 * time.Millisecond,
+		JoinerBound:        time.Second,
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -225,9 +227,10 @@ func TestInternodePortBacksOffWrongTokens(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := len(n.Members()); got != 1 {
-		t.Fatalf("%d members after join attempts that never finished", got)
-	}
+	// The joiner that proved the token is a member (a non-voter) at once,
+	// and, since it never started Raft, is removed after the joiner bound;
+	// the wrong tokens never made one.
+	testwait.Until(t, "the joiner that never came up to be removed", func() bool { return len(n.Members()) == 1 })
 }
 
 // register registers name through n (a proposal, forwarded to the leader

@@ -65,11 +65,12 @@ var routes = []route{
 	{http.MethodPost, rpcAlertFacts, (*Server).serveAlertFacts},
 }
 
-// handler is the cluster RPC's mux, built from the route table.
+// handler is the cluster RPC's mux, built from the route table; every
+// route is for members only (boundary.go).
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) })
+		mux.HandleFunc(rt.method+" "+rt.path, s.membersOnly(rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) }))
 	}
 	return mux
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -47,8 +48,6 @@ const (
 // (node/clusterhost.go); this package never imports node.
 type Host interface {
 	ID() string
-	// Raft is the node's Raft; nil only while the node starts.
-	Raft() *raft.Raft
 	// Await waits for a Raft future, bounded by ctx and the node's
 	// shutdown.
 	Await(ctx context.Context, f raft.Future) error
@@ -69,6 +68,8 @@ type Host interface {
 	LeaderReadIndex(ctx context.Context) (uint64, error)
 	ReadStore(ctx context.Context) (*store.Store, error)
 	LocalStore() *store.Store
+	// Propose runs a command through Raft (revocations: boundary.go).
+	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
 	WriteBackup(ctx context.Context, w io.Writer) error
 	RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, error)
 	Info() nodeinfo.Info
@@ -94,6 +95,12 @@ type Config struct {
 	ElectionTimeout time.Duration
 	// RaftTiming names the node's Raft timeouts for `cluster status`.
 	RaftTiming string
+	// DataDir is where the node's certificate is kept (renewals are
+	// written there).
+	DataDir string
+	// JoinerBound is how long the leader keeps a non-voter that has never
+	// answered it (membership.go); zero means DefaultJoinerBound.
+	JoinerBound time.Duration
 }
 
 // Server serves the internode port: Raft's stream, the cluster RPC and the
@@ -109,14 +116,21 @@ type Server struct {
 
 	formats     formatGate
 	leaderMoved *signal // broadcast on every leader observation
+
+	// raftPtr is the node's Raft, set once it runs (SetRaft): until then
+	// every RPC is answered "starting".
+	raftPtr atomic.Pointer[raft.Raft]
 }
+
+// SetRaft hands the server the node's Raft once it runs.
+func (s *Server) SetRaft(r *raft.Raft) { s.raftPtr.Store(r) }
 
 // Serve starts the internode port on tcpLn (bound, not yet TLS) with the
 // node's identity t: the cluster RPC and the join handshake serve at
 // once; Raft's connections wait in RaftStream until Raft starts.
 func Serve(tcpLn net.Listener, t *TLS, host Host, cfg Config) *Server {
 	s := &Server{host: host, cfg: cfg, log: cfg.Log, tls: t, leaderMoved: newSignal()}
-	s.ln = newListener(tls.NewListener(tcpLn, t.serverConfig()), cfg.Log, cfg.RefusalLogInterval)
+	s.ln = newListener(tls.NewListener(tcpLn, t.serverConfig()), cfg.Log, cfg.RefusalLogInterval, s.raftPeer)
 	s.client = newClient(t)
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
@@ -128,6 +142,7 @@ func Serve(tcpLn net.Listener, t *TLS, host Host, cfg Config) *Server {
 		}
 	}()
 	go s.acceptJoins()
+	go s.sweep(s.ln.closed)
 	return s
 }
 
@@ -170,7 +185,7 @@ func (s *Server) acceptJoins() {
 	}
 }
 
-func (s *Server) raft() *raft.Raft { return s.host.Raft() }
+func (s *Server) raft() *raft.Raft { return s.raftPtr.Load() }
 
 func (s *Server) servePropose(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRPCBody))
@@ -312,6 +327,7 @@ func (s *Server) removeHere(ctx context.Context, id string) error {
 		return err
 	}
 	s.log.Info("member removed", "member", id)
+	s.revoke(ctx, id)
 	return nil
 }
 

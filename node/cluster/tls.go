@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,12 +29,18 @@ const (
 	clusterServerName = "minitwit.cluster.internal"
 	// TLSDir is the data dir's folder for the node's certificates (and
 	// the public listener's self-signed one, node/publictls).
-	TLSDir           = "tls"
-	caCertFile       = "ca.crt"
-	nodeCertFile     = "node.crt"
-	nodeKeyFile      = "node.key"
-	caValidity       = 20 * 365 * 24 * time.Hour
-	nodeCertValidity = 10 * 365 * 24 * time.Hour
+	TLSDir       = "tls"
+	caCertFile   = "ca.crt"
+	nodeCertFile = "node.crt"
+	nodeKeyFile  = "node.key"
+	caValidity   = 20 * 365 * 24 * time.Hour
+	// nodeCertValidity bounds a node certificate's life; members renew
+	// theirs while they are members (renew.go).
+	nodeCertValidity = 90 * 24 * time.Hour
+	// certBackdate: a node certificate is valid from an hour before it is
+	// issued (clock skew), so NotBefore+certBackdate is when it was issued
+	// (boundary.go's revocations compare that).
+	certBackdate = time.Hour
 )
 
 // CA signs node certificates. Its key is part of the replicated state,
@@ -101,7 +108,7 @@ func (ca *CA) Issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: nodeID, OrganizationalUnit: []string{"minitwit node"}},
-		NotBefore:    time.Now().Add(-time.Hour),
+		NotBefore:    time.Now().Add(-certBackdate),
 		NotAfter:     time.Now().Add(nodeCertValidity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
@@ -118,8 +125,10 @@ func (ca *CA) Issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) {
 type TLS struct {
 	caPEM []byte
 	pool  *x509.CertPool
-	cert  tls.Certificate
-	id    string // the node id in the certificate
+	cert  atomic.Pointer[tls.Certificate] // the current one: renew.go swaps it
+	// keyPEM is the node's private key, which a renewed certificate keeps.
+	keyPEM []byte
+	id     string // the node id in the certificate
 	// Dial opens the raw connection under TLS when set (a test's fault
 	// point, node.Options.DialCluster); nil dials directly.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -155,7 +164,10 @@ func MakeTLS(caPEM, certPEM, keyPEM []byte) (*TLS, error) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		return nil, fmt.Errorf("node certificate is not from this cluster's CA: %w", err)
 	}
-	return &TLS{caPEM: caPEM, pool: pool, cert: pair, id: leaf.Subject.CommonName}, nil
+	pair.Leaf = leaf
+	t := &TLS{caPEM: caPEM, pool: pool, id: leaf.Subject.CommonName, keyPEM: keyPEM}
+	t.cert.Store(&pair)
+	return t, nil
 }
 
 // LoadTLS reads the node's certificates from the data dir; it returns
@@ -196,10 +208,10 @@ func SaveTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
 // the join handshake, clients without one (see transport.go).
 func (t *TLS) serverConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{t.cert},
-		ClientCAs:    t.pool,
-		ClientAuth:   tls.VerifyClientCertIfGiven,
+		MinVersion:     tls.VersionTLS13,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return t.cert.Load(), nil },
+		ClientCAs:      t.pool,
+		ClientAuth:     tls.VerifyClientCertIfGiven,
 	}
 }
 
@@ -207,10 +219,10 @@ func (t *TLS) serverConfig() *tls.Config {
 // cluster CA.
 func (t *TLS) clientConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{t.cert},
-		RootCAs:      t.pool,
-		ServerName:   clusterServerName,
+		MinVersion:           tls.VersionTLS13,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return t.cert.Load(), nil },
+		RootCAs:              t.pool,
+		ServerName:           clusterServerName,
 	}
 }
 
@@ -218,7 +230,13 @@ func (t *TLS) clientConfig() *tls.Config {
 func (t *TLS) CAPEM() []byte { return t.caPEM }
 
 // CertPEM is this node's certificate.
-func (t *TLS) CertPEM() []byte { return pemBlock("CERTIFICATE", t.cert.Certificate[0]) }
+func (t *TLS) CertPEM() []byte { return pemBlock("CERTIFICATE", t.cert.Load().Certificate[0]) }
+
+// KeyPEM is this node's private key.
+func (t *TLS) KeyPEM() []byte { return t.keyPEM }
+
+// NotAfter is when this node's certificate expires.
+func (t *TLS) NotAfter() time.Time { return t.cert.Load().Leaf.NotAfter }
 
 // ID is the node id the certificate names.
 func (t *TLS) ID() string { return t.id }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -37,6 +38,13 @@ type Listener struct {
 	rpc   chan net.Conn
 	join  chan joinConn
 
+	// raftPeer, when set, says whether a certificate's node id may open a
+	// Raft connection now (boundary.go); raftConns are the open ones by
+	// peer id, closed when the peer leaves the configuration.
+	raftPeer  func(cert *x509.Certificate) bool
+	raftMu    sync.Mutex
+	raftConns map[*raftConn]*x509.Certificate
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -51,12 +59,13 @@ type joinConn struct {
 
 // newListener starts sorting connections accepted on ln, a TLS
 // listener with the node's server configuration. Refusals are logged
-// together every logInterval (zero: refusalLogInterval).
-func newListener(ln net.Listener, log *slog.Logger, logInterval time.Duration) *Listener {
+// together every logInterval (zero: refusalLogInterval). raftPeer, when
+// not nil, says which peers may open Raft connections.
+func newListener(ln net.Listener, log *slog.Logger, logInterval time.Duration, raftPeer func(cert *x509.Certificate) bool) *Listener {
 	l := &Listener{
-		ln: ln, log: log, guard: newPortGuard(log, logInterval),
+		ln: ln, log: log, guard: newPortGuard(log, logInterval), raftPeer: raftPeer,
 		raft: make(chan net.Conn), rpc: make(chan net.Conn), join: make(chan joinConn),
-		closed: make(chan struct{}),
+		raftConns: map[*raftConn]*x509.Certificate{}, closed: make(chan struct{}),
 	}
 	go l.acceptLoop()
 	go l.guard.run(l.closed)
@@ -104,9 +113,21 @@ func (l *Listener) sort(conn *tls.Conn, release func()) {
 	conn.SetDeadline(time.Time{})
 	authenticated := hasClusterCert(conn.ConnectionState())
 	var dest chan net.Conn
+	var out net.Conn = conn
 	switch {
 	case preface[0] == prefaceRaft && authenticated:
-		dest = l.raft
+		cert := peerCert(conn.ConnectionState())
+		if l.raftPeer != nil && !l.raftPeer(cert) {
+			l.guard.refuse(refusedNotMember, conn.RemoteAddr())
+			release()
+			conn.Close()
+			return
+		}
+		rc := &raftConn{Conn: conn, l: l}
+		l.raftMu.Lock()
+		l.raftConns[rc] = cert
+		l.raftMu.Unlock()
+		dest, out = l.raft, rc
 	case preface[0] == prefaceRPC && authenticated:
 		dest = l.rpc
 	case preface[0] == prefaceJoin:
@@ -125,9 +146,39 @@ func (l *Listener) sort(conn *tls.Conn, release func()) {
 	}
 	release()
 	select {
-	case dest <- conn:
+	case dest <- out:
 	case <-l.closed:
-		conn.Close()
+		out.Close()
+	}
+}
+
+// raftConn is an accepted Raft connection, on the listener's list until it
+// closes.
+type raftConn struct {
+	*tls.Conn
+	l *Listener
+}
+
+func (c *raftConn) Close() error {
+	c.l.raftMu.Lock()
+	delete(c.l.raftConns, c)
+	c.l.raftMu.Unlock()
+	return c.Conn.Close()
+}
+
+// closeRaftConns closes the accepted Raft connections of peers that may no
+// longer use the port.
+func (l *Listener) closeRaftConns(allowed func(cert *x509.Certificate) bool) {
+	l.raftMu.Lock()
+	var drop []*raftConn
+	for c, cert := range l.raftConns {
+		if !allowed(cert) {
+			drop = append(drop, c)
+		}
+	}
+	l.raftMu.Unlock()
+	for _, c := range drop {
+		_ = c.Close() // dropping it is the point; an error changes nothing
 	}
 }
 

@@ -1,0 +1,164 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"minitwit/node"
+	"minitwit/node/cluster"
+	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
+	"minitwit/store"
+)
+
+// TestMembershipIsTheBoundary: only the nodes in the configuration reach
+// the internode port, whatever certificate of the cluster CA they hold.
+//   - A certificate of the CA whose node id is not in the configuration is
+//     refused by every route of every member, and its Raft connections
+//     are closed.
+//   - A raw join client that proves the token and never starts Raft shows
+//     in the configuration (`cluster status`) at once, as a non-voter; the
+//     leader removes it after the joiner bound, after which its
+//     certificate opens nothing on any member.
+//     When the same id joins again, its new certificate opens the port and
+//     the old one stays refused (revoked in the replicated state).
+//   - A removed member's certificate is refused by every remaining member.
+func TestMembershipIsTheBoundary(t *testing.T) {
+	const bound = 2 * time.Second
+	var nodes []*node.Node
+	for i := range 3 {
+		cfg := nodetest.Config(t.TempDir())
+		cfg.NodeID, cfg.JoinToken = fmt.Sprintf("node%d", i+1), nodetest.ClusterToken
+		if i > 0 {
+			cfg.Join = []string{nodes[0].RaftAddr()}
+		}
+		nodes = append(nodes, nodetest.StartWith(t, cfg, node.Options{JoinerBound: bound}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	refusedEverywhere := func(who string, c *cluster.Client, members []*node.Node) {
+		t.Helper()
+		for _, n := range members {
+			for _, rt := range cluster.RoutesForTest() {
+				code, err := c.CallForTest(ctx, rt[0], n.RaftAddr(), rt[1])
+				if err != nil || code != "not_member" {
+					t.Errorf("%s: %s %s on %s answered code %q (err %v), want not_member", who, rt[0], rt[1], n.ID(), code, err)
+				}
+			}
+		}
+	}
+
+	// A certificate of the CA for a node id that is not a member.
+	var sec store.ClusterSecrets
+	if err := nodes[0].LocalStore().View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := cluster.ParseCA(sec.CACert, sec.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, keyPEM, err := cluster.NewNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := ca.Issue("stranger", &key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := cluster.MakeTLS(ca.CertPEM(), certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedEverywhere("a CA certificate for a non-member", cluster.ClientForTest(stranger), nodes)
+	for _, n := range nodes {
+		if open, err := cluster.RaftKeptOpenForTest(ctx, stranger, n.RaftAddr()); err != nil || open {
+			t.Errorf("a Raft connection with a non-member's certificate to %s: kept open %v (err %v)", n.ID(), open, err)
+		}
+	}
+
+	// A raw join client: proves the token, never starts Raft.
+	drifter, _, err := cluster.JoinKeepForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "drifter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := leaderOf(t, nodes)
+	admin, err := cluster.NewClient(leader.DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := admin.Members(ctx, leader.RaftAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(rep.Members, func(m cluster.Member) bool { return m.ID == "drifter" }); i < 0 || rep.Members[i].Voter {
+		t.Fatalf("right after proving the token the joiner is not a non-voter in the configuration: %+v", rep.Members)
+	}
+	if code, err := drifter.CallForTest(ctx, "GET", leader.RaftAddr(), "/status"); err != nil || code != "" {
+		t.Fatalf("the joiner, while a member, was refused: code %q, err %v", code, err)
+	}
+	testwait.Within(bound+30*time.Second).Until(t, "the leader to remove the joiner that never came up", func() bool {
+		for _, n := range nodes {
+			if _, ok := n.Members()["drifter"]; ok {
+				return false
+			}
+		}
+		return true
+	})
+	refusedEverywhere("the removed joiner", drifter, nodes)
+
+	// The same id joins again: its new certificate opens the port, the old
+	// one stays refused (the removal revoked it in the replicated state).
+	again, _, err := cluster.JoinKeepForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "drifter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader = leaderOf(t, nodes)
+	if code, err := again.CallForTest(ctx, "GET", leader.RaftAddr(), "/status"); err != nil || code != "" {
+		t.Fatalf("the id joined again, with a new certificate, was refused: code %q, err %v", code, err)
+	}
+	for _, n := range nodes {
+		testwait.Until(t, "the old certificate of the id added again to be refused by "+n.ID(), func() bool {
+			_, member := n.Members()["drifter"]
+			code, err := drifter.CallForTest(ctx, "GET", n.RaftAddr(), "/status")
+			return member && err == nil && code == "not_member"
+		})
+	}
+
+	// A member removed: every remaining member refuses its certificate.
+	gone := nodes[2]
+	if err := nodes[0].RemoveMember(ctx, gone.ID()); err != nil {
+		t.Fatal(err)
+	}
+	rest := nodes[:2]
+	testwait.Until(t, "every remaining member to have the removal", func() bool {
+		for _, n := range rest {
+			if _, ok := n.Members()[gone.ID()]; ok {
+				return false
+			}
+		}
+		return true
+	})
+	removed, err := cluster.NewClient(gone.DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedEverywhere("a removed member", removed, rest)
+}
+
+func leaderOf(t *testing.T, nodes []*node.Node) *node.Node {
+	t.Helper()
+	var leader *node.Node
+	testwait.Until(t, "a leader", func() bool {
+		for _, n := range nodes {
+			if n.Status().Role == "leader" {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
