@@ -444,7 +444,7 @@ func TestAdminSessionsEndWithThePassword(t *testing.T) {
 	if err != nil || res.Err != nil {
 		t.Fatalf("reset: %v %v", err, res.Err)
 	}
-	uiWantRedirect(t, thief.getStay(t, "/admin"), "/login")
+	uiWantRedirect(t, thief.getStay(t, "/admin"), "/login?next=%2Fadmin")
 	uiWantStatus(t, thief.getStay(t, "/metrics"), http.StatusForbidden)
 
 	owner := uiClient(t, base)
@@ -458,7 +458,7 @@ func TestAdminSessionsEndWithThePassword(t *testing.T) {
 		t.Fatalf("changing the password ended at %s", p.Path)
 	}
 	uiWantStatus(t, owner.getStay(t, "/metrics"), http.StatusOK)
-	uiWantRedirect(t, thief.getStay(t, "/admin"), "/login") // still out
+	uiWantRedirect(t, thief.getStay(t, "/admin"), "/login?next=%2Fadmin") // still out
 }
 
 // TestAdminBadInput: bad forms and parameters get 4xx and change nothing.
