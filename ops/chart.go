@@ -19,9 +19,9 @@ type ChartSeries struct {
 // SVG so that the admin page needs neither JavaScript nor a metrics
 // service.
 type Chart struct {
-	Title, Unit   string
-	Times         []time.Time // ascending
-	Series        []ChartSeries
+	Title, Unit string
+	Times       []time.Time // ascending
+	Series      []ChartSeries
 	// Width and Height are the drawing's coordinate system (its viewBox),
 	// 0 picking 600×180: the picture itself is as wide as its box, and its
 	// text scales with it.
