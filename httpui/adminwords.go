@@ -101,6 +101,40 @@ func memberProblemText(id, msg string) string {
 	return fmt.Sprintf("Node %s could not be asked; its log and this node's have the details.", id)
 }
 
+// backupProblem says in a sentence what a failed scheduled backup needs
+// from the operator; the error itself is shown beside it, smaller, for
+// the details (which target, which file).
+func backupProblem(msg string) string {
+	lower := strings.ToLower(msg)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(lower, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case msg == "":
+		return ""
+	case has("permission denied", "read-only file system"):
+		return "The backup folder cannot be written by the user this node runs as."
+	case has("no space left", "disk quota"):
+		return "The disk holding the backups is full."
+	case has("no such file or directory") && has("storing", "listing"):
+		return "The backup folder does not exist."
+	case has("accessdenied", "access denied", "invalidaccesskeyid", "signaturedoesnotmatch", "403"):
+		return "The S3 service refused the credentials (backup.s3.access_key / secret_key) or the bucket's permissions."
+	case has("nosuchbucket"):
+		return "The S3 bucket does not exist."
+	case has("no such host", "connection refused", "timeout", "deadline exceeded"):
+		return "The S3 endpoint could not be reached."
+	case has("does not check out", "corrupt"):
+		return "The backup just taken did not check out, so it was not kept."
+	}
+	return "The last scheduled backup failed."
+}
+
 // timingWarnings names each member whose Raft timing differs from the
 // leader's, as `minitwit cluster status` does: different heartbeat or
 // election timeouts make the slower members start needless elections, or

@@ -87,6 +87,26 @@ func TestMemberProblem(t *testing.T) {
 	}
 }
 
+func TestBackupProblem(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]string{
+		"storing b.mtb in /srv/b: open /srv/b/b.mtb: permission denied":        "cannot be written",
+		"storing b.mtb in /srv/b: write /srv/b/b.mtb: no space left on device": "is full",
+		"listing /srv/none: open /srv/none: no such file or directory":         "does not exist",
+		"storing b.mtb in s3://bkt/p: AccessDenied: Access Denied":             "refused the credentials",
+		"storing b.mtb in s3://bkt/p: NoSuchBucket":                            "bucket does not exist",
+		"the backup just taken does not check out: corrupt":                    "did not check out",
+		"something new": "The last scheduled backup failed.",
+	} {
+		if got := backupProblem(msg); !strings.Contains(got, want) || !strings.HasSuffix(got, ".") {
+			t.Errorf("backupProblem(%q) = %q, want a sentence with %q", msg, got, want)
+		}
+	}
+	if backupProblem("") != "" {
+		t.Error("no failure should say nothing")
+	}
+}
+
 func TestTimingWarnings(t *testing.T) {
 	t.Parallel()
 	lan, wan := "heartbeat 50ms, election 50ms, lease 50ms, commit 2ms", "heartbeat 1s, election 1s, lease 500ms, commit 50ms"

@@ -63,8 +63,10 @@
 //     on a cross-site request, Sec-Fetch-Site or not; a cookie jar (the
 //     course's tests) sends it and passes. A valid session without one
 //     (made before it existed) is given one on its next page.
-//   - The admin page answers anonymous visitors with a redirect to /login
-//     and signed-in non-admins with 403. Failed sign-ins are rate limited
+//   - The admin page answers anonymous visitors with a redirect to
+//     /login?next=PAGE, and a successful sign-in returns to PAGE when it
+//     is a path of this site (next.go); signed-in non-admins get 403, and
+//     every error page shows the menu of whoever is signed in. Failed sign-ins are rate limited
 //     per node, in memory (loginlimit.go): admin accounts strictly, others
 //     with a budget the course's tests never reach (loginpolicy.go). An
 //     unknown name is checked against a dummy argon2id hash, so it costs

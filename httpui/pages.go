@@ -47,6 +47,7 @@ func parsePages() (*pages, error) {
 		"date": formatDate, "stamp": formatStamp, "pathescape": url.PathEscape,
 		"hourChoices":  func() []int { return []int{1, 3, 6, 12, 24} },
 		"levelChoices": func() []string { return []string{"DEBUG", "INFO", "WARN", "ERROR"} }}
+	adminFuncs["backupProblem"] = backupProblem
 	adminFuncs["problem"] = memberProblemText // a member's error, as a sentence
 	adminLayout, err := template.New("admin_layout").Funcs(adminFuncs).ParseFS(templateFS, "templates/admin_layout.html", "templates/flashes.html", "templates/admin_alerts.html")
 	if err != nil {

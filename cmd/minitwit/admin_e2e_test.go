@@ -237,7 +237,7 @@ func TestAdminFirstStartOneTimePassword(t *testing.T) {
 	}
 
 	b := newAdmBrowser(t)
-	b.wantAdminPage(s.base, "/login") // anonymous
+	b.wantAdminPage(s.base, "/login?next=%2Fadmin") // anonymous, sent back here after signing in
 	if to := b.signIn(s.base, first.User, first.Password); to != "/login/password" {
 		t.Fatalf("signing in with the one-time password leads to %q, want /login/password", to)
 	}
@@ -458,7 +458,7 @@ func TestAdminCommandAgainstRunningCluster(t *testing.T) {
 	if to := newAdmBrowser(t).signIn(nodes[1].base(), "chief", otp); to != "/login/password" {
 		t.Errorf("chief signing in with the one-time password leads to %q, want /login/password", to)
 	}
-	chief.wantAdminPage(nodes[0].base(), "/login")
+	chief.wantAdminPage(nodes[0].base(), "/login?next=%2Fadmin")
 }
 
 // TestAdminCommandOnNewDataDirCarriesNoIdentity: `minitwit admin create` on
