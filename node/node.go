@@ -276,7 +276,9 @@ func Start(cfg config.Config, opts Options) (_ *Node, err error) {
 	n.bg.Go(func() { n.stalls.run(ctx) })
 	n.bg.Go(func() { n.cluster.PromoteLoop(ctx) })
 	n.bg.Go(func() { n.cluster.RenewLoop(ctx) })
-	if n.addrChanged {
+	// A tool's node (WithLocalNode) runs for one task on whatever address
+	// was free: the cluster must keep the member's serving address.
+	if n.addrChanged && !n.tool {
 		n.bg.Go(func() { n.announceAddress(ctx) })
 	}
 	if err := n.startBackups(ctx); err != nil {
