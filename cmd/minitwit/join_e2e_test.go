@@ -62,6 +62,28 @@ func TestJoinWithHTTPPortTakenFailsBeforeJoining(t *testing.T) {
 	if s, err := post(second.base(), "/register", map[string]string{"username": "via node2", "email": "a@b", "pwd": "p"}); err != nil || s != http.StatusNoContent {
 		t.Fatalf("a write through node2: %d %v", s, err)
 	}
+
+	// Back at a new raft address: the cluster learns it, status shows it,
+	// and writes and operator commands work through it there.
+	second.stop(t)
+	old := second.raftAddr
+	second.raftAddr = freeAddr(t)
+	setArg(second.args, "--raft-addr", second.raftAddr)
+	second.start(t)
+	second.waitReady(t)
+	testwait.UntilNil(t, "node2's new address in the configuration", func() error {
+		members := clusterStatusLines(t, first)
+		if len(members) == 2 && members[1][0] == "node2" && members[1][1] == second.raftAddr {
+			return nil
+		}
+		return fmt.Errorf("members %v (old address %s, new %s)", members, old, second.raftAddr)
+	})
+	if members := clusterStatusLines(t, second); len(members) != 2 || members[1][1] != second.raftAddr {
+		t.Fatalf("cluster status through node2's new address: %v", members)
+	}
+	if s, err := post(second.base(), "/register", map[string]string{"username": "via node2 moved", "email": "a@b", "pwd": "p"}); err != nil || s != http.StatusNoContent {
+		t.Fatalf("a write through node2 at its new address: %d %v", s, err)
+	}
 }
 
 // setArg replaces the value after flag in args.
