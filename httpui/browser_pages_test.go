@@ -219,6 +219,7 @@ func TestBrowserEveryPage(t *testing.T) {
 	browserCheckChartsFill(ctx, t, base)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/logs", "admin-logs", 0)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/messages?user=chatty", "admin-moderation", 0)
+	browserCheckPage(ctx, t, con, base, dir, "/admin/2fa", "admin-2fa", 0)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/users", "admin-users", 0)
 	// At 375 px (the last width) every button of the users page can be
 	// reached: inside the page, or inside the table's scrolling box.
