@@ -41,6 +41,7 @@ const (
 	KindTOTPUse     Kind = 21
 	KindTOTPReset   Kind = 22
 	KindFoldNames   Kind = 25 // 23 and 24: membership (node/cluster)
+	KindRotateToken Kind = 26
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -55,8 +56,8 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4, the second-factor (TOTP) commands and FoldNames
-// format 5.
+// EndSessions format 4, the second-factor (TOTP) commands, FoldNames and
+// RotateJoinToken format 5.
 func sinceVersion(k Kind) byte {
 	switch {
 	case k >= KindTOTPEnroll:
@@ -284,26 +285,36 @@ func (TOTPReset) Kind() Kind  { return KindTOTPReset }
 // nothing, and applying it again changes nothing.
 type FoldNames struct{}
 
-func (FoldNames) Kind() Kind      { return KindFoldNames }
-func (EndSessions) Kind() Kind    { return KindEndSessions }
-func (Register) Kind() Kind       { return KindRegister }
-func (PostMessage) Kind() Kind    { return KindPostMessage }
-func (Follow) Kind() Kind         { return KindFollow }
-func (Unfollow) Kind() Kind       { return KindUnfollow }
-func (SetLatest) Kind() Kind      { return KindSetLatest }
-func (FlagMessage) Kind() Kind    { return KindFlagMessage }
-func (InitSecrets) Kind() Kind    { return KindInitSecrets }
-func (Batch) Kind() Kind          { return KindBatch }
-func (Tagged) Kind() Kind         { return KindTagged }
-func (CertPut) Kind() Kind        { return KindCertPut }
-func (CertDelete) Kind() Kind     { return KindCertDelete }
-func (CertLock) Kind() Kind       { return KindCertLock }
-func (CertUnlock) Kind() Kind     { return KindCertUnlock }
-func (ImportMessages) Kind() Kind { return KindImport }
-func (Rehash) Kind() Kind         { return KindRehash }
-func (SetAdmin) Kind() Kind       { return KindSetAdmin }
-func (SetPassword) Kind() Kind    { return KindSetPassword }
-func (CreateAdmin) Kind() Kind    { return KindCreateAdmin }
+func (FoldNames) Kind() Kind { return KindFoldNames }
+
+// RotateJoinToken replaces the cluster's join token (`minitwit cluster
+// token --rotate`): from its index on, every member admits joiners with
+// Token only. The proposer made the token; one shorter than
+// store.MinJoinTokenLen is refused.
+type RotateJoinToken struct {
+	Token []byte
+}
+
+func (RotateJoinToken) Kind() Kind { return KindRotateToken }
+func (EndSessions) Kind() Kind     { return KindEndSessions }
+func (Register) Kind() Kind        { return KindRegister }
+func (PostMessage) Kind() Kind     { return KindPostMessage }
+func (Follow) Kind() Kind          { return KindFollow }
+func (Unfollow) Kind() Kind        { return KindUnfollow }
+func (SetLatest) Kind() Kind       { return KindSetLatest }
+func (FlagMessage) Kind() Kind     { return KindFlagMessage }
+func (InitSecrets) Kind() Kind     { return KindInitSecrets }
+func (Batch) Kind() Kind           { return KindBatch }
+func (Tagged) Kind() Kind          { return KindTagged }
+func (CertPut) Kind() Kind         { return KindCertPut }
+func (CertDelete) Kind() Kind      { return KindCertDelete }
+func (CertLock) Kind() Kind        { return KindCertLock }
+func (CertUnlock) Kind() Kind      { return KindCertUnlock }
+func (ImportMessages) Kind() Kind  { return KindImport }
+func (Rehash) Kind() Kind          { return KindRehash }
+func (SetAdmin) Kind() Kind        { return KindSetAdmin }
+func (SetPassword) Kind() Kind     { return KindSetPassword }
+func (CreateAdmin) Kind() Kind     { return KindCreateAdmin }
 
 func (c *TOTPEnroll) encode(e *encoder) {
 	e.str(c.User)
@@ -377,6 +388,8 @@ func (c *InitSecrets) encode(e *encoder) {
 func (c *InitSecrets) decode(d *decoder) {
 	c.SessionKey, c.CACert, c.CAKey, c.JoinToken = d.bytes(), d.bytes(), d.bytes(), d.bytes()
 }
+func (c *RotateJoinToken) encode(e *encoder) { e.bytes(c.Token) }
+func (c *RotateJoinToken) decode(d *decoder) { c.Token = d.bytes() }
 func (c *Batch) encode(e *encoder) {
 	e.uvarint(uint64(len(c.Entries)))
 	for _, b := range c.Entries {
@@ -526,6 +539,8 @@ func newCommand(k Kind) Command {
 		return &TOTPReset{}
 	case KindFoldNames:
 		return &FoldNames{}
+	case KindRotateToken:
+		return &RotateJoinToken{}
 	}
 	return nil
 }
