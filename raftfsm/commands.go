@@ -296,25 +296,26 @@ type RotateJoinToken struct {
 }
 
 func (RotateJoinToken) Kind() Kind { return KindRotateToken }
-func (EndSessions) Kind() Kind     { return KindEndSessions }
-func (Register) Kind() Kind        { return KindRegister }
-func (PostMessage) Kind() Kind     { return KindPostMessage }
-func (Follow) Kind() Kind          { return KindFollow }
-func (Unfollow) Kind() Kind        { return KindUnfollow }
-func (SetLatest) Kind() Kind       { return KindSetLatest }
-func (FlagMessage) Kind() Kind     { return KindFlagMessage }
-func (InitSecrets) Kind() Kind     { return KindInitSecrets }
-func (Batch) Kind() Kind           { return KindBatch }
-func (Tagged) Kind() Kind          { return KindTagged }
-func (CertPut) Kind() Kind         { return KindCertPut }
-func (CertDelete) Kind() Kind      { return KindCertDelete }
-func (CertLock) Kind() Kind        { return KindCertLock }
-func (CertUnlock) Kind() Kind      { return KindCertUnlock }
-func (ImportMessages) Kind() Kind  { return KindImport }
-func (Rehash) Kind() Kind          { return KindRehash }
-func (SetAdmin) Kind() Kind        { return KindSetAdmin }
-func (SetPassword) Kind() Kind     { return KindSetPassword }
-func (CreateAdmin) Kind() Kind     { return KindCreateAdmin }
+
+func (EndSessions) Kind() Kind    { return KindEndSessions }
+func (Register) Kind() Kind       { return KindRegister }
+func (PostMessage) Kind() Kind    { return KindPostMessage }
+func (Follow) Kind() Kind         { return KindFollow }
+func (Unfollow) Kind() Kind       { return KindUnfollow }
+func (SetLatest) Kind() Kind      { return KindSetLatest }
+func (FlagMessage) Kind() Kind    { return KindFlagMessage }
+func (InitSecrets) Kind() Kind    { return KindInitSecrets }
+func (Batch) Kind() Kind          { return KindBatch }
+func (Tagged) Kind() Kind         { return KindTagged }
+func (CertPut) Kind() Kind        { return KindCertPut }
+func (CertDelete) Kind() Kind     { return KindCertDelete }
+func (CertLock) Kind() Kind       { return KindCertLock }
+func (CertUnlock) Kind() Kind     { return KindCertUnlock }
+func (ImportMessages) Kind() Kind { return KindImport }
+func (Rehash) Kind() Kind         { return KindRehash }
+func (SetAdmin) Kind() Kind       { return KindSetAdmin }
+func (SetPassword) Kind() Kind    { return KindSetPassword }
+func (CreateAdmin) Kind() Kind    { return KindCreateAdmin }
 
 func (c *TOTPEnroll) encode(e *encoder) {
 	e.str(c.User)
