@@ -73,6 +73,7 @@ type adminData struct {
 	SimPerMin, SimErrPerMin float64
 	Backup                  *nodeinfo.BackupInfo
 	DataBytes               int64
+	JoinToken               string // only on the answer to "Reveal join token"
 
 	// Charts and logs: the node shown, and the choices.
 	Node    string
@@ -126,6 +127,7 @@ func (s *Server) adminRoutes() {
 	admin("GET /admin/backup", s.adminDownloadBackup)
 	admin("GET /admin/2fa", s.admin2FA)
 	admin("POST /admin/2fa", s.admin2FAConfirm)
+	admin("POST /admin/join-token", s.adminRevealToken)
 }
 
 // requireAdmin lets admins through with their page data started; sends
@@ -277,6 +279,31 @@ func (s *Server) adminOverview(w http.ResponseWriter, r *http.Request, d *adminD
 		}
 	}
 	s.renderAdmin(w, r, "overview", d)
+}
+
+// adminRevealToken answers "Reveal join token" with the overview and the
+// token on it: the token is total control over the cluster (it admits a
+// member, which holds every secret), so it is in no page by default, only
+// on the answer to an admin's same-site POST, which is logged with the
+// admin's name (the answer is never cached: renderAdmin says no-store).
+func (s *Server) adminRevealToken(w http.ResponseWriter, r *http.Request, d *adminData) {
+	st, err := s.opts.Reader.ReadStore(r.Context())
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	var sec store.ClusterSecrets
+	if err := st.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if len(sec.JoinToken) == 0 {
+		d.Flashes = []string{"The cluster has no join token yet."}
+	} else {
+		d.JoinToken = string(sec.JoinToken)
+		s.log.Warn("join token revealed", "user", d.User.Name, "req_id", infoFrom(r.Context()).id, "ip", s.clientIP(r).String())
+	}
+	s.adminOverview(w, r, d)
 }
 
 // roundAge writes an age the way a person reads it at a glance.

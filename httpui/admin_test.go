@@ -25,6 +25,7 @@ import (
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
+	"minitwit/store"
 )
 
 // The admin page: who may see it, what it shows, and that what it changes
@@ -85,7 +86,14 @@ func TestAdminOverview(t *testing.T) {
 	uiWantStatus(t, p, http.StatusOK)
 	uiWantContains(t, p, "<h2>Overview</h2>", `data-node="`+n.ID()+`"`, "leader", ">4711<",
 		"Latest simulator action id", "Public timeline", "No scheduled backups are configured",
-		"default password", "Take a backup now", n.HTTPAddr(), "Join token")
+		"default password", "Take a backup now", n.HTTPAddr(), "Reveal join token")
+	// The join token admits a member, which holds every secret: it is in
+	// no page until an admin asks for it (TestAdminRevealJoinToken).
+	var token string
+	uiView(t, n, func(tx *store.ReadTx) error { token = string(tx.Secrets().JoinToken); return nil })
+	if token == "" || strings.Contains(p.Body, token) {
+		t.Errorf("the overview's source holds the join token (or there is none: %q)", token)
+	}
 	if got := regexp.MustCompile(`<strong id="leader">([^<]*)</strong>`).FindStringSubmatch(p.Body); got == nil || got[1] != n.ID() {
 		t.Errorf("leader shown as %v, want %s", got, n.ID())
 	}
@@ -97,6 +105,55 @@ func TestAdminOverview(t *testing.T) {
 	uiWantContains(t, p, `<p id="faulttolerance">Fault tolerance: <span class="good">1 voter, quorum 1: a single node survives no node failure (three voters survive one).</span></p>`,
 		"<td>no messages yet</td>", "any answer but 204, and for a register any answer but 204 or 400")
 	uiWantLacks(t, p, "stale", "Raft timing")
+}
+
+// TestAdminRevealJoinToken: the overview carries a "Reveal join token"
+// button, not the token; an admin's same-site POST answers with the token
+// once and logs who saw it; a later overview hides it again; a
+// cross-site POST, a plain user and a visitor get nothing.
+func TestAdminRevealJoinToken(t *testing.T) {
+	t.Parallel()
+	n, base := fakeDefault(t)
+	var token string
+	uiView(t, n, func(tx *store.ReadTx) error { token = string(tx.Secrets().JoinToken); return nil })
+	if token == "" {
+		t.Fatal("the node has no join token")
+	}
+	admin := adminSession(t, base)
+	p := admin.get(t, "/admin")
+	uiWantContains(t, p, `action="/admin/join-token"`, "Reveal join token")
+	uiWantLacks(t, p, token)
+
+	for _, who := range []*uiSession{uiClient(t, base), uiSignup(t, base, "nosy")} {
+		if p := who.postStay(t, "/admin/join-token", uiForm()); p.Status == http.StatusOK || strings.Contains(p.Body, token) {
+			t.Errorf("a non-admin's reveal answered %d (token shown: %v)", p.Status, strings.Contains(p.Body, token))
+		}
+	}
+	cross := admin.do(t, admin.stay, http.MethodPost, "/admin/join-token", uiForm(), map[string]string{"Sec-Fetch-Site": "cross-site"})
+	uiWantStatus(t, cross, http.StatusForbidden)
+	uiWantLacks(t, cross, token)
+	for _, l := range n.LogRing().Lines(0) {
+		if strings.Contains(l, "join token revealed") {
+			t.Fatalf("a refused reveal was logged as one: %s", l)
+		}
+	}
+
+	p = admin.postStay(t, "/admin/join-token", uiForm())
+	uiWantStatus(t, p, http.StatusOK)
+	uiWantContains(t, p, `<p id="jointoken">`, token, "<h2>Overview</h2>")
+	revealed := 0
+	for _, l := range n.LogRing().Lines(0) {
+		if strings.Contains(l, `"msg":"join token revealed"`) && strings.Contains(l, `"user":"`+adminName+`"`) {
+			revealed++
+		}
+		if strings.Contains(l, token) {
+			t.Errorf("a log line holds the token: %s", l)
+		}
+	}
+	if revealed != 1 {
+		t.Errorf("%d log lines say the admin revealed the token, want 1", revealed)
+	}
+	uiWantLacks(t, admin.get(t, "/admin"), token) // shown once: the next overview hides it
 }
 
 func TestAdminMetricsBySession(t *testing.T) {

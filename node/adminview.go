@@ -15,7 +15,6 @@ import (
 	"minitwit/node/cluster"
 	"minitwit/node/nodeinfo"
 	"minitwit/ops"
-	"minitwit/store"
 )
 
 // What the admin page shows about the cluster (httpui's AdminBackend). Any
@@ -148,11 +147,6 @@ func (n *Node) Overview(ctx context.Context) nodeinfo.Overview {
 	ov := nodeinfo.Overview{Self: n.nodeID, Warnings: n.configWarnings(), Alerts: n.Alerts()}
 	_, leader := n.raft.LeaderWithID()
 	ov.Leader = string(leader)
-	var sec store.ClusterSecrets
-	if err := n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
-		ov.Warnings = append(ov.Warnings, "reading the join token failed: "+err.Error())
-	}
-	ov.JoinToken = string(sec.JoinToken)
 
 	members := n.memberList()
 	ov.Nodes = make([]nodeinfo.Info, len(members))

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -144,6 +145,7 @@ func (n *Node) startRaft() error {
 		if len(n.cfg.Join) > 0 {
 			n.log.Info("data dir already belongs to a cluster; ignoring join", "join", n.cfg.Join)
 		}
+		n.warnIgnoredJoinToken()
 		switch {
 		case n.fileUnsynced():
 			err = n.rebuildFromSnapshot("the last stop was unclean")
@@ -382,6 +384,24 @@ func (n *Node) takeFirstSnapshot(ctx context.Context) {
 	}
 	if err := n.enterUnsyncedMode(); err != nil {
 		n.log.Warn("switching the data file to unsynced commits failed; it keeps syncing", "err", err.Error())
+	}
+}
+
+// warnIgnoredJoinToken says, once at start, that a configured join token
+// differing from the cluster's is not applied: the token in the replicated
+// state rules, and only `minitwit cluster token --rotate` changes it
+// (node/cluster/DESIGN.md). The local copy may lag a rotation made while
+// this node was down; the line names the command that settles it.
+func (n *Node) warnIgnoredJoinToken() {
+	if n.cfg.JoinToken == "" {
+		return
+	}
+	var stored []byte
+	if err := n.store.View(func(r *store.ReadTx) error { stored = r.Secrets().JoinToken; return nil }); err != nil || stored == nil {
+		return
+	}
+	if subtle.ConstantTimeCompare(stored, []byte(n.cfg.JoinToken)) != 1 {
+		n.log.Warn("the configured join_token (MINITWIT_JOIN_TOKEN, --join-token) differs from the cluster's and is not applied: the cluster's stored token admits joiners; change it with `minitwit cluster token --rotate`, then update or remove the configured one")
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 	KindTOTPReset   Kind = 22
 	KindRevokeNode  Kind = 23
 	KindFoldNames   Kind = 25 // 24: unused
+	KindRotateToken Kind = 26
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -56,8 +57,8 @@ const ReleasedFormat = 2
 
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
-// EndSessions format 4, the second-factor (TOTP) commands, RevokeNode and
-// FoldNames format 5.
+// EndSessions format 4, the second-factor (TOTP) commands, RevokeNode,
+// FoldNames and RotateJoinToken format 5.
 func sinceVersion(k Kind) byte {
 	switch {
 	case k >= KindTOTPEnroll:
@@ -301,6 +302,16 @@ func (RevokeNode) Kind() Kind { return KindRevokeNode }
 func (c *RevokeNode) encode(e *encoder) { e.str(c.ID); e.varint(c.Before) }
 func (c *RevokeNode) decode(d *decoder) { c.ID, c.Before = d.str(), d.varint() }
 
+// RotateJoinToken replaces the cluster's join token (`minitwit cluster
+// token --rotate`): from its index on, every member admits joiners with
+// Token only. The proposer made the token; one shorter than
+// store.MinJoinTokenLen is refused.
+type RotateJoinToken struct {
+	Token []byte
+}
+
+func (RotateJoinToken) Kind() Kind { return KindRotateToken }
+
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
@@ -393,6 +404,8 @@ func (c *InitSecrets) encode(e *encoder) {
 func (c *InitSecrets) decode(d *decoder) {
 	c.SessionKey, c.CACert, c.CAKey, c.JoinToken = d.bytes(), d.bytes(), d.bytes(), d.bytes()
 }
+func (c *RotateJoinToken) encode(e *encoder) { e.bytes(c.Token) }
+func (c *RotateJoinToken) decode(d *decoder) { c.Token = d.bytes() }
 func (c *Batch) encode(e *encoder) {
 	e.uvarint(uint64(len(c.Entries)))
 	for _, b := range c.Entries {
@@ -544,6 +557,8 @@ func newCommand(k Kind) Command {
 		return &FoldNames{}
 	case KindRevokeNode:
 		return &RevokeNode{}
+	case KindRotateToken:
+		return &RotateJoinToken{}
 	}
 	return nil
 }

@@ -68,6 +68,7 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.TOTPReset{User: "a"}, "05160161"},
 		{&raftfsm.FoldNames{}, "0519"},
 		{&raftfsm.RevokeNode{ID: "n", Before: 1}, "0517016e02"},
+		{&raftfsm.RotateJoinToken{Token: []byte("t")}, "051a0174"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {
@@ -76,7 +77,7 @@ func TestEncodingIsStable(t *testing.T) {
 			t.Errorf("%T encodes as\n %s, was\n %s", c.cmd, got, c.hex)
 		}
 	}
-	for k := raftfsm.KindRegister; k <= raftfsm.KindFoldNames; k++ {
+	for k := raftfsm.KindRegister; k <= raftfsm.KindRotateToken; k++ {
 		if raftfsm.NewForKind(k) == nil {
 			continue // a kind number not (yet) used by this binary
 		}

@@ -249,6 +249,8 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		res.Err = w.SetFlag(c.MessageID, c.Flagged)
 	case *InitSecrets:
 		res.Err = w.InitSecrets(store.ClusterSecrets{SessionKey: c.SessionKey, CACert: c.CACert, CAKey: c.CAKey, JoinToken: c.JoinToken})
+	case *RotateJoinToken:
+		res.Err = w.RotateJoinToken(c.Token)
 	case *CertPut:
 		res.Err = w.PutCert(c.Key, c.Value, c.Modified)
 	case *CertDelete:

@@ -82,12 +82,16 @@ func script() []raftfsm.Command {
 		&raftfsm.TOTPReset{User: "ops"},
 		&raftfsm.FoldNames{},
 		&raftfsm.Register{Username: "ROGER HISTAND", Email: "r2@h", PasswordHash: "h"}, // taken, but for case
+		&raftfsm.InitSecrets{JoinToken: []byte("the first join token")},
+		&raftfsm.RotateJoinToken{Token: []byte("short")}, // invalid
+		&raftfsm.RotateJoinToken{Token: bytes.Repeat([]byte("r"), 32)},
 	}
 }
 
 var wantErrs = map[int]error{3: store.ErrNameTaken, 5: store.ErrUnknownUser, 8: store.ErrFollowSelf, 13: store.ErrUnknownMessage, 19: store.ErrLocked,
 	27: store.ErrAdminExists, 28: store.ErrLastAdmin, 31: store.ErrUnknownUser, 33: store.ErrInvalid, 35: store.ErrUnknownUser,
-	38: store.ErrCodeUsed, 41: store.ErrCodeUsed, 42: store.ErrNoTOTP, 43: store.ErrUnknownUser, 44: store.ErrInvalid, 48: store.ErrNameTaken}
+	38: store.ErrCodeUsed, 41: store.ErrCodeUsed, 42: store.ErrNoTOTP, 43: store.ErrUnknownUser, 44: store.ErrInvalid, 48: store.ErrNameTaken,
+	50: store.ErrInvalid}
 
 func logsOf(cmds []raftfsm.Command, first uint64) []*raft.Log {
 	logs := make([]*raft.Log, len(cmds))

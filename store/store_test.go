@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -209,6 +210,41 @@ func TestLatestAndSessionKey(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRotateJoinToken: a rotation replaces the join token (InitSecrets
+// keeps the first); a short token, or a rotation before the cluster has a
+// token, is refused and changes nothing.
+func TestRotateJoinToken(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	fresh := bytes.Repeat([]byte("n"), store.MinJoinTokenLen)
+	err := s.Update(func(w *store.WriteTx) error { return w.RotateJoinToken(fresh) })
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("rotation before any token: %v, want ErrInvalid", err)
+	}
+	mustUpdate(t, s, func(w *store.WriteTx) error {
+		return w.InitSecrets(store.ClusterSecrets{JoinToken: []byte("the first join token")})
+	})
+	err = s.Update(func(w *store.WriteTx) error { return w.RotateJoinToken(fresh[:store.MinJoinTokenLen-1]) })
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("short token: %v, want ErrInvalid", err)
+	}
+	token := func() string {
+		var tok string
+		s.View(func(r *store.ReadTx) error { tok = string(r.Secrets().JoinToken); return nil })
+		return tok
+	}
+	if got := token(); got != "the first join token" {
+		t.Fatalf("after refusals the token is %q", got)
+	}
+	mustUpdate(t, s, func(w *store.WriteTx) error { return w.RotateJoinToken(fresh) })
+	mustUpdate(t, s, func(w *store.WriteTx) error {
+		return w.InitSecrets(store.ClusterSecrets{JoinToken: []byte("a later first-start proposal")})
+	})
+	if got := token(); got != string(fresh) {
+		t.Fatalf("after the rotation the token is %q, want the new one", got)
+	}
 }
 
 // model is a brute-force reference for the timeline queries.

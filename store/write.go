@@ -240,6 +240,24 @@ func (w *WriteTx) KeepClusterIdentity(s ClusterSecrets) error {
 	return nil
 }
 
+// MinJoinTokenLen is the shortest join token a rotation may set: a
+// rotated token is made by `minitwit cluster token --rotate` (64 hex
+// characters), so a short one is a mistake, not a choice.
+const MinJoinTokenLen = 32
+
+// RotateJoinToken replaces the join token (unlike InitSecrets, which
+// keeps the first one): every member refuses the old token for new joins
+// from this transaction on.
+func (w *WriteTx) RotateJoinToken(token []byte) error {
+	if len(token) < MinJoinTokenLen {
+		return fmt.Errorf("%w: a join token must be at least %d characters", ErrInvalid, MinJoinTokenLen)
+	}
+	if w.meta.Get(metaJoinToken) == nil {
+		return fmt.Errorf("%w: the cluster has no join token yet to rotate", ErrInvalid)
+	}
+	return w.meta.Put(metaJoinToken, token)
+}
+
 // SetAppliedIndex records the Raft index this transaction brings the file to.
 func (w *WriteTx) SetAppliedIndex(index uint64) error {
 	return w.meta.Put(metaApplied, u64(index))

@@ -125,7 +125,7 @@ func TestHelp(t *testing.T) {
 	if stdout, _, _ := runCLI("version", "--help"); !strings.Contains(stdout, "commit") || !strings.Contains(stdout, "build date") {
 		t.Errorf("version --help says nothing of what it prints: %q", stdout)
 	}
-	if stdout, _, _ := runCLI("cluster", "--help"); !strings.Contains(stdout, "-data-dir") || !strings.Contains(stdout, "transfer") {
+	if stdout, _, _ := runCLI("cluster", "--help"); !strings.Contains(stdout, "-data-dir") || !strings.Contains(stdout, "transfer") || !strings.Contains(stdout, "token --rotate") {
 		t.Errorf("cluster --help lacks its commands or flags: %q", stdout)
 	}
 }

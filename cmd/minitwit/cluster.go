@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"minitwit/node"
 	"minitwit/node/config"
+	"minitwit/raftfsm"
 )
 
 const clusterUsage = `Usage: minitwit cluster <command> [flags]
@@ -29,6 +33,9 @@ Commands:
   remove ID       take member ID out of the cluster
   transfer [ID]   hand leadership to ID (or to the most up-to-date member)
   token           print the cluster's join token
+  token --rotate  replace the join token by a new random one, at once on
+                  every member (the old one admits no more joins), and
+                  print the new one; it is not shown again by this command
 
 Flags:
 `
@@ -39,6 +46,7 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "the local node's data `dir` (its certificate authenticates this command)")
 	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the running local node's internode address, from its data dir)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	rotate := fs.Bool("rotate", false, "with token: replace the join token by a new random one and print it")
 	args, code, done := parseFlags(fs, args, stdout, stderr)
 	if done {
 		return code
@@ -49,6 +57,9 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	if msg := clusterArgs(cmd, rest); msg != "" {
 		return usageError(stderr, "cluster", "%s", msg)
+	}
+	if *rotate && cmd != "token" {
+		return usageError(stderr, "cluster", "--rotate goes with token only: 'minitwit cluster token --rotate'")
 	}
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
@@ -83,6 +94,8 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 		if leader, err = client.Transfer(ctx, *addr, to); err == nil {
 			fmt.Fprintf(stdout, "leader is now %s\n", leader)
 		}
+	case cmd == "token" && *rotate:
+		err = rotateToken(ctx, client, *addr, stdout, stderr)
 	case cmd == "token" && len(rest) == 0:
 		var token string
 		if token, err = client.Token(ctx, *addr); err == nil {
@@ -113,6 +126,50 @@ func clusterArgs(cmd string, rest []string) string {
 		return fmt.Sprintf("unexpected argument %q after %s", rest[want.max], cmd)
 	}
 	return ""
+}
+
+// rotateToken replaces the cluster's join token by a new random one
+// through Raft, prints it, then waits until every member holds it: a
+// member admits joiners with the token its own copy of the state holds,
+// so until then a lagging member would still take the old one.
+func rotateToken(ctx context.Context, c *node.ClusterClient, addr string, stdout, stderr io.Writer) error {
+	raw := make([]byte, 32)
+	rand.Read(raw) // crypto/rand: never fails on the platforms Go supports
+	token := hex.EncodeToString(raw)
+	res, err := c.Proposer(addr).Propose(ctx, &raftfsm.RotateJoinToken{Token: []byte(token)})
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token) // printed before the wait: the cluster has it now, whatever follows
+	rep, err := c.Members(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("the token is rotated, but listing the members to confirm it failed: %w", err)
+	}
+	var stale []string
+	for _, m := range rep.Members {
+		for {
+			got, err := c.Token(ctx, m.Address)
+			if err == nil && got == token {
+				break
+			}
+			if ctx.Err() != nil {
+				stale = append(stale, m.ID)
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("the token is rotated, but %s did not confirm it in time and may still admit the old token until it catches up", strings.Join(stale, ", "))
+	}
+	fmt.Fprintf(stderr, "join token rotated on all %d members; the old token admits no new node\n", len(rep.Members))
+	return nil
 }
 
 // clusterStatus prints every member as the member itself reports, then a

@@ -256,12 +256,7 @@ func (n *Node) Build() ops.BuildInfo { return n.build }
 // Overview describes this node as the only member.
 func (n *Node) Overview(ctx context.Context) nodeinfo.Overview {
 	st := n.Status()
-	var sec store.ClusterSecrets
 	ov := nodeinfo.Overview{Self: n.id, Leader: n.id}
-	if err := n.store.View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
-		ov.Warnings = append(ov.Warnings, "reading the join token failed: "+err.Error())
-	}
-	ov.JoinToken = string(sec.JoinToken)
 	info := nodeinfo.Info{ID: n.id, HTTPAddr: n.HTTPAddr(), Role: st.Role, Voter: true, Version: n.build.Version,
 		Format: int(raftfsm.FormatVersion), StartedAt: n.started.UTC(), AppliedIndex: st.AppliedIndex,
 		CommitIndex: st.CommitIndex, LastIndex: st.CommitIndex, LastContact: "is the leader", Ready: true,

@@ -94,10 +94,11 @@
     }, 10000);
   }
 
-  // The overview redraws itself from a fresh copy of the page.
+  // The overview redraws itself from a fresh copy of the page, except the
+  // answer to "Reveal join token" (a POST's answer, not fetched again).
   function refreshOverview(body) {
     setInterval(function () {
-      if (document.hidden || document.querySelector("details[open]")) return;
+      if (document.hidden || document.querySelector("details[open]") || document.querySelector("#jointoken code")) return;
       fetch(location.href, { credentials: "same-origin" })
         .then(function (r) { return r.ok && !r.redirected ? r.text() : Promise.reject(r.status); })
         .then(function (html) {

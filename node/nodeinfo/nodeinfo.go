@@ -29,8 +29,6 @@ type Overview struct {
 	Leader   string
 	Nodes    []Info
 	Warnings []string // configuration the operator should fix
-	// JoinToken lets new nodes join; shown behind a disclosure.
-	JoinToken string
 	// Alerts are the in-node alerts as this node holds them.
 	Alerts alerting.State
 }
