@@ -36,7 +36,11 @@ func (n *Node) ensureFoldedNames(ctx context.Context) {
 		err = res.Err
 	}
 	if err != nil {
-		n.log.Warn("turning on case-insensitive name uniqueness failed; tried again shortly", "err", err.Error())
+		select {
+		case <-n.closing: // a stop cut it short: nothing to report
+		default:
+			n.log.Warn("turning on case-insensitive name uniqueness failed; tried again shortly", "err", err.Error())
+		}
 		return
 	}
 	n.log.Info("case-insensitive name uniqueness is enforced by the state machine")

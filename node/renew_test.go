@@ -37,8 +37,11 @@ func TestMembersRenewTheirCertificates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !after.NotAfter().After(before.NotAfter()) || !bytes.Equal(after.KeyPEM(), before.KeyPEM()) || after.ID() != n.ID() {
-		t.Fatalf("renewed certificate: expires %s (was %s), same key %v, id %q",
+	// A new certificate (its validity counts from the renewal, to the
+	// second: within the second of the first it ends at the same time).
+	if bytes.Equal(after.CertPEM(), before.CertPEM()) || after.NotAfter().Before(before.NotAfter()) ||
+		!bytes.Equal(after.KeyPEM(), before.KeyPEM()) || after.ID() != n.ID() {
+		t.Fatalf("renewed certificate: new %v, expires %s (was %s), same key %v, id %q", !bytes.Equal(after.CertPEM(), before.CertPEM()),
 			after.NotAfter(), before.NotAfter(), bytes.Equal(after.KeyPEM(), before.KeyPEM()), after.ID())
 	}
 	// The renewed certificate opens the port: a tool reading it from the
