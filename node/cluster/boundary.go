@@ -62,7 +62,11 @@ func (s *Server) revoked(cert *x509.Certificate) (bool, error) {
 	if err := s.host.LocalStore().View(func(tx *store.ReadTx) error { before = tx.CertsRevokedBefore(certID(cert)); return nil }); err != nil {
 		return true, err
 	}
-	return before != 0 && cert.NotBefore.Add(certBackdate).UnixNano() < before, nil
+	// Certificate times are whole seconds, so a certificate issued in the
+	// second of the removal (a quick re-join) would read as older than it;
+	// it counts as new. One issued earlier in that same second belonged
+	// to a member being removed, which the membership check refuses.
+	return before != 0 && cert.NotBefore.Add(certBackdate).Unix() < time.Unix(0, before).Unix(), nil
 }
 
 // revoke records in the replicated state that id's certificates issued so
