@@ -310,6 +310,9 @@ func chartValueLabel(v, step, top float64, unit string) string {
 		s = "0" // not "0.0k" or "-0"
 	}
 	if unit != "" {
+		if s == "1" && strings.HasSuffix(unit, "ies") {
+			unit = strings.TrimSuffix(unit, "ies") + "y" // "1 entry", not "1 entries"
+		}
 		s += " " + unit
 	}
 	return s

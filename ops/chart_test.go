@@ -128,7 +128,7 @@ func TestChartSVG(t *testing.T) {
 			c: Chart{Title: "Raft lag", Unit: "entries", Integer: true, Times: chartTimes(3, 10*time.Second),
 				Series: []ChartSeries{{Values: []float64{0, 0.02, 0}}}},
 			points: "3", stretches: []int{1},
-			want: []string{">0 entries<", ">1 entries<", ">2 entries<",
+			want: []string{">0 entries<", ">1 entry<", ">2 entries<",
 				// "2 entries" is 9 characters: the plot starts right of it.
 				`<text x="62.5" y=`},
 			lack: []string{">0.", ">1.", ".00 entries", ".5 entries", ".25 entries"},
