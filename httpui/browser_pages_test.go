@@ -22,6 +22,7 @@ import (
 
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
+	"minitwit/raftfsm"
 )
 
 // browserWidths are the viewports every page is checked at: a laptop's,
@@ -148,7 +149,7 @@ func browserCheckPage(ctx context.Context, t *testing.T, con *browserConsole, ba
 func TestBrowserEveryPage(t *testing.T) {
 	t.Parallel()
 	execPath := browserExecPath(t)
-	_, base := nodetest.StartDefault(t, web)
+	n, base := nodetest.StartDefault(t, web)
 	dir := browserShotDir(t)
 	ctx := browserContext(t, execPath, 4*time.Minute)
 	con := browserWatchConsole(ctx, t)
@@ -188,6 +189,15 @@ func TestBrowserEveryPage(t *testing.T) {
 		t.Fatalf("clicking sign out: %v", err)
 	}
 	browserWaitFlash(ctx, t, "/public", "You were logged out")
+
+	// The second step of a sign-in, for an account with a second factor.
+	if res, err := n.Propose(ctx, &raftfsm.TOTPEnroll{User: "quiet", Secret: "JBSWY3DPEHPK3PXP", Step: 1}); err != nil || res.Err != nil {
+		t.Fatalf("enrolling quiet's second factor: %v %v", err, res.Err)
+	}
+	browserGo(ctx, t, base+"/login")
+	browserTypeInputs(ctx, t, "quiet", uiPassword("quiet"))
+	browserWaitTrue(ctx, t, "the code page", `location.pathname === "/login/2fa"`, 10*time.Second)
+	browserCheckPage(ctx, t, con, base, dir, "/login/2fa", "user-2fa", 0)
 
 	// An admin asks for a chart page, signs in, and is back on it.
 	browserGo(ctx, t, base+"/admin/users?q=ch")
