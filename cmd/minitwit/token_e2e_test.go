@@ -62,8 +62,15 @@ func TestTokenRotationRefusesOldToken(t *testing.T) {
 	second.stop(t)
 	second.start(t)
 	second.waitReady(t)
-	if logs := second.logs.String(); !strings.Contains(logs, "differs from the cluster's and is not applied") || strings.Contains(logs, clJoinToken) {
-		t.Errorf("node2 restarted with the old token: no WARN about it, or a token in its log:\n%s", logs)
+	// The log reaches the buffer through a pipe, after /readyz may answer.
+	testwait.UntilNil(t, "node2's WARN about the old configured token", func() error {
+		if logs := second.logs.String(); !strings.Contains(logs, "differs from the cluster's and is not applied") {
+			return fmt.Errorf("no WARN yet:\n%s", logs)
+		}
+		return nil
+	})
+	if logs := second.logs.String(); strings.Contains(logs, clJoinToken) {
+		t.Errorf("node2 restarted with the old token: a token in its log:\n%s", logs)
 	}
 	if out, _, code := runCLI("cluster", "token", "--data-dir", second.dataDir, "--addr", second.raftAddr); code != 0 || strings.TrimSpace(out) != token {
 		t.Errorf("the token after node2's restart: exit %d, %q; want the rotated one", code, out)
