@@ -8,6 +8,7 @@ import (
 	"minitwit/node/config"
 	"minitwit/node/importer"
 	"minitwit/raftfsm"
+	"minitwit/store"
 )
 
 // Proposer sends a command through Raft: a node, or a client of one
@@ -35,4 +36,27 @@ func ImportIntoDataDir(ctx context.Context, cfg config.Config, path string, log 
 		return err
 	})
 	return rep, err
+}
+
+// EachUsername calls fn with every username this node's store holds: the
+// importer's importer.NameSource, so that a name of the file that differs
+// from an existing one only in case is skipped, not counted as there.
+func (n *Node) EachUsername(ctx context.Context, fn func(name string) error) error {
+	return eachUsername(ctx, n.store, fn)
+}
+
+// EachUsername is the seed proposer's importer.NameSource.
+func (p *seedProposer) EachUsername(ctx context.Context, fn func(name string) error) error {
+	return eachUsername(ctx, p.st, fn)
+}
+
+func eachUsername(ctx context.Context, st *store.Store, fn func(name string) error) error {
+	return st.View(func(r *store.ReadTx) error {
+		return r.EachUsername(func(name string) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(name)
+		})
+	})
 }

@@ -53,7 +53,7 @@ func WithDataDir(ctx context.Context, cfg config.Config, log *slog.Logger, task 
 		}
 		return WithLocalNode(ctx, cfg, log, func(n *Node) error { return task(n) })
 	}
-	p := &seedProposer{fsm: raftfsm.New(st)}
+	p := &seedProposer{fsm: raftfsm.New(st), st: st}
 	err = task(p)
 	if cerr := st.Close(); err == nil {
 		err = cerr
@@ -78,6 +78,7 @@ func servedBefore(dir string) bool {
 type seedProposer struct {
 	mu  sync.Mutex // one command at a time: each takes the next index
 	fsm *raftfsm.FSM
+	st  *store.Store // read for the names already there (EachUsername)
 }
 
 func (p *seedProposer) Propose(ctx context.Context, cmd raftfsm.Command) (res raftfsm.Result, err error) {

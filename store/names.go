@@ -71,3 +71,16 @@ func (r *ReadTx) NameTakenFold(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// EachUsername calls fn with every username, in byte order, until fn
+// returns an error: the importer folds them to find look-alikes of names
+// already there whether or not the state machine checks folded names yet.
+func (r *ReadTx) EachUsername(fn func(name string) error) error {
+	c := r.usernames.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if err := fn(string(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

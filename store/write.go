@@ -63,8 +63,15 @@ func (w *WriteTx) register(u User) (uint64, error) {
 	if len(u.Email) > MaxEmailBytes || !utf8.ValidString(u.Email) || len(u.PasswordHash) > MaxHashBytes {
 		return 0, fmt.Errorf("%w: email or password hash too long or not UTF-8", ErrInvalid)
 	}
-	if w.usernames.Get([]byte(u.Name)) != nil || w.foldedNameTaken(u.Name) {
+	if w.usernames.Get([]byte(u.Name)) != nil {
 		return 0, ErrNameTaken
+	}
+	if w.foldedNameTaken(u.Name) {
+		// The longer message tells a look-alike from the same name: it
+		// travels with the refusal to a remote proposer (raftfsm's
+		// result codes keep only the sentinel), and the importer counts
+		// the same name as already there but a look-alike as skipped.
+		return 0, fmt.Errorf("%w: %q differs from an existing name only in case or Unicode form", ErrNameTaken, u.Name)
 	}
 	id, err := w.users.NextSequence()
 	if err != nil {

@@ -53,6 +53,16 @@ node_id = "imported"
 		!strings.Contains(out, "message message_id 1: author_id 2 is not an imported user") {
 		t.Fatalf("import: %d\n%s", code, out)
 	}
+	// Into the same data dir: "alice" is there already, "ALICE" is a
+	// look-alike of it and is named.
+	again := write("again.db", append(tables,
+		`CREATE TABLE user (user_id integer primary key, username string, email string, pw_hash string)`,
+		`INSERT INTO user VALUES (1, 'alice', 'a@x', '`+hash+`'), (2, 'ALICE', 'b@x', '`+hash+`')`)...)
+	code, out = runTool("import", "--sqlite", again, "--config", conf)
+	if code != 0 || !strings.Contains(out, "users     0 new, 1 already there, 0 refused, 1 skipped") ||
+		!strings.Contains(out, `user user_id 2: username "ALICE" clashes with the existing user "alice"`) {
+		t.Fatalf("import of a look-alike: %d\n%s", code, out)
+	}
 	view := write("view.db", append(tables,
 		`CREATE VIEW user(user_id, username, email, pw_hash) AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT i, 'u' || i, '', 'x' FROM c`)...)
 	code, out = runTool("import", "--sqlite", view, "--config", conf)

@@ -14,8 +14,9 @@
 // (Limits) before anything is proposed; rows are read in batches and
 // proposed before the next batch is read; values longer than the store
 // takes are measured in SQLite and never loaded. Imported users are held
-// to the rules of a name chosen now (store.ValidateNewUsername, and no two
-// names of the file equal but for case), e-mails to one line, and hashes
+// to the rules of a name chosen now (store.ValidateNewUsername, and no name
+// equal but for case or Unicode form to another of the file or to a user
+// already there: see NameSource), e-mails to one line, and hashes
 // to checkHash. A row that breaks them is left out, as are the follows and
 // messages that depend on it, and the Report lists them with why: one bad
 // row does not stop an import of thousands of good ones.

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"golang.org/x/text/cases"
-
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"minitwit/httpui/auth"
@@ -39,6 +37,19 @@ import (
 // (node.ClusterClient.Proposer).
 type Proposer interface {
 	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
+}
+
+// NameSource is what a Proposer may also offer: the names of the users
+// already there (a Node and a stopped data dir do; a remote proposer does
+// not). The import folds them (store.FoldName) so that a name of the file
+// that differs from an existing one only in case or Unicode form, "Alice"
+// beside "alice", is skipped with the clash named rather than counted as
+// already there, whether or not the state machine checks folded names yet.
+// Without a NameSource the import relies on the state machine, whose
+// refusal of a look-alike says so in its message (store.WriteTx.Register);
+// before the cluster turned that check on, a look-alike is then imported.
+type NameSource interface {
+	EachUsername(ctx context.Context, fn func(name string) error) error
 }
 
 // Report counts what an import did.
@@ -165,12 +176,37 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 
 	// Users.
 	names := map[int64]string{}
-	folded := map[string]string{} // case-folded name -> the file's first spelling
-	fold := cases.Fold()
-	type user struct{ name, email, hash string }
+	// folded maps a name's folded form (store.FoldName) to the first
+	// spelling seen: the existing users' first, then the file's.
+	type spelling struct {
+		name     string
+		existing bool
+	}
+	folded := map[string]spelling{}
+	// Existing names that fold like an earlier existing one: stored
+	// before the state machine checked folded names, and still there.
+	existingTwins := map[string]bool{}
+	if src, ok := p.(NameSource); ok {
+		err := src.EachUsername(ctx, func(name string) error {
+			if _, ok := folded[store.FoldName(name)]; !ok {
+				folded[store.FoldName(name)] = spelling{name, true}
+			} else {
+				existingTwins[name] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return Report{}, fmt.Errorf("reading the names already there: %w", err)
+		}
+	}
+	type user struct {
+		id                int64
+		name, email, hash string
+	}
 	var batch []user
-	var added, existing, refused atomic.Int64
+	var added, existing, refused, lookAlikes atomic.Int64
 	var refusedMu sync.Mutex
+	var lookAlikeIDs []int64 // refused by the state machine as look-alikes: their rows depend on nothing
 	seen := 0
 	proposeUsers := func() error {
 		err := inParallel(ctx, len(batch), func(i int) error {
@@ -179,6 +215,14 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 			switch {
 			case err != nil:
 				return err
+			case errors.Is(res.Err, store.ErrNameTaken) && res.Err.Error() != store.ErrNameTaken.Error():
+				// A look-alike of an existing name the NameSource did not
+				// show (no NameSource, or registered meanwhile).
+				lookAlikes.Add(1)
+				refusedMu.Lock()
+				lookAlikeIDs = append(lookAlikeIDs, u.id)
+				rep.skip(limits, "user", fmt.Sprintf("user_id %d", u.id), res.Err.Error())
+				refusedMu.Unlock()
 			case errors.Is(res.Err, store.ErrNameTaken):
 				existing.Add(1)
 			case res.Err != nil:
@@ -192,6 +236,10 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 			return nil
 		})
 		batch = batch[:0]
+		for _, id := range lookAlikeIDs {
+			delete(names, id) // its follows and messages are then left out, named
+		}
+		lookAlikeIDs = lookAlikeIDs[:0]
 		progress("users", seen, totalUsers)
 		return err
 	}
@@ -238,8 +286,15 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 				reason = "e-mail address is not one line of text"
 			} else if err := checkHash(hash.String); err != nil {
 				reason = err.Error()
-			} else if first, ok := folded[fold.String(name.String)]; ok && first != name.String {
-				reason = fmt.Sprintf("username %q differs from %q only in case", name.String, first)
+			} else if first, ok := folded[store.FoldName(name.String)]; ok && first.name != name.String && !existingTwins[name.String] {
+				// The same name as an existing user stays "already
+				// there" (a second import changes nothing); another
+				// spelling of it is a look-alike.
+				if first.existing {
+					reason = fmt.Sprintf("username %q clashes with the existing user %q: they differ only in case or Unicode form", name.String, first.name)
+				} else {
+					reason = fmt.Sprintf("username %q differs from %q only in case", name.String, first.name)
+				}
 			}
 		}
 		if reason != "" {
@@ -247,11 +302,11 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 			rep.skip(limits, "user", row, reason)
 			continue
 		}
-		if _, ok := folded[fold.String(name.String)]; !ok {
-			folded[fold.String(name.String)] = name.String
+		if _, ok := folded[store.FoldName(name.String)]; !ok {
+			folded[store.FoldName(name.String)] = spelling{name.String, false}
 		}
 		names[id.Int64] = name.String
-		batch = append(batch, user{name.String, email.String, hash.String})
+		batch = append(batch, user{id.Int64, name.String, email.String, hash.String})
 		if len(batch) == importBatch {
 			if err := proposeUsers(); err != nil {
 				rows.Close()
@@ -265,10 +320,11 @@ func FromSQLiteLimits(ctx context.Context, path string, p Proposer, progress Pro
 	}
 	err = proposeUsers()
 	rep.Users, rep.UsersExisting, rep.UsersRefused = int(added.Load()), int(existing.Load()), int(refused.Load())
+	rep.UsersSkipped += int(lookAlikes.Load())
 	if err != nil {
 		return rep, fmt.Errorf("importing users: %w", err)
 	}
-	folded = nil
+	folded, existingTwins = nil, nil
 
 	// Follows, each pair once.
 	type pair struct{ who, whom string }

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"minitwit/node"
 	"minitwit/node/importer"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -194,4 +196,113 @@ func TestImportSkipsRowsThatBreakTheRules(t *testing.T) {
 	if len(again.Skips) != 3 || again.SkipsNotListed != 15+3+5-3 {
 		t.Errorf("with Skips 3: %d listed, %d not", len(again.Skips), again.SkipsNotListed)
 	}
+}
+
+// proposeOnly hides everything of a node but Propose, as a remote proposer
+// (`minitwit import` into a running node) offers: no importer.NameSource.
+type proposeOnly struct{ p importer.Proposer }
+
+func (p proposeOnly) Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error) {
+	return p.p.Propose(ctx, cmd)
+}
+
+// TestImportLookAlikesOfExistingUsers: a row with the name of a user
+// already there counts as already there (a second import changes nothing),
+// but a row whose name differs from an existing user's only in case or
+// Unicode form ("ALICE" beside "alice") is skipped with the clash named,
+// and its follows and messages with it: through a node (which shows the
+// import its names), through a proposer that does not (the state
+// machine's refusal says it is a look-alike), and into a stopped data dir
+// whose state machine does not check folded names yet and holds two
+// names that fold alike from before.
+func TestImportLookAlikesOfExistingUsers(t *testing.T) {
+	t.Parallel()
+	hash := legacyUsers[2].hash
+	path := sqliteFile(t, userTable, followerTable, messageTable,
+		q(`INSERT INTO user VALUES (1, 'alice', 'a@x', ?)`, hash),
+		q(`INSERT INTO user VALUES (2, 'ALICE', 'b@x', ?)`, hash),
+		q(`INSERT INTO user VALUES (3, 'bob', 'c@x', ?)`, hash),
+		q(`INSERT INTO user VALUES (4, 'newcomer', 'd@x', ?)`, hash),
+		q(`INSERT INTO follower VALUES (4, 1), (4, 2), (3, 4)`),
+		q(`INSERT INTO message VALUES (1, 1, 'from alice', 1600000000, 0), (2, 2, 'from ALICE', 1600000001, 0), (3, 3, 'from bob', 1600000002, 0), (4, 4, 'hi', 1600000003, 0)`),
+	)
+	check := func(t *testing.T, p importer.Proposer, existing ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, name := range existing {
+			res, err := p.Propose(ctx, &raftfsm.Register{Username: name, Email: name + "@old", PasswordHash: hash})
+			if err != nil || res.Err != nil {
+				t.Fatalf("registering %q: %v %v", name, err, res.Err)
+			}
+		}
+		for run := 1; run <= 2; run++ {
+			rep, err := importer.FromSQLite(ctx, path, p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNew, wantExisting, wantFollows, wantMessages := 1, 1, 1, 2
+			if run == 2 {
+				wantNew, wantExisting = 0, 2
+			}
+			if rep.Users != wantNew || rep.UsersExisting != wantExisting || rep.UsersSkipped != 2 || rep.UsersRefused != 0 ||
+				rep.Follows != wantFollows || rep.FollowsRefused != 2 || rep.Messages != wantMessages || rep.MessagesSkipped != 2 {
+				t.Errorf("run %d: report %+v", run, rep)
+			}
+			reasons := map[string]string{}
+			for _, s := range rep.Skips {
+				reasons[s.Table+" "+s.Row] = s.Reason
+			}
+			for row, want := range map[string]string{
+				"user user_id 2":               `"ALICE"`,
+				"user user_id 3":               `"bob"`,
+				"follower who_id 4, whom_id 2": "not both imported users",
+				"follower who_id 3, whom_id 4": "not both imported users",
+				"message message_id 2":         "author_id 2 is not an imported user",
+				"message message_id 3":         "author_id 3 is not an imported user",
+			} {
+				if !strings.Contains(reasons[row], want) || (strings.HasPrefix(row, "user") && !strings.Contains(reasons[row], "only in case")) {
+					t.Errorf("run %d: %s: reason %q, want it to name the clash (%s)", run, row, reasons[row], want)
+				}
+			}
+		}
+	}
+
+	t.Run("node", func(t *testing.T) {
+		t.Parallel()
+		n, _ := nodetest.StartDefault(t, web)
+		check(t, n, "alice", "Bob")
+	})
+	t.Run("proposer without names", func(t *testing.T) {
+		t.Parallel()
+		n, _ := nodetest.StartDefault(t, web)
+		// Only the state machine can tell a look-alike here, and it does
+		// once the leader has turned folded names on.
+		testwait.UntilNil(t, "folded names on", func() error {
+			st, err := n.ReadStore(context.Background())
+			if err != nil {
+				return err
+			}
+			return st.View(func(r *store.ReadTx) error {
+				if !r.FoldedNamesOn() {
+					return errors.New("off")
+				}
+				return nil
+			})
+		})
+		check(t, proposeOnly{n}, "alice", "Bob")
+	})
+	t.Run("stopped data dir", func(t *testing.T) {
+		t.Parallel()
+		cfg := nodetest.Config(t.TempDir())
+		err := node.WithDataDir(context.Background(), cfg, nodetest.Logger(), func(p node.Proposer) error {
+			// "Alice" and "alice" both exist from before the rules:
+			// "alice" is still the same name, "ALICE" a look-alike.
+			check(t, p, "Alice", "alice", "Bob")
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }
