@@ -41,19 +41,25 @@ lint:
 # test-short the first two, with -short: the tests that replay volume
 # (the whole scenario, a 50,000-entry catch-up, 20 stops under load)
 # replay a part of it there and all of it in test.
+# test ends with a short fuzz run of every target (FUZZTIME_SHORT each);
+# make fuzz runs them longer.
+FUZZTIME_SHORT ?= 2s
 test: lint
 	$(GO) test -race -count=1 -timeout 20m -tags e2e ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 test-short: lint
 	$(GO) test -race -count=1 -short -timeout 20m ./...
 
 # fuzz: each Go fuzz target for FUZZTIME, one after the other (a fuzz run
-# takes one target at a time). Their seed corpora already run as ordinary
-# tests in test and test-short; a failing input is saved under the
-# package's testdata/fuzz/ and replays there from then on.
+# takes one target at a time). Their seed corpora also run as ordinary
+# tests in test and test-short, and test ends with this at FUZZTIME_SHORT;
+# a failing input is saved under the package's testdata/fuzz/ and replays
+# there from then on.
 FUZZTIME ?= 30s
 FUZZ_TARGETS ?= ./httpui/auth:FuzzLegacyHash ./httpui:FuzzAPIRegister ./httpui:FuzzAPIMessages \
-	./httpui:FuzzAPIFollows ./httpui:FuzzUIRegister ./httpui:FuzzUILogin ./httpui:FuzzUIAddMessage
+	./httpui:FuzzAPIFollows ./httpui:FuzzUIRegister ./httpui:FuzzUILogin ./httpui:FuzzUIAddMessage \
+	./raftfsm:FuzzDecode
 .PHONY: fuzz
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

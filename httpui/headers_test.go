@@ -25,22 +25,25 @@ func TestSecurityHeaders(t *testing.T) {
 		method string
 		path   string
 		status int
+		auth   string // Authorization, for the simulator API
 	}
 	probes := []probe{
-		{"public timeline", anon, "GET", "/public", 200},
-		{"login form", anon, "GET", "/login", 200},
-		{"redirect", anon, "GET", "/", 302},
-		{"unknown user page", anon, "GET", "/nobody-at-all", 404},
-		{"static file", anon, "GET", "/static/style.css", 200},
-		{"401 page", anon, "POST", "/add_message", 401},
-		{"405 from the mux", anon, "DELETE", "/public", 405},
-		{"api latest", anon, "GET", "/api/latest", 200},
-		{"api 403", anon, "GET", "/api/msgs", 403},
-		{"admin overview", admin, "GET", "/admin", 200},
-		{"admin two-factor page", admin, "GET", "/admin/2fa", 200},
-		{"second-factor step without a password", anon, "GET", "/login/2fa", 302},
-		{"admin 403", uiSignup(t, base, "plain user"), "GET", "/admin", 403},
-		{"healthz", anon, "GET", "/healthz", 200},
+		{"public timeline", anon, "GET", "/public", 200, ""},
+		{"login form", anon, "GET", "/login", 200, ""},
+		{"redirect", anon, "GET", "/", 302, ""},
+		{"unknown user page", anon, "GET", "/nobody-at-all", 404, ""},
+		{"static file", anon, "GET", "/static/style.css", 200, ""},
+		{"401 page", anon, "POST", "/add_message", 401, ""},
+		{"405 from the mux", anon, "DELETE", "/public", 405, ""},
+		{"api latest", anon, "GET", "/api/latest", 200, ""},
+		{"api 403", anon, "GET", "/api/msgs", 403, ""},
+		{"api with credentials", anon, "GET", "/api/msgs", 200, apiAuth},
+		{"api 404 unknown user", anon, "GET", "/api/msgs/nobody-at-all", 404, apiAuth},
+		{"admin overview", admin, "GET", "/admin", 200, ""},
+		{"admin two-factor page", admin, "GET", "/admin/2fa", 200, ""},
+		{"second-factor step without a password", anon, "GET", "/login/2fa", 302, ""},
+		{"admin 403", uiSignup(t, base, "plain user"), "GET", "/admin", 403, ""},
+		{"healthz", anon, "GET", "/healthz", 200, ""},
 	}
 	want := map[string]string{
 		"X-Frame-Options":        "DENY",
@@ -52,6 +55,9 @@ func TestSecurityHeaders(t *testing.T) {
 			req, err := http.NewRequest(p.method, base+p.path, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if p.auth != "" {
+				req.Header.Set("Authorization", p.auth)
 			}
 			resp, err := p.s.stay.Do(req)
 			if err != nil {
