@@ -119,9 +119,10 @@ bench-faults:
 	  if [ $$rc2 != 0 ]; then echo "bench-faults: the pause scenario failed; see $(BENCH_DIR)/faults-pause.log"; exit 1; fi
 
 # bench-cluster: the scenario through a fresh 3-node cluster at concurrency
-# 1 and 16, then a leader kill -9 under load (scripts/bench-cluster.sh).
+# 1 and 16, then a leader kill -9 under load, then what a verified read
+# costs on the leader and a follower (scripts/bench-cluster.sh).
 bench-cluster: build
-	@SCENARIO=$(SCENARIO) sh scripts/bench-cluster.sh
+	@GO=$(GO) SCENARIO=$(SCENARIO) sh scripts/bench-cluster.sh
 
 # simulate: replay the course scenario against a running node (make run).
 simulate: build

@@ -62,3 +62,7 @@ func (n *Node) PlayOlderBinaryForTest(format int) { n.readsFormat.Store(int64(fo
 // RenewCertificateForTest renews the node's cluster certificate if it is
 // due at the time at (and the node is a member).
 func (n *Node) RenewCertificateForTest(at time.Time) (bool, error) { return n.cluster.RenewIfDue(at) }
+
+// BarrierReadsForTest is how many leader reads this node confirmed with a
+// barrier because its process may have stalled (leaderReadIndex).
+func (n *Node) BarrierReadsForTest() int64 { return n.stalls.barrierReads.Load() }

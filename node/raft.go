@@ -538,6 +538,7 @@ func (n *Node) leaderReadIndex(ctx context.Context) (uint64, error) {
 			return index, nil
 		}
 	}
+	n.stalls.barrierReads.Add(1)
 	if err := confirm(n.raft.Barrier(0)); err != nil {
 		return 0, err
 	}

@@ -72,6 +72,9 @@ type stallWatch struct {
 	start           time.Time
 	tick, threshold time.Duration
 	last, stalledAt atomic.Int64 // the latest tick; when the latest stall was noticed (0: never)
+	// barrierReads counts leader reads that committed a barrier because
+	// of a stall (leaderReadIndex): what the read benchmark reports.
+	barrierReads atomic.Int64
 }
 
 func newStallWatch(threshold time.Duration) *stallWatch {

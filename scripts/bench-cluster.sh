@@ -8,6 +8,10 @@
 #      it, and its error count is what the kill cost beyond the 0.3 s budget.
 #      The killed node is then restarted with its unchanged command line and
 #      must become ready again.
+#   4. ("reads") what a verified read costs: BenchmarkClusterRead
+#      (node/read_bench_test.go) on an in-process 3-node cluster, a read
+#      on the leader and on a follower against a bare store read, with the
+#      lan and wan profiles; READS reads per case.
 # Figures go to docs/benchmarks.md with the machine they ran on.
 set -eu
 
@@ -15,7 +19,9 @@ BIN=${BIN:-./bin/minitwit}
 SCENARIO=${SCENARIO:-../shared/data/minitwit_scenario.csv}
 DIR=${BENCH_DIR:-/tmp/minitwit-bench-cluster}
 KILL_AFTER=${KILL_AFTER:-4}
-RUNS=${RUNS:-"1 16 kill"} # which of the three runs to do
+RUNS=${RUNS:-"1 16 kill reads"} # which of the four runs to do
+READS=${READS:-2000}
+GO=${GO:-go}
 TOKEN=bench-cluster-token-0123456789abcdef
 URLS=http://127.0.0.1:18491/api,http://127.0.0.1:18492/api,http://127.0.0.1:18493/api
 
@@ -62,22 +68,30 @@ leader() { # the index (1-3) of the current leader
 }
 
 for c in $RUNS; do
-	[ "$c" = kill ] && continue
+	[ "$c" = kill ] || [ "$c" = reads ] && continue
 	fresh_cluster
 	echo "== 3 nodes, simulate --concurrency $c"
 	"$BIN" simulate --url "$URLS" --scenario "$SCENARIO" --concurrency "$c" 2>"$DIR/errors-c$c.log" || true
 done
 
-case " $RUNS " in *" kill "*) ;; *) exit 0 ;; esac
-fresh_cluster
-echo "== 3 nodes, simulate --concurrency 16, leader killed after ${KILL_AFTER}s"
-"$BIN" simulate --url "$URLS" --scenario "$SCENARIO" --concurrency 16 2>"$DIR/errors-failover.log" &
-sim=$!
-sleep "$KILL_AFTER"
-victim=$(leader)
-kill -KILL "$(cat "$DIR/node$victim.pid")"
-echo "killed the leader node$victim at $(date -u +%T.%N | cut -c1-12)"
-wait $sim || true
-start_node "$victim"
-wait_ready "$victim"
-echo "node$victim restarted and ready; leader now node$(leader)"
+case " $RUNS " in *" kill "*) ;; *) RUNS_KILL=no ;; esac
+if [ "${RUNS_KILL:-yes}" = yes ]; then
+	fresh_cluster
+	echo "== 3 nodes, simulate --concurrency 16, leader killed after ${KILL_AFTER}s"
+	"$BIN" simulate --url "$URLS" --scenario "$SCENARIO" --concurrency 16 2>"$DIR/errors-failover.log" &
+	sim=$!
+	sleep "$KILL_AFTER"
+	victim=$(leader)
+	kill -KILL "$(cat "$DIR/node$victim.pid")"
+	echo "killed the leader node$victim at $(date -u +%T.%N | cut -c1-12)"
+	wait $sim || true
+	start_node "$victim"
+	wait_ready "$victim"
+	echo "node$victim restarted and ready; leader now node$(leader)"
+	stop_all
+fi
+
+case " $RUNS " in *" reads "*) ;; *) exit 0 ;; esac
+echo "== verified reads on a 3-node in-process cluster ($READS per case; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+"$GO" test -run '^$' -bench '^BenchmarkClusterRead$' -benchtime "${READS}x" -count 1 ./node/ |
+	grep -E '^Benchmark' | sed 's/^BenchmarkClusterRead\///'
