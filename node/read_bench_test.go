@@ -94,10 +94,20 @@ func BenchmarkClusterRead(b *testing.B) {
 			// barrier (a log write) because the process may have stalled,
 			// which the lan profile's short lease makes likely on a loaded
 			// machine.
+			// It also reports the leader changes during the case: an
+			// election (the lan profile's 50 ms on a starved machine) holds
+			// reads back until the new leader is in place.
+			changes := func() (most uint64) {
+				for _, n := range nodes {
+					most = max(most, n.Metrics().Counter(`minitwit_raft_leader_changes_total`).Get())
+				}
+				return most
+			}
 			barriers := func(b *testing.B, op func(b *testing.B)) {
-				before := leader.BarrierReadsForTest()
+				before, elections := leader.BarrierReadsForTest(), changes()
 				op(b)
 				b.ReportMetric(float64(leader.BarrierReadsForTest()-before)/float64(b.N), "barriers/op")
+				b.ReportMetric(float64(changes()-elections), "leader-changes")
 			}
 			for _, name := range []string{"local", "leader", "follower", "http-leader", "http-follower"} {
 				b.Run(name, func(b *testing.B) { barriers(b, func(b *testing.B) { timed(b, serial[name]) }) })
