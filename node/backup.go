@@ -14,6 +14,7 @@ import (
 
 	"minitwit/ops/backup"
 	"minitwit/store"
+	"minitwit/store/fsutil"
 )
 
 // Backups and restores of a node's state (the file format is ops/backup's).
@@ -122,7 +123,7 @@ func RestoreDataDir(dir string, r io.Reader) (_ backup.Header, err error) {
 	if err := os.Rename(tmp, filepath.Join(dir, storeFile)); err != nil {
 		return h, err
 	}
-	return h, syncDir(dir)
+	return h, fsutil.SyncDir(dir)
 }
 
 // startBackups runs the configured scheduled backups (ops/backup's

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"minitwit/store"
+	"minitwit/store/fsutil"
 )
 
 // The data file's durability comes from Raft, not from its own fsyncs.
@@ -58,7 +59,7 @@ func (n *Node) openDataFile() (*store.Store, error) {
 	if rerr := os.Rename(path, aside); rerr != nil {
 		return nil, fmt.Errorf("%w (moving the unusable file aside failed too: %w)", err, rerr)
 	}
-	if err := syncDir(n.cfg.DataDir); err != nil {
+	if err := fsutil.SyncDir(n.cfg.DataDir); err != nil {
 		return nil, err
 	}
 	n.log.Warn("the data file cannot be opened after an unclean stop; moved it aside and rebuilding it from the newest snapshot and the Raft log",
@@ -139,7 +140,7 @@ func (n *Node) moveSnapshotAside(id string) error {
 	if err := os.Rename(filepath.Join(store, id), filepath.Join(bad, id)); err != nil {
 		return err
 	}
-	return syncDir(store)
+	return fsutil.SyncDir(store)
 }
 
 // hasSnapshot reports whether Raft holds at least one snapshot.
@@ -154,7 +155,7 @@ func (n *Node) enterUnsyncedMode() error {
 	if n.unsynced.Load() || !n.hasSnapshot() {
 		return nil
 	}
-	if err := writeSynced(n.markerPath(), []byte("the data file commits without fsync; see node/durability.go\n")); err != nil {
+	if err := fsutil.WriteFile(n.markerPath(), []byte("the data file commits without fsync; see node/durability.go\n")); err != nil {
 		return fmt.Errorf("unsynced marker: %w", err)
 	}
 	if err := n.store.SetNoSync(true); err != nil {
@@ -177,33 +178,5 @@ func (n *Node) leaveUnsyncedMode() error {
 	if err := os.Remove(n.markerPath()); err != nil {
 		return fmt.Errorf("unsynced marker: %w", err)
 	}
-	return syncDir(n.cfg.DataDir)
-}
-
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsutil.SyncDir(n.cfg.DataDir)
 }

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"minitwit/store/fsutil"
 )
 
 // Raft's FileSnapshotStore keeps snapshots in a "snapshots" folder under
@@ -30,7 +32,7 @@ func migrateSnapshotDir(raftDir string) (migrated bool, err error) {
 		if err := os.Rename(cur, tmp); err != nil {
 			return false, fmt.Errorf("moving the snapshots folder: %w", err)
 		}
-		if err := syncDir(raftDir); err != nil {
+		if err := fsutil.SyncDir(raftDir); err != nil {
 			return false, err
 		}
 	}
@@ -45,11 +47,11 @@ func migrateSnapshotDir(raftDir string) (migrated bool, err error) {
 	if err := os.Rename(filepath.Join(tmp, snapshotsDir), cur); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("moving the snapshots folder: %w", err)
 	}
-	if err := syncDir(raftDir); err != nil {
+	if err := fsutil.SyncDir(raftDir); err != nil {
 		return false, err
 	}
 	if err := os.Remove(tmp); err != nil {
 		return true, fmt.Errorf("the snapshots moved to %s, but %s stays: %w", cur, tmp, err)
 	}
-	return true, syncDir(raftDir)
+	return true, fsutil.SyncDir(raftDir)
 }

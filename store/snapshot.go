@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"minitwit/store/fsutil"
 )
 
 // Snapshot is a read transaction held open so that the data can be streamed
@@ -84,7 +86,7 @@ func (s *Store) ReplaceWith(r io.Reader) error {
 		}
 		return fmt.Errorf("replace data file: %w", err)
 	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(s.path)); err != nil {
 		return fmt.Errorf("replace data file: %w", err)
 	}
 	db, err := openDB(s.path, s.opts)
@@ -109,15 +111,6 @@ func writeFileSynced(path string, r io.Reader) error {
 		return err
 	}
 	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ResetAppliedIndex sets the applied index to zero. A node that starts a new

@@ -40,6 +40,7 @@ func TestImportRules(t *testing.T) {
 		ops      = "minitwit/ops"
 		username = "minitwit/store/username"
 		alerting = "minitwit/ops/alerting"
+		fsutil   = "minitwit/store/fsutil"
 	)
 	rules := []struct {
 		pkgs    string
@@ -53,12 +54,13 @@ func TestImportRules(t *testing.T) {
 		{alerting, oneOf(), "ops/alerting is a leaf: the rules and the webhook, fed plain facts"},
 		{auth, oneOf(), "httpui/auth is a leaf (std, x/crypto and pquerna/otp)"},
 		{username, oneOf(), "store/username is a leaf"},
-		{"minitwit/store", oneOf(username), "the store knows nothing of Raft or HTTP"},
-		{"minitwit/raftfsm", oneOf("minitwit/store", username), "the state machine sits on the store only"},
-		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", username, auth), "the import reads SQLite into commands"},
+		{fsutil, oneOf(), "store/fsutil is a leaf (the standard library only)"},
+		{"minitwit/store", oneOf(username, fsutil), "the store knows nothing of Raft or HTTP"},
+		{"minitwit/raftfsm", oneOf("minitwit/store", username, fsutil), "the state machine sits on the store only"},
+		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", username, fsutil, auth), "the import reads SQLite into commands"},
 		{"minitwit/node/cluster", func(d string) bool { return d != "minitwit/node" && !under(d, "minitwit/httpui") },
 			"the internode port serves the node through cluster.Host: it never imports node (no cycle) nor the web layer"},
-		{"minitwit/node/publictls", oneOf("minitwit/raftfsm", "minitwit/store", username), "the public certificates sit on the replicated state only"},
+		{"minitwit/node/publictls", oneOf("minitwit/raftfsm", "minitwit/store", username, fsutil), "the public certificates sit on the replicated state only"},
 		{"minitwit/httpui", func(d string) bool { return !under(d, "minitwit/node") || d == nodeinfo || d == config },
 			"httpui talks to the node through its own interfaces; node/nodeinfo and node/config are leaves"},
 		{"minitwit/...", func(d string) bool { return !under(d, "minitwit/cmd") }, "nothing imports cmd"},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"minitwit/store/fsutil"
 )
 
 // The bootstrapping node's CA key, kept in the data dir until the
@@ -20,7 +22,7 @@ func SavePendingCA(dataDir string, ca *CA) error {
 	if err := os.MkdirAll(filepath.Join(dataDir, TLSDir), 0o700); err != nil {
 		return err
 	}
-	return writeSynced(PendingCAPath(dataDir), ca.keyPEM)
+	return fsutil.WriteFile(PendingCAPath(dataDir), ca.keyPEM)
 }
 
 // LoadPendingCA returns the CA this node made and has not seen in the
@@ -42,32 +44,4 @@ func LoadPendingCA(dataDir string, t *TLS) (*CA, error) {
 		return nil, fmt.Errorf("%s does not belong to this node's CA certificate", PendingCAPath(dataDir))
 	}
 	return ca, nil
-}
-
-// writeSynced writes a file readable by the owner only and syncs it and
-// its folder, so a certificate or key that was written survives a crash.
-// (node keeps its own for the data dir's other files: this package does
-// not import node.)
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"minitwit/store/fsutil"
 )
 
 // Internode TLS. A cluster has its own certificate authority, made by the
@@ -197,7 +199,7 @@ func SaveTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
 		return err
 	}
 	for name, data := range map[string][]byte{caCertFile: caPEM, nodeCertFile: certPEM, nodeKeyFile: keyPEM} {
-		if err := writeSynced(filepath.Join(dir, name), data); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(dir, name), data); err != nil {
 			return err
 		}
 	}
