@@ -104,6 +104,17 @@ func Describe(cmd Command) (action, target string) {
 	return "", ""
 }
 
+// OperatorKind reports whether a command of kind k may be an operator
+// action (Describe may name it) or is an Audit record: a leader looks
+// closer at forwarded writes of these kinds only.
+func OperatorKind(k Kind) bool {
+	switch k {
+	case KindSetAdmin, KindSetPassword, KindCreateAdmin, KindTOTPReset, KindRotateToken, KindFlagMessage, KindAudit:
+		return true
+	}
+	return false
+}
+
 // OperatorCommand reports whether cmd is an operator action that a leader
 // records when a member forwards it bare (Describe names it).
 func OperatorCommand(cmd Command) bool {

@@ -118,5 +118,8 @@ func TestDescribeNamesOperatorCommandsWithoutSecrets(t *testing.T) {
 		if raftfsm.OperatorCommand(c.cmd) != (c.action != "") {
 			t.Errorf("%T: OperatorCommand disagrees with Describe", c.cmd)
 		}
+		if c.action != "" && !raftfsm.OperatorKind(c.cmd.Kind()) {
+			t.Errorf("%T: a leader would not look at it (OperatorKind)", c.cmd)
+		}
 	}
 }

@@ -142,3 +142,27 @@ func (r *ReadTx) Audit(before uint64, limit int) []AuditEntry {
 	}
 	return out
 }
+
+// KeepAuditTrail replaces this file's trail with entries (newest first, as
+// Audit returns them): a restored backup keeps the cluster's trail, so a
+// restore cannot erase the record of what was done before it.
+func (w *WriteTx) KeepAuditTrail(entries []AuditEntry) error {
+	if w.tx.Bucket(bucketAudit) != nil {
+		if err := w.tx.DeleteBucket(bucketAudit); err != nil {
+			return err
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	b, err := w.tx.CreateBucket(bucketAudit)
+	if err != nil {
+		return err
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if err := b.Put(u64(entries[i].Seq), encodeAudit(entries[i])); err != nil {
+			return err
+		}
+	}
+	return b.SetSequence(entries[0].Seq)
+}

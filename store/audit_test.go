@@ -45,3 +45,35 @@ func TestAuditTrailIsBounded(t *testing.T) {
 		return nil
 	})
 }
+
+// TestKeepAuditTrail: a restored file takes the current trail, and the
+// next entry follows it.
+func TestKeepAuditTrail(t *testing.T) {
+	t.Parallel()
+	cur, restored := openTemp(t), openTemp(t)
+	add := func(s *store.Store, action string) {
+		t.Helper()
+		if err := s.Update(func(w *store.WriteTx) error { return w.AppendAudit(store.AuditEntry{Action: action}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(cur, "one")
+	add(cur, "two")
+	add(restored, "from the backup")
+	var trail []store.AuditEntry
+	cur.View(func(r *store.ReadTx) error { trail = r.Audit(0, store.AuditKeep); return nil })
+	if err := restored.Update(func(w *store.WriteTx) error { return w.KeepAuditTrail(trail) }); err != nil {
+		t.Fatal(err)
+	}
+	add(restored, "three")
+	restored.View(func(r *store.ReadTx) error {
+		var got []string
+		for _, e := range r.Audit(0, 10) {
+			got = append(got, strings.Join([]string{e.Action, string(rune('0' + e.Seq))}, "@"))
+		}
+		if strings.Join(got, " ") != "three@3 two@2 one@1" {
+			t.Errorf("trail after the restore: %v", got)
+		}
+		return nil
+	})
+}
