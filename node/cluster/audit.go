@@ -106,6 +106,12 @@ func (s *Server) audited(action string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) Record(ctx context.Context, a raftfsm.Audit) {
 	a.Time = time.Now().UnixNano()
 	s.log.Info("operator action", "caller", a.Node, "user", a.User, "via", a.Via, "action", a.Action, "target", a.Target)
+	if member, _, _ := s.membership(s.host.ID()); !member {
+		// This node removed itself (`cluster remove` of the leader): its
+		// proposals are refused now; the line is in its log.
+		s.log.Warn("operator action not added to the audit trail: this node left the cluster", "caller", a.Node, "action", a.Action)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
 	res, err := s.host.Propose(ctx, &a)
