@@ -56,12 +56,12 @@ func TestAdminAuditTrail(t *testing.T) {
 	}
 	self := n.ID()
 	want := []string{
-		"node node2 | " + self + " | read join token |  | ok",
+		"node node2 | " + self + " | read join token | &ndash; | ok",
 		adminName + " (admin page on " + self + ") | " + self + " | grant admin | ghost | refused: unknown_user",
 		adminName + " (admin page on " + self + ") | " + self + " | sign out everywhere | auditsubject | ok",
 		adminName + " (admin page on " + self + ") | " + self + " | grant admin | auditsubject | ok",
 		adminName + " (admin page on " + self + ") | " + self + " | flag message | " + fmt.Sprint(id) + " | ok",
-		adminName + " (admin page on " + self + ") | " + self + " | reveal join token |  | ok",
+		adminName + " (admin page on " + self + ") | " + self + " | reveal join token | &ndash; | ok",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit page rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

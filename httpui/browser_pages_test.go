@@ -231,8 +231,7 @@ func TestBrowserEveryPage(t *testing.T) {
 	browserCheckPage(ctx, t, con, base, dir, "/admin/messages?user=chatty", "admin-moderation", 0)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/2fa", "admin-2fa", 0)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/users", "admin-users", 0)
-	// The audit trail, with a line as the internode port records one (the
-	// admin page's own actions above added theirs).
+	// The audit trail, with a line as the internode port records one.
 	if res, err := n.Propose(ctx, &raftfsm.Audit{Time: time.Now().UnixNano(), Node: "node-with-a-long-name-2", Via: n.ID(), Action: "read join token"}); err != nil || res.Err != nil {
 		t.Fatalf("an audit line: %v %v", err, res.Err)
 	}
