@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"minitwit/node"
+	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -71,4 +74,48 @@ func TestAdminAuditTrail(t *testing.T) {
 	// Admins only.
 	uiWantStatus(t, uiSignup(t, base, "nosyauditor").getStay(t, "/admin/audit"), http.StatusForbidden)
 	uiWantRedirect(t, uiClient(t, base).getStay(t, "/admin/audit"), "/login?next=%2Fadmin%2Faudit")
+}
+
+// TestAdminAuditTrailOnEveryNode: on a 3-node cluster, an operator's
+// `cluster token` and `admin grant` made with node2's certificate, and an
+// admin's reveal of the join token on node3's admin page, are listed on
+// every node's /admin/audit with the caller: node2's id, and the admin's
+// name with node3.
+func TestAdminAuditTrailOnEveryNode(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, web, 3)
+	c, err := node.NewClusterClient(nodes[1].DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testwait.Timeout)
+	defer cancel()
+	if _, err := c.Token(ctx, nodes[0].RaftAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.Proposer(nodes[0].RaftAddr()).Propose(ctx, &raftfsm.SetAdmin{User: adminName, Admin: true}); err != nil || res.Err != nil {
+		t.Fatal(err, res.Err)
+	}
+	uiWantStatus(t, adminSession(t, "http://"+nodes[2].HTTPAddr()).post(t, "/admin/join-token", uiForm()), http.StatusOK)
+
+	want := []string{
+		adminName + ` \(admin page on ` + nodes[2].ID() + `\)</td>\s*<td data-label="served by">` + nodes[2].ID() + `</td>\s*<td data-label="action" class="action">reveal join token<`,
+		`node ` + nodes[1].ID() + `</td>\s*<td data-label="served by">[^<]+</td>\s*<td data-label="action" class="action">grant admin</td>\s*<td data-label="target">` + adminName + `<`,
+		`node ` + nodes[1].ID() + `</td>\s*<td data-label="served by">` + nodes[0].ID() + `</td>\s*<td data-label="action" class="action">read join token<`,
+	}
+	for _, n := range nodes {
+		admin := adminSession(t, "http://"+n.HTTPAddr())
+		testwait.UntilNil(t, n.ID()+"'s audit page to list the three actions", func() error {
+			p := admin.get(t, "/admin/audit")
+			at := 0
+			for _, w := range want {
+				loc := regexp.MustCompile(w).FindStringIndex(p.Body[at:])
+				if loc == nil {
+					return fmt.Errorf("no row matching %s after byte %d of\n%s", w, at, p.Body)
+				}
+				at += loc[1]
+			}
+			return nil
+		})
+	}
 }
