@@ -50,7 +50,6 @@ func (s *Server) adminBackup(w http.ResponseWriter, r *http.Request) {
 // holds admin.token.
 const adminAPICaller = "admin API token"
 
-
 // streamBackup sends a backup as a download, for as long as it takes, and
 // reports whether all of it was written.
 func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename string) bool {
