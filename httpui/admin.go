@@ -29,6 +29,7 @@ import (
 //	GET  /admin/users?q=              users: search, make/revoke admin
 //	GET  /admin/backup                a backup, downloaded
 //	GET  /admin/2fa                   the admin's own two-factor sign-in (totp.go)
+//	GET  /admin/audit?before=         the audit trail of operator actions (adminaudit.go)
 //
 // Anonymous visitors are sent to /login; signed-in users without the flag
 // get 403. Everything that changes state is a POST through Raft, behind the
@@ -98,6 +99,10 @@ type adminData struct {
 
 	// Two-factor sign-in (totp.go).
 	TOTP *totpView
+
+	// The audit trail (adminaudit.go).
+	Audit     []auditRow
+	AuditKeep int
 }
 
 func (s *Server) adminRoutes() {
@@ -128,6 +133,7 @@ func (s *Server) adminRoutes() {
 	admin("GET /admin/2fa", s.admin2FA)
 	admin("POST /admin/2fa", s.admin2FAConfirm)
 	admin("POST /admin/join-token", s.adminRevealToken)
+	admin("GET /admin/audit", s.adminAudit)
 }
 
 // requireAdmin lets admins through with their page data started; sends
@@ -302,6 +308,7 @@ func (s *Server) adminRevealToken(w http.ResponseWriter, r *http.Request, d *adm
 	} else {
 		d.JoinToken = string(sec.JoinToken)
 		s.log.Warn("join token revealed", "user", d.User.Name, "req_id", infoFrom(r.Context()).id, "ip", s.clientIP(r).String())
+		s.record(r.Context(), d.User.Name, "reveal join token", "")
 	}
 	s.adminOverview(w, r, d)
 }
@@ -403,7 +410,9 @@ func (s *Server) adminDownloadBackup(w http.ResponseWriter, r *http.Request, d *
 		return
 	}
 	s.log.Info("backup downloaded from the admin page", "req_id", infoFrom(r.Context()).id, "user", d.User.Name)
-	s.streamBackup(w, r, "minitwit-"+time.Now().UTC().Format("20060102-150405")+".mtb")
+	if s.streamBackup(w, r, "minitwit-"+time.Now().UTC().Format("20060102-150405")+".mtb") {
+		s.record(r.Context(), d.User.Name, "download backup", "")
+	}
 }
 
 // adminLongRunning are the admin routes that stream for longer than the

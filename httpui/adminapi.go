@@ -41,11 +41,18 @@ func (s *Server) adminBackup(w http.ResponseWriter, r *http.Request) {
 	if !s.bearerOK(w, r, s.opts.AdminToken, "admin", adminDisabled) || !s.operationsOK(w) {
 		return
 	}
-	s.streamBackup(w, r, "minitwit.mtb")
+	if s.streamBackup(w, r, "minitwit.mtb") {
+		s.record(r.Context(), adminAPICaller, "download backup", "")
+	}
 }
 
-// streamBackup sends a backup as a download, for as long as it takes.
-func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename string) {
+// adminAPICaller names the admin API's caller in the audit trail: whoever
+// holds admin.token.
+const adminAPICaller = "admin API token"
+
+// streamBackup sends a backup as a download, for as long as it takes, and
+// reports whether all of it was written.
+func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename string) bool {
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(adminAPITimeout))
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
@@ -54,10 +61,12 @@ func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename s
 	if err := s.opts.Operations.WriteBackup(r.Context(), w); err != nil {
 		s.log.Warn("backup download failed", "req_id", infoFrom(r.Context()).id, "err", err.Error())
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return
+			return false
 		}
 		http.Error(w, err.Error(), http.StatusServiceUnavailable) // no effect once streaming started
+		return false
 	}
+	return true
 }
 
 func (s *Server) adminImport(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +96,7 @@ func (s *Server) adminImport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return
 	}
+	s.record(r.Context(), adminAPICaller, "import database", "")
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(rep)
 }

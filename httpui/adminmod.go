@@ -62,7 +62,7 @@ func (s *Server) adminFlag(w http.ResponseWriter, r *http.Request, d *adminData)
 		return
 	}
 	flagged := r.Pattern == "POST /admin/messages/{id}/flag"
-	err = s.propose(r.Context(), &raftfsm.FlagMessage{MessageID: id, Flagged: flagged})
+	err = s.proposeAudited(r.Context(), d.User.Name, &raftfsm.FlagMessage{MessageID: id, Flagged: flagged}, "", "")
 	switch {
 	case errors.Is(err, store.ErrUnknownMessage):
 		s.errorPage(w, r, http.StatusNotFound, "There is no message "+strconv.FormatUint(id, 10)+".")
@@ -143,7 +143,7 @@ func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminD
 		s.errorPage(w, r, http.StatusBadRequest, `The form must say admin=1 (grant) or admin=0 (revoke).`)
 		return
 	}
-	err := s.propose(r.Context(), &raftfsm.SetAdmin{User: name, Admin: grant})
+	err := s.proposeAudited(r.Context(), d.User.Name, &raftfsm.SetAdmin{User: name, Admin: grant}, "", "")
 	switch {
 	case errors.Is(err, store.ErrUnknownUser):
 		s.errorPage(w, r, http.StatusNotFound, "There is no user called "+strconv.Quote(name)+".")
@@ -174,7 +174,7 @@ func (s *Server) adminSignOut(w http.ResponseWriter, r *http.Request, d *adminDa
 		return
 	}
 	name := r.PathValue("name")
-	err := s.propose(r.Context(), &raftfsm.EndSessions{User: name})
+	err := s.proposeAudited(r.Context(), d.User.Name, &raftfsm.EndSessions{User: name}, "sign out everywhere", name)
 	switch {
 	case errors.Is(err, store.ErrUnknownUser):
 		s.errorPage(w, r, http.StatusNotFound, "There is no user called "+strconv.Quote(name)+".")

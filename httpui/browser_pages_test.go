@@ -231,6 +231,11 @@ func TestBrowserEveryPage(t *testing.T) {
 	browserCheckPage(ctx, t, con, base, dir, "/admin/messages?user=chatty", "admin-moderation", 0)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/2fa", "admin-2fa", 0)
 	browserCheckPage(ctx, t, con, base, dir, "/admin/users", "admin-users", 0)
+	// The audit trail, with a line as the internode port records one.
+	if res, err := n.Propose(ctx, &raftfsm.Audit{Time: time.Now().UnixNano(), Node: "node-with-a-long-name-2", Via: n.ID(), Action: "read join token"}); err != nil || res.Err != nil {
+		t.Fatalf("an audit line: %v %v", err, res.Err)
+	}
+	browserCheckPage(ctx, t, con, base, dir, "/admin/audit", "admin-audit", 0)
 	// At 375 px (the last width) every button of the users page can be
 	// reached: inside the page, or inside the table's scrolling box.
 	if cut := browserEval[string](ctx, t, `[...document.querySelectorAll("#users button")].filter(b => {

@@ -54,7 +54,7 @@ func parsePages() (*pages, error) {
 		return nil, err
 	}
 	p.admin = map[string]*template.Template{}
-	for _, name := range []string{"overview", "charts", "logs", "messages", "users", "2fa"} {
+	for _, name := range []string{"overview", "charts", "logs", "messages", "users", "2fa", "audit"} {
 		t, err := template.Must(adminLayout.Clone()).ParseFS(templateFS, "templates/admin_"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template admin_%s: %w", name, err)

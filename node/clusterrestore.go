@@ -55,11 +55,22 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 	defer st.Close()
 	// Without the current identity the restored state would carry the
 	// backup's CA and token, locking the members out of each other.
+	// The audit trail is kept too: a restore must not erase the record of
+	// what was done before it.
 	var current store.ClusterSecrets
-	if err := n.store.View(func(tx *store.ReadTx) error { current = tx.Secrets(); return nil }); err != nil {
+	var trail []store.AuditEntry
+	if err := n.store.View(func(tx *store.ReadTx) error {
+		current, trail = tx.Secrets(), tx.Audit(0, store.AuditKeep)
+		return nil
+	}); err != nil {
 		return h, fmt.Errorf("reading the cluster's identity: %w", err)
 	}
-	if err := st.Update(func(w *store.WriteTx) error { return w.KeepClusterIdentity(current) }); err != nil {
+	if err := st.Update(func(w *store.WriteTx) error {
+		if err := w.KeepClusterIdentity(current); err != nil {
+			return err
+		}
+		return w.KeepAuditTrail(trail)
+	}); err != nil {
 		return h, err
 	}
 	sn, err := st.BeginSnapshot()

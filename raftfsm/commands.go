@@ -43,6 +43,7 @@ const (
 	KindRevokeNode  Kind = 23
 	KindFoldNames   Kind = 25 // 24: unused
 	KindRotateToken Kind = 26
+	KindAudit       Kind = 27
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -58,7 +59,7 @@ const ReleasedFormat = 2
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
 // EndSessions format 4, the second-factor (TOTP) commands, RevokeNode,
-// FoldNames and RotateJoinToken format 5.
+// FoldNames, RotateJoinToken and Audit format 5.
 func sinceVersion(k Kind) byte {
 	switch {
 	case k >= KindTOTPEnroll:
@@ -559,6 +560,8 @@ func newCommand(k Kind) Command {
 		return &RevokeNode{}
 	case KindRotateToken:
 		return &RotateJoinToken{}
+	case KindAudit:
+		return &Audit{}
 	}
 	return nil
 }

@@ -307,6 +307,8 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		res.Err = w.EnableFoldedNames()
 	case *RevokeNode:
 		res.Err = w.RevokeNodeCerts(c.ID, c.Before)
+	case *Audit:
+		res = applyAudit(w, index, c)
 	default: // including a Batch, which only applyEntry unpacks
 		res.Err = fmt.Errorf("%w: %T", ErrMalformed, cmd)
 	}

@@ -79,6 +79,7 @@ func (s *Server) serveTransfer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	setAuditTarget(r, req.ID)
 	if s.raft().State() != raft.Leader {
 		rpcFail(w, codeNotLeader, ErrNotLeaderHere)
 		return

@@ -40,29 +40,33 @@ const (
 type route struct {
 	method, path string
 	handle       func(*Server, http.ResponseWriter, *http.Request)
+	// audit names the operator action a 200 answer records in the audit
+	// trail, with the caller's node id (audit.go); /propose records the
+	// operator commands among forwarded writes itself.
+	audit string
 }
 
 var routes = []route{
-	{http.MethodPost, rpcPropose, (*Server).servePropose},
-	{http.MethodPost, rpcReadIdx, (*Server).serveReadIndex},
-	{http.MethodPost, rpcAddVoter, (*Server).serveAddVoter},
-	{http.MethodPost, rpcAddMember, (*Server).serveAddMember},
-	{http.MethodGet, rpcMemberReady, (*Server).serveMemberReady},
-	{http.MethodPost, rpcRemove, (*Server).serveRemove},
-	{http.MethodGet, rpcStatus, (*Server).serveStatus},
-	{http.MethodGet, rpcClusterFormat, (*Server).serveClusterFormat},
-	{http.MethodGet, rpcMembers, (*Server).serveMembers},
-	{http.MethodPost, rpcTransfer, (*Server).serveTransfer},
-	{http.MethodGet, rpcToken, (*Server).serveToken},
-	{http.MethodGet, rpcBackup, (*Server).serveBackup},
-	{http.MethodPost, rpcRestore, (*Server).serveRestore},
-	{http.MethodGet, rpcFlagged, (*Server).serveFlagged},
-	{http.MethodGet, rpcInfo, (*Server).serveInfo},
-	{http.MethodGet, rpcSamples, (*Server).serveSamples},
-	{http.MethodGet, rpcLogsRecent, (*Server).serveLogsRecent},
-	{http.MethodGet, rpcLogsTail, (*Server).serveLogTail},
-	{http.MethodGet, rpcLogsFile, (*Server).serveLogFile},
-	{http.MethodPost, rpcAlertFacts, (*Server).serveAlertFacts},
+	{http.MethodPost, rpcPropose, (*Server).servePropose, ""},
+	{http.MethodPost, rpcReadIdx, (*Server).serveReadIndex, ""},
+	{http.MethodPost, rpcAddVoter, (*Server).serveAddVoter, ""},
+	{http.MethodPost, rpcAddMember, (*Server).serveAddMember, ""},
+	{http.MethodGet, rpcMemberReady, (*Server).serveMemberReady, ""},
+	{http.MethodPost, rpcRemove, (*Server).serveRemove, "remove member"},
+	{http.MethodGet, rpcStatus, (*Server).serveStatus, ""},
+	{http.MethodGet, rpcClusterFormat, (*Server).serveClusterFormat, ""},
+	{http.MethodGet, rpcMembers, (*Server).serveMembers, ""},
+	{http.MethodPost, rpcTransfer, (*Server).serveTransfer, "transfer leadership"},
+	{http.MethodGet, rpcToken, (*Server).serveToken, "read join token"},
+	{http.MethodGet, rpcBackup, (*Server).serveBackup, "download backup"},
+	{http.MethodPost, rpcRestore, (*Server).serveRestore, "restore backup"},
+	{http.MethodGet, rpcFlagged, (*Server).serveFlagged, "list flagged messages"},
+	{http.MethodGet, rpcInfo, (*Server).serveInfo, ""},
+	{http.MethodGet, rpcSamples, (*Server).serveSamples, ""},
+	{http.MethodGet, rpcLogsRecent, (*Server).serveLogsRecent, ""},
+	{http.MethodGet, rpcLogsTail, (*Server).serveLogTail, ""},
+	{http.MethodGet, rpcLogsFile, (*Server).serveLogFile, ""},
+	{http.MethodPost, rpcAlertFacts, (*Server).serveAlertFacts, ""},
 }
 
 // handler is the cluster RPC's mux, built from the route table; every
@@ -70,7 +74,11 @@ var routes = []route{
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.HandleFunc(rt.method+" "+rt.path, s.membersOnly(rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) }))
+		h := func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) }
+		if rt.audit != "" {
+			h = s.audited(rt.audit, h)
+		}
+		mux.HandleFunc(rt.method+" "+rt.path, s.membersOnly(rt.path, h))
 	}
 	return mux
 }

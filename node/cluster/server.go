@@ -203,6 +203,9 @@ func (s *Server) servePropose(w http.ResponseWriter, r *http.Request) {
 		rpcFail(w, codeBadRequest, errors.New("a forwarded command must carry its request ID"))
 		return
 	}
+	if len(tagged.Cmd) > 1 && raftfsm.OperatorKind(raftfsm.Kind(tagged.Cmd[1])) && s.raft().State() == raft.Leader {
+		data = s.auditForwarded(r.Context(), callerID(r), tagged, data)
+	}
 	if len(tagged.Cmd) > 0 {
 		// Leader-side format gate, for proposers that did not ask.
 		if err := s.CheckClusterReads(r.Context(), tagged.Cmd[0]); err != nil {
@@ -308,6 +311,7 @@ func (s *Server) serveAddVoter(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveRemove(w http.ResponseWriter, r *http.Request) {
 	if req, ok := decodeMember(w, r, false); ok {
+		setAuditTarget(r, req.ID)
 		failMembership(w, s.removeHere(r.Context(), req.ID))
 	}
 }
