@@ -69,6 +69,7 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.FoldNames{}, "0519"},
 		{&raftfsm.RevokeNode{ID: "n", Before: 1}, "0517016e02"},
 		{&raftfsm.RotateJoinToken{Token: []byte("t")}, "051a0174"},
+		{&raftfsm.RotateCA{Step: raftfsm.CAStepSwitch, Cert: []byte("c"), Key: []byte("k")}, "051c020163016b"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {
@@ -77,7 +78,7 @@ func TestEncodingIsStable(t *testing.T) {
 			t.Errorf("%T encodes as\n %s, was\n %s", c.cmd, got, c.hex)
 		}
 	}
-	for k := raftfsm.KindRegister; k <= raftfsm.KindRotateToken; k++ {
+	for k := raftfsm.KindRegister; k <= raftfsm.KindRotateCA; k++ {
 		if raftfsm.NewForKind(k) == nil {
 			continue // a kind number not (yet) used by this binary
 		}
