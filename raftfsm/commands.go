@@ -426,8 +426,17 @@ func (c *InitSecrets) decode(d *decoder) {
 }
 func (c *RotateJoinToken) encode(e *encoder) { e.bytes(c.Token) }
 func (c *RotateJoinToken) decode(d *decoder) { c.Token = d.bytes() }
-func (c *RotateCA) encode(e *encoder) { e.uvarint(uint64(c.Step)); e.bytes(c.Cert); e.bytes(c.Key) }
-func (c *RotateCA) decode(d *decoder) { c.Step, c.Cert, c.Key = uint8(d.uvarint()), d.bytes(), d.bytes() }
+
+func (c *RotateCA) encode(e *encoder) {
+	e.uvarint(uint64(c.Step))
+	e.bytes(c.Cert)
+	e.bytes(c.Key)
+}
+
+func (c *RotateCA) decode(d *decoder) {
+	c.Step, c.Cert, c.Key = uint8(d.uvarint()), d.bytes(), d.bytes()
+}
+
 func (c *Batch) encode(e *encoder) {
 	e.uvarint(uint64(len(c.Entries)))
 	for _, b := range c.Entries {
