@@ -88,7 +88,7 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case cmd == "status" && len(rest) == 0:
-		err = clusterStatus(ctx, client, *addr, stdout)
+		err = clusterStatus(ctx, client, *addr, stdout, stderr)
 	case cmd == "remove" && len(rest) == 1:
 		if err = client.Remove(ctx, *addr, rest[0]); err == nil {
 			fmt.Fprintf(stdout, "removed %s\n", rest[0])
@@ -192,8 +192,9 @@ func rotateToken(ctx context.Context, c *node.ClusterClient, addr string, stdout
 }
 
 // clusterStatus prints every member as the member itself reports, then a
-// warning for each member whose Raft timing differs from the leader's.
-func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io.Writer) error {
+// warning for each member whose Raft timing differs from the leader's, and
+// the cluster CA (on stderr).
+func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w, stderr io.Writer) error {
 	rep, err := c.Members(ctx, addr)
 	if err != nil {
 		return err
@@ -223,7 +224,8 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io
 		return err
 	}
 	if rep.CA != nil {
-		fmt.Fprintln(w, caLine(*rep.CA))
+		// On stderr: stdout stays the table, which scripts read.
+		fmt.Fprintln(stderr, caLine(*rep.CA))
 	}
 	leader := rep.Self.Leader
 	if want, ok := timing[leader]; ok {

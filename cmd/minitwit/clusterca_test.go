@@ -39,7 +39,7 @@ func TestClusterCARotate(t *testing.T) {
 	// node2's identity before the rotation, copied aside: a certificate of
 	// the old CA for a member's id.
 	stale := t.TempDir()
-	copyTLS(t, nodes[1].DataDir(), stale)
+	caCopyTLS(t, nodes[1].DataDir(), stale)
 	staleClient, err := node.NewClusterClient(stale)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestClusterCARotate(t *testing.T) {
 
 	// The CLI shows it.
 	if out, errOut, code := runCLI("cluster", "--data-dir", nodes[0].DataDir(), "--addr", nodes[0].RaftAddr(), "status"); code != 0 ||
-		!strings.Contains(out, "cluster CA: "+newFP[:16]) || strings.Contains(out, "rotating") {
+		!strings.Contains(errOut, "cluster CA: "+newFP[:16]) || strings.Contains(out+errOut, "rotating") {
 		t.Errorf("cluster status after the rotation: exit %d, %q %q", code, out, errOut)
 	}
 	if out, _, code := runCLI("cluster", "--data-dir", nodes[0].DataDir(), "--addr", nodes[0].RaftAddr(), "ca"); code != 0 || strings.TrimSpace(out) != "cluster CA: "+newFP[:16] {
@@ -236,17 +236,17 @@ func checkChainsTo(t *testing.T, dataDir, want, old string) {
 	}
 }
 
-func copyTLS(t *testing.T, from, to string) {
+func caCopyTLS(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(to, "tls"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"ca.crt", "node.crt", "node.key"} {
-		copyFile(t, filepath.Join(from, "tls", f), filepath.Join(to, "tls", f))
+		caCopyFile(t, filepath.Join(from, "tls", f), filepath.Join(to, "tls", f))
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
+func caCopyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
