@@ -122,26 +122,29 @@ func proposeCAStep(ctx context.Context, c *node.ClusterClient, addr string, step
 // waitMembersCA waits until every member's CA state satisfies ok; on
 // timeout it names the members that did not.
 func waitMembersCA(ctx context.Context, c *node.ClusterClient, addr string, step int, what string, ok func(node.CAState) bool) error {
-	var behind []string
+	var behind []string // as the last round that ended before the deadline saw it
 	for {
-		behind = behind[:0]
+		var round []string
 		rep, err := c.Members(ctx, addr)
 		if err != nil {
-			behind = append(behind, fmt.Sprintf("the member list (%v)", err))
+			round = append(round, fmt.Sprintf("the member list (%v)", err))
 		}
 		for _, m := range rep.Members {
 			mr, err := c.Members(ctx, m.Address)
 			switch {
 			case err != nil:
-				behind = append(behind, fmt.Sprintf("%s (unreachable: %v)", m.ID, err))
+				round = append(round, fmt.Sprintf("%s (unreachable: %v)", m.ID, err))
 			case mr.CA == nil:
-				behind = append(behind, m.ID+" (predates CA rotation)")
+				round = append(round, m.ID+" (predates CA rotation)")
 			case !ok(*mr.CA):
-				behind = append(behind, m.ID)
+				round = append(round, m.ID)
 			}
 		}
-		if len(behind) == 0 && len(rep.Members) > 0 {
+		if len(round) == 0 && len(rep.Members) > 0 {
 			return nil
+		}
+		if ctx.Err() == nil || behind == nil {
+			behind = round
 		}
 		select {
 		case <-ctx.Done():

@@ -256,3 +256,60 @@ func caCopyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestClusterCARotateStopsAtADownMember: a rotation staged (step 1) when
+// a member goes down: `cluster ca` says it is rotating, `cluster ca
+// --rotate` finishes the rotation in progress but stops at step 1, names
+// the member and exits 1; the cluster keeps serving writes meanwhile,
+// trusting both CAs. Once the member is removed, the command run again
+// finishes it (the same new CA). With the member down from the start, the
+// command starts nothing (the format gate cannot hear from it).
+func TestClusterCARotateStopsAtADownMember(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, webHandler, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	certPEM, keyPEM, err := node.NewClusterCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged := node.CAPEMFingerprint(certPEM)
+	if res, err := nodes[1].Propose(ctx, &raftfsm.RotateCA{Step: raftfsm.CAStepStage, Cert: certPEM, Key: keyPEM}); err != nil || res.Err != nil {
+		t.Fatalf("staging a CA: %v %v", err, res.Err)
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := nodes[2].Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	ccancel()
+	dir, addr := nodes[0].DataDir(), nodes[0].RaftAddr()
+	out, _, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "ca")
+	if code != 0 || !strings.Contains(out, "rotating, step 1 of 3") || !strings.Contains(out, "next "+staged[:16]) {
+		t.Errorf("cluster ca during the rotation: exit %d, %q", code, out)
+	}
+	_, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "--timeout", "3s", "ca", "--rotate")
+	if code != 1 || !strings.Contains(stderr, "finishing the CA rotation in progress (step 1 of 3: new CA "+staged[:16]) ||
+		!strings.Contains(stderr, "step 1 of 3: timed out waiting for every member to trust the new CA: node3 (unreachable") ||
+		!strings.Contains(stderr, "run 'minitwit cluster ca --rotate' again") {
+		t.Fatalf("ca --rotate with node3 down: exit %d, %q", code, stderr)
+	}
+	for _, n := range nodes[:2] {
+		if res, err := n.Propose(ctx, &raftfsm.Register{Username: "during-" + n.ID(), Email: n.ID() + "@d", PasswordHash: "h"}); err != nil || res.Err != nil {
+			t.Errorf("a write through %s with the rotation stopped at step 1: %v %v", n.ID(), err, res.Err)
+		}
+	}
+
+	if _, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "remove", "node3"); code != 0 {
+		t.Fatalf("cluster remove node3: exit %d, %q", code, stderr)
+	}
+	stdout, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "--timeout", "2m", "ca", "--rotate")
+	if code != 0 || strings.TrimSpace(stdout) != staged || !strings.Contains(stderr, "finishing the CA rotation in progress") {
+		t.Fatalf("ca --rotate again: exit %d, stdout %q, stderr %q; want the staged CA %s finished", code, stdout, stderr, staged)
+	}
+	for _, n := range nodes[:2] {
+		checkChainsTo(t, n.DataDir(), staged, "")
+		if res, err := n.Propose(ctx, &raftfsm.Register{Username: "after-" + n.ID(), Email: n.ID() + "@a", PasswordHash: "h"}); err != nil || res.Err != nil {
+			t.Errorf("a write through %s after the rotation: %v %v", n.ID(), err, res.Err)
+		}
+	}
+}
