@@ -30,6 +30,9 @@ type Member = cluster.Member
 // MembersReport is a node's view of the cluster.
 type MembersReport = cluster.MembersReport
 
+// CAState is a member's view of the cluster CA (`cluster ca`).
+type CAState = cluster.CAState
+
 // FlaggedMessage is one flagged message as `minitwit flag --list` shows it.
 type FlaggedMessage = cluster.FlaggedMessage
 
@@ -110,3 +113,21 @@ func (n *Node) checkClusterReads(ctx context.Context, format byte) error {
 func (n *Node) callLeader(ctx context.Context, data []byte, retry bool) ([]byte, error) {
 	return n.cluster.Forward(ctx, data, retry)
 }
+
+// NewClusterCA makes a new cluster CA, as PEM certificate and key, for
+// `minitwit cluster ca --rotate` (node/cluster/carotate.go).
+func NewClusterCA() (certPEM, keyPEM []byte, err error) {
+	ca, err := cluster.NewCA()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ca.CertPEM(), ca.KeyPEM(), nil
+}
+
+// TrustedCAsIn returns the cluster CAs a node's data dir trusts, PEM by
+// fingerprint.
+func TrustedCAsIn(dataDir string) (map[string][]byte, error) { return cluster.TrustedCAsIn(dataDir) }
+
+// CAPEMFingerprint is the fingerprint CAState reports for a PEM CA
+// certificate.
+func CAPEMFingerprint(certPEM []byte) string { return cluster.CAPEMFingerprint(certPEM) }

@@ -44,6 +44,7 @@ const (
 	KindFoldNames   Kind = 25 // 24: unused
 	KindRotateToken Kind = 26
 	KindAudit       Kind = 27
+	KindRotateCA    Kind = 28
 )
 
 // FormatOf is the format version a command is written with: a member
@@ -59,7 +60,7 @@ const ReleasedFormat = 2
 // sinceVersion is the format version that introduced a kind: Tagged and the
 // kinds after it up to Rehash are format 2, the admin commands format 3,
 // EndSessions format 4, the second-factor (TOTP) commands, RevokeNode,
-// FoldNames, RotateJoinToken and Audit format 5.
+// FoldNames, RotateJoinToken, Audit and RotateCA format 5.
 func sinceVersion(k Kind) byte {
 	switch {
 	case k >= KindTOTPEnroll:
@@ -313,6 +314,25 @@ type RotateJoinToken struct {
 
 func (RotateJoinToken) Kind() Kind { return KindRotateToken }
 
+// RotateCA is one step of a cluster CA rotation (`minitwit cluster ca
+// --rotate`; store/carotation.go): StepStage stores Cert and Key as the
+// next CA (members trust both), StepSwitch makes the staged CA Cert the
+// current one (the old one stays trusted), StepRetire drops the previous CA
+// Cert. The tool made the CA.
+type RotateCA struct {
+	Step      uint8
+	Cert, Key []byte
+}
+
+// The steps of RotateCA.
+const (
+	CAStepStage  uint8 = 1
+	CAStepSwitch uint8 = 2
+	CAStepRetire uint8 = 3
+)
+
+func (RotateCA) Kind() Kind { return KindRotateCA }
+
 func (EndSessions) Kind() Kind    { return KindEndSessions }
 func (Register) Kind() Kind       { return KindRegister }
 func (PostMessage) Kind() Kind    { return KindPostMessage }
@@ -407,6 +427,17 @@ func (c *InitSecrets) decode(d *decoder) {
 }
 func (c *RotateJoinToken) encode(e *encoder) { e.bytes(c.Token) }
 func (c *RotateJoinToken) decode(d *decoder) { c.Token = d.bytes() }
+
+func (c *RotateCA) encode(e *encoder) {
+	e.uvarint(uint64(c.Step))
+	e.bytes(c.Cert)
+	e.bytes(c.Key)
+}
+
+func (c *RotateCA) decode(d *decoder) {
+	c.Step, c.Cert, c.Key = uint8(d.uvarint()), d.bytes(), d.bytes()
+}
+
 func (c *Batch) encode(e *encoder) {
 	e.uvarint(uint64(len(c.Entries)))
 	for _, b := range c.Entries {
@@ -562,6 +593,8 @@ func newCommand(k Kind) Command {
 		return &RotateJoinToken{}
 	case KindAudit:
 		return &Audit{}
+	case KindRotateCA:
+		return &RotateCA{}
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ func TestEncodingIsStable(t *testing.T) {
 		{&raftfsm.RevokeNode{ID: "n", Before: 1}, "0517016e02"},
 		{&raftfsm.RotateJoinToken{Token: []byte("t")}, "051a0174"},
 		{&raftfsm.Audit{Time: 1, Node: "n", User: "u", Via: "v", Action: "a", Target: "t", Cmd: []byte{1}}, "051b02016e01750176016101740101"},
+		{&raftfsm.RotateCA{Step: raftfsm.CAStepSwitch, Cert: []byte("c"), Key: []byte("k")}, "051c020163016b"},
 	}
 	seen := map[raftfsm.Kind]bool{}
 	for _, c := range cases {

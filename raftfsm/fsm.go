@@ -251,6 +251,8 @@ func ExecuteAt(w *store.WriteTx, index uint64, cmd Command) Result {
 		res.Err = w.InitSecrets(store.ClusterSecrets{SessionKey: c.SessionKey, CACert: c.CACert, CAKey: c.CAKey, JoinToken: c.JoinToken})
 	case *RotateJoinToken:
 		res.Err = w.RotateJoinToken(c.Token)
+	case *RotateCA:
+		res.Err = applyRotateCA(w, c)
 	case *CertPut:
 		res.Err = w.PutCert(c.Key, c.Value, c.Modified)
 	case *CertDelete:
@@ -393,4 +395,17 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	f.loadApplied()
 	return nil
+}
+
+// applyRotateCA runs one step of a CA rotation (store/carotation.go).
+func applyRotateCA(w *store.WriteTx, c *RotateCA) error {
+	switch c.Step {
+	case CAStepStage:
+		return w.StageCA(c.Cert, c.Key)
+	case CAStepSwitch:
+		return w.SwitchCA(c.Cert)
+	case CAStepRetire:
+		return w.RetireCA(c.Cert)
+	}
+	return fmt.Errorf("%w: unknown CA rotation step %d", store.ErrInvalid, c.Step)
 }

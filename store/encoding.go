@@ -44,6 +44,16 @@ var (
 	metaAdminCount = []byte("count_admins")
 )
 
+// Meta keys of a cluster CA rotation in progress (write.go, StageCA): the
+// next CA while it is staged, the previous one while both are trusted, and
+// the fingerprints of the CAs rotated out.
+var (
+	metaCANextCert = []byte("cluster_ca_next_cert")
+	metaCANextKey  = []byte("cluster_ca_next_key")
+	metaCAPrevCert = []byte("cluster_ca_prev_cert")
+	metaCARetired  = []byte("cluster_ca_retired")
+)
+
 // SchemaVersion is the layout version this code reads and writes.
 const SchemaVersion = 1
 

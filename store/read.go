@@ -141,7 +141,8 @@ func (r *ReadTx) Secrets() ClusterSecrets {
 		}
 		return nil
 	}
-	return ClusterSecrets{SessionKey: get(metaSessionKey), CACert: get(metaCACert), CAKey: get(metaCAKey), JoinToken: get(metaJoinToken)}
+	return ClusterSecrets{SessionKey: get(metaSessionKey), CACert: get(metaCACert), CAKey: get(metaCAKey), JoinToken: get(metaJoinToken),
+		CANextCert: get(metaCANextCert), CANextKey: get(metaCANextKey), CAPrevCert: get(metaCAPrevCert), CARetired: splitFingerprints(get(metaCARetired))}
 }
 
 // AppliedIndex is the Raft index of the last log entry applied to this file.

@@ -208,6 +208,11 @@ type ClusterSecrets struct {
 	CACert     []byte // PEM: the internode certificate authority
 	CAKey      []byte // PEM: its key, so any member can admit a joining node
 	JoinToken  []byte // what a joining node must prove it knows
+
+	// A CA rotation (carotation.go); InitSecrets ignores these.
+	CANextCert, CANextKey []byte   // PEM: the staged next CA
+	CAPrevCert            []byte   // PEM: the CA being rotated out, still trusted
+	CARetired             [][]byte // SHA-256 fingerprints of the CAs rotated out
 }
 
 // InitSecrets stores the secrets that are not set yet.
@@ -231,10 +236,10 @@ func (w *WriteTx) InitSecrets(s ClusterSecrets) error {
 	return nil
 }
 
-// KeepClusterIdentity overwrites the internode CA and the join token with
-// s's (its other fields are ignored): a backup restored into a running
-// cluster takes that cluster's identity, so its members and certificates
-// stay valid.
+// KeepClusterIdentity overwrites the internode CA (with the state of a CA
+// rotation) and the join token with s's (its other fields are ignored): a
+// backup restored into a running cluster takes that cluster's identity, so
+// its members and certificates stay valid.
 func (w *WriteTx) KeepClusterIdentity(s ClusterSecrets) error {
 	if len(s.CACert) == 0 || len(s.CAKey) == 0 || len(s.JoinToken) == 0 {
 		return fmt.Errorf("%w: the cluster's CA and join token are needed", ErrInvalid)
@@ -244,7 +249,7 @@ func (w *WriteTx) KeepClusterIdentity(s ClusterSecrets) error {
 			return err
 		}
 	}
-	return nil
+	return w.keepCARotation(s)
 }
 
 // MinJoinTokenLen is the shortest join token a rotation may set: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -36,6 +37,13 @@ Commands:
   token --rotate  replace the join token by a new random one, at once on
                   every member (the old one admits no more joins), and
                   print the new one; it is not shown again by this command
+  ca              print the cluster CA's fingerprint (and a rotation in
+                  progress)
+  ca --rotate     replace the cluster CA by a new one without downtime:
+                  every member trusts both, then takes a certificate of
+                  the new one, then the old one is trusted by none; returns
+                  once every member has followed each step (run it again
+                  to finish one that timed out)
 
 Flags:
 `
@@ -46,20 +54,20 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "the local node's data `dir` (its certificate authenticates this command)")
 	addr := fs.String("addr", "", "`host:port` of the member to ask (default: the running local node's internode address, from its data dir)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
-	rotate := fs.Bool("rotate", false, "with token: replace the join token by a new random one and print it")
+	rotate := fs.Bool("rotate", false, "with token: replace the join token by a new random one and print it; with ca: rotate the cluster CA")
 	args, code, done := parseFlags(fs, args, stdout, stderr)
 	if done {
 		return code
 	}
 	if len(args) == 0 {
-		return usageError(stderr, "cluster", "no command: status, remove ID, transfer [ID] or token")
+		return usageError(stderr, "cluster", "no command: status, remove ID, transfer [ID], token or ca")
 	}
 	cmd, rest := args[0], args[1:]
 	if msg := clusterArgs(cmd, rest); msg != "" {
 		return usageError(stderr, "cluster", "%s", msg)
 	}
-	if *rotate && cmd != "token" {
-		return usageError(stderr, "cluster", "--rotate goes with token only: 'minitwit cluster token --rotate'")
+	if *rotate && cmd != "token" && cmd != "ca" {
+		return usageError(stderr, "cluster", "--rotate goes with token or ca only: 'minitwit cluster token --rotate', 'minitwit cluster ca --rotate'")
 	}
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
 	if err != nil {
@@ -80,7 +88,7 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case cmd == "status" && len(rest) == 0:
-		err = clusterStatus(ctx, client, *addr, stdout)
+		err = clusterStatus(ctx, client, *addr, stdout, stderr)
 	case cmd == "remove" && len(rest) == 1:
 		if err = client.Remove(ctx, *addr, rest[0]); err == nil {
 			fmt.Fprintf(stdout, "removed %s\n", rest[0])
@@ -96,6 +104,17 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 		}
 	case cmd == "token" && *rotate:
 		err = rotateToken(ctx, client, *addr, stdout, stderr)
+	case cmd == "ca" && *rotate:
+		err = rotateCA(ctx, cfg.DataDir, *addr, stdout, stderr)
+	case cmd == "ca":
+		var rep node.MembersReport
+		if rep, err = client.Members(ctx, *addr); err == nil {
+			if rep.CA == nil {
+				err = errors.New("the member predates CA rotation: upgrade every node first")
+			} else {
+				fmt.Fprintln(stdout, caLine(*rep.CA))
+			}
+		}
 	case cmd == "token" && len(rest) == 0:
 		var token string
 		if token, err = client.Token(ctx, *addr); err == nil {
@@ -111,7 +130,7 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 
 // clusterCommands are cluster's commands and the arguments each takes.
 var clusterCommands = map[string]struct{ min, max int }{
-	"status": {0, 0}, "remove": {1, 1}, "transfer": {0, 1}, "token": {0, 0},
+	"status": {0, 0}, "remove": {1, 1}, "transfer": {0, 1}, "token": {0, 0}, "ca": {0, 0},
 }
 
 // clusterArgs says what is wrong with a cluster command line, or "".
@@ -173,8 +192,9 @@ func rotateToken(ctx context.Context, c *node.ClusterClient, addr string, stdout
 }
 
 // clusterStatus prints every member as the member itself reports, then a
-// warning for each member whose Raft timing differs from the leader's.
-func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io.Writer) error {
+// warning for each member whose Raft timing differs from the leader's, and
+// the cluster CA (on stderr).
+func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w, stderr io.Writer) error {
 	rep, err := c.Members(ctx, addr)
 	if err != nil {
 		return err
@@ -202,6 +222,10 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if rep.CA != nil {
+		// On stderr: stdout stays the table, which scripts read.
+		fmt.Fprintln(stderr, caLine(*rep.CA))
 	}
 	leader := rep.Self.Leader
 	if want, ok := timing[leader]; ok {

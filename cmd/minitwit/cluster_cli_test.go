@@ -130,7 +130,7 @@ func TestClusterTokenRotate(t *testing.T) {
 	t.Parallel()
 	nodes := nodetest.StartCluster(t, webHandler, 2)
 	dir, addr := nodes[1].DataDir(), nodes[1].RaftAddr()
-	if _, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "status", "--rotate"); code != 2 || !strings.Contains(stderr, "--rotate goes with token only") {
+	if _, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "status", "--rotate"); code != 2 || !strings.Contains(stderr, "--rotate goes with token or ca only") {
 		t.Errorf("status --rotate: exit %d, %q", code, stderr)
 	}
 	stdout, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "token", "--rotate")

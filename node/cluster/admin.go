@@ -40,6 +40,9 @@ type MembersReport struct {
 	// RaftTiming is this node's Raft timeouts (config.RaftTiming.String),
 	// which every member should share; empty from a binary that predates it.
 	RaftTiming string `json:"raft_timing,omitempty"`
+	// CA is this node's view of the cluster CA (carotate.go); nil from a
+	// binary that predates CA rotation.
+	CA *CAState `json:"ca,omitempty"`
 }
 
 // FlaggedMessage is one flagged message as `minitwit flag --list` shows it.
@@ -69,7 +72,11 @@ func (s *Server) Members() []Member {
 
 func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request) {
 	st := s.host.Status()
-	json.NewEncoder(w).Encode(MembersReport{Self: st, Ready: st.Ready, Members: s.Members(), RaftTiming: s.cfg.RaftTiming})
+	rep := MembersReport{Self: st, Ready: st.Ready, Members: s.Members(), RaftTiming: s.cfg.RaftTiming}
+	if ca, err := s.CAState(); err == nil {
+		rep.CA = &ca
+	}
+	json.NewEncoder(w).Encode(rep)
 }
 
 // serveTransfer hands leadership to the member named in the body, or to

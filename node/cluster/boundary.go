@@ -106,6 +106,9 @@ func (s *Server) membership(id string) (member, empty, started bool) {
 // of the CA while this node knows no configuration (or Raft is not running
 // yet, when nothing is served on the connection before it is).
 func (s *Server) raftPeer(cert *x509.Certificate) bool {
+	if cert != nil && s.tls.trust.Load().issuer(cert) == nil {
+		return false // its CA was rotated out since the handshake
+	}
 	member, empty, started := s.membership(certID(cert))
 	if member {
 		revoked, err := s.revoked(cert)
@@ -148,6 +151,13 @@ func (s *Server) membersOnly(path string, h http.HandlerFunc) http.HandlerFunc {
 				rpcFail(w, codeNotLeader, fmt.Errorf("%w: this node cannot read its state: %w", ErrNotLeaderHere, err))
 				return
 			}
+		}
+		if cert != nil && !s.trustedChain(r.TLS) {
+			// A certificate of a CA rotated out since this connection's
+			// handshake (carotate.go).
+			s.ln.guard.refuse(refusedNotMember, remoteAddr(r))
+			rpcFail(w, codeNotMember, fmt.Errorf("the certificate of node %q is from a cluster CA that was rotated out", id))
+			return
 		}
 		switch {
 		case member && !revoked:

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"minitwit/node/nodeinfo"
@@ -27,7 +28,12 @@ import (
 // identity of a local node (NewClient). Every failed call is an error
 // carrying the answer's failure code (errors.go).
 type Client struct {
-	http *http.Client
+	t *TLS
+	// hc is replaced when this node's certificate moves to a new CA (a CA
+	// rotation: carotate.go), so that no request is sent on a kept-alive
+	// connection that presents the old certificate once that CA is
+	// retired; calls in flight finish on the old one.
+	hc atomic.Pointer[http.Client]
 }
 
 // NewClient loads the node certificate from dataDir.
@@ -46,13 +52,28 @@ func NewClient(dataDir string) (*Client, error) {
 // connections are kept alive, so a forwarded write costs one round trip on
 // an open connection.
 func newClient(t *TLS) *Client {
-	return &Client{http: &http.Client{Transport: &http.Transport{
+	c := &Client{t: t}
+	c.hc.Store(newHTTPClient(t))
+	return c
+}
+
+func newHTTPClient(t *TLS) *http.Client {
+	return &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			return dialCluster(ctx, t, addr, prefaceRPC)
 		},
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     time.Minute,
-	}}}
+	}}
+}
+
+// newConnections makes the calls from now on open new connections (with
+// the certificate in use now); the old connections close when idle.
+func (c *Client) newConnections() {
+	old := c.hc.Swap(newHTTPClient(c.t))
+	old.CloseIdleConnections()
+	// Calls in flight return their connections to the old pool after this.
+	time.AfterFunc(time.Minute, old.CloseIdleConnections)
 }
 
 // send sends one cluster RPC and returns the response when it is 200 OK;
@@ -63,7 +84,7 @@ func (c *Client) send(ctx context.Context, method, addr, path string, body io.Re
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.hc.Load().Do(req)
 	if err != nil {
 		return nil, newInternodeError(addr, err)
 	}
@@ -350,7 +371,7 @@ func (p *RemoteProposer) Propose(ctx context.Context, cmd raftfsm.Command) (raft
 		}
 		return p.leader, nil
 	}
-	data, err := postToLeader(ctx, p.c.http, leader, rpcPropose, body, false, nil)
+	data, err := postToLeader(ctx, p.c.hc.Load(), leader, rpcPropose, body, false, nil)
 	if err != nil {
 		return raftfsm.Result{}, err
 	}

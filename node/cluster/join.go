@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"minitwit/store"
@@ -316,7 +317,10 @@ func (s *Server) serveJoin(jc joinConn) {
 		refuse("adding the node failed: "+err.Error(), "err", err.Error())
 		return
 	}
-	welcome := joinWelcome{Proof: joinMAC(token, []byte("server"), session, cert), CACert: sec.CACert, NodeCert: cert}
+	// Every CA the cluster trusts: during a CA rotation the members
+	// present certificates of either (carotate.go).
+	trusted := slices.Concat(sec.CACert, sec.CANextCert, sec.CAPrevCert)
+	welcome := joinWelcome{Proof: joinMAC(token, []byte("server"), session, cert), CACert: trusted, NodeCert: cert}
 	if err := json.NewEncoder(conn).Encode(welcome); err != nil {
 		return
 	}

@@ -36,7 +36,7 @@ func LoadPendingCA(dataDir string, t *TLS) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := ParseCA(t.caPEM, keyPEM)
+	ca, err := ParseCA(t.CAPEM(), keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", PendingCAPath(dataDir), err)
 	}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/tls"
@@ -27,19 +26,34 @@ const (
 )
 
 // RenewLoop checks this node's certificate at start and every hour until
-// ctx ends.
+// ctx ends, and follows a CA rotation (carotate.go) every caFollowEvery.
 func (s *Server) RenewLoop(ctx context.Context) {
 	t := time.NewTicker(renewEvery)
 	defer t.Stop()
-	for {
-		if _, err := s.RenewIfDue(time.Now()); err != nil {
-			s.log.Warn("renewing this node's cluster certificate failed; will retry", "err", err.Error(),
-				"expires", s.tls.NotAfter().UTC().Format(time.RFC3339))
+	follow := time.NewTicker(caFollowEvery)
+	defer follow.Stop()
+	var lastFollowErr string
+	for renew := true; ; {
+		if renew {
+			if _, err := s.RenewIfDue(time.Now()); err != nil {
+				s.log.Warn("renewing this node's cluster certificate failed; will retry", "err", err.Error(),
+					"expires", s.tls.NotAfter().UTC().Format(time.RFC3339))
+			}
+		}
+		if _, err := s.followCA(); err != nil && err.Error() != lastFollowErr {
+			// Once per distinct error: it is retried every caFollowEvery.
+			lastFollowErr = err.Error()
+			s.log.Warn("following the cluster CA failed; will retry", "err", lastFollowErr)
+		} else if err == nil {
+			lastFollowErr = ""
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			renew = true
+		case <-follow.C:
+			renew = false
 		}
 	}
 }
@@ -62,12 +76,13 @@ func (s *Server) RenewIfDue(now time.Time) (bool, error) {
 	if len(sec.CAKey) == 0 {
 		return false, errors.New("the replicated state holds no cluster CA yet")
 	}
-	if !bytes.Equal(sec.CACert, s.tls.caPEM) {
-		return false, errors.New("this node's CA is not the cluster's")
-	}
 	ca, err := ParseCA(sec.CACert, sec.CAKey)
 	if err != nil {
 		return false, err
+	}
+	if leaf.CheckSignatureFrom(ca.cert) != nil {
+		// A CA rotation is under way: followCA re-issues it.
+		return false, errors.New("this node's certificate is not from the cluster's current CA")
 	}
 	cur := s.tls.cert.Load()
 	key, ok := cur.PrivateKey.(*ecdsa.PrivateKey)
@@ -79,7 +94,7 @@ func (s *Server) RenewIfDue(now time.Time) (bool, error) {
 		return false, err
 	}
 	if s.cfg.DataDir != "" {
-		if err := SaveTLS(s.cfg.DataDir, s.tls.caPEM, certPEM, s.tls.keyPEM); err != nil {
+		if err := SaveTLS(s.cfg.DataDir, s.tls.CAPEM(), certPEM, s.tls.keyPEM); err != nil {
 			return false, fmt.Errorf("saving the renewed certificate: %w", err)
 		}
 	}

@@ -404,7 +404,7 @@ func (s *Server) AnnounceAddress(ctx context.Context, via, id, addr string) erro
 // the caller's whole deadline while the rest of the cluster has elected a
 // new one within a few election timeouts.
 func (s *Server) CallLeader(ctx context.Context, path string, body []byte, retried bool) ([]byte, error) {
-	return postToLeader(ctx, s.client.http, s.waitForLeader, path, body, retried, s)
+	return postToLeader(ctx, s.client.hc.Load(), s.waitForLeader, path, body, retried, s)
 }
 
 // forwardAttemptTimeout bounds one attempt of a forwarded request when no

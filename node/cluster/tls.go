@@ -125,9 +125,11 @@ func (ca *CA) Issue(nodeID string, pub *ecdsa.PublicKey) ([]byte, error) {
 
 // TLS is this node's identity on raft_addr.
 type TLS struct {
-	caPEM []byte
-	pool  *x509.CertPool
-	cert  atomic.Pointer[tls.Certificate] // the current one: renew.go swaps it
+	// trust is the CAs whose certificates this node accepts: the cluster
+	// CA, and during a CA rotation the next or the previous one too
+	// (carotate.go swaps it).
+	trust atomic.Pointer[trustSet]
+	cert  atomic.Pointer[tls.Certificate] // the current one: renew.go and carotate.go swap it
 	// keyPEM is the node's private key, which a renewed certificate keeps.
 	keyPEM []byte
 	id     string // the node id in the certificate
@@ -149,12 +151,66 @@ func NewNodeKey() (*ecdsa.PrivateKey, []byte, error) {
 	return key, pemBlock("EC PRIVATE KEY", der), nil
 }
 
-// MakeTLS checks a node certificate against the CA and makes the identity.
-func MakeTLS(caPEM, certPEM, keyPEM []byte) (*TLS, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
+// trustSet is a set of trusted CAs.
+type trustSet struct {
+	pem  []byte // the CA certificates, one after the other (tls/ca.crt)
+	cas  []*x509.Certificate
+	pool *x509.CertPool
+}
+
+// newTrustSet reads one or more PEM CA certificates.
+func newTrustSet(caPEM []byte) (*trustSet, error) {
+	ts := &trustSet{pem: caPEM, pool: x509.NewCertPool()}
+	for rest := caPEM; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		ca, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("cluster CA certificate: %w", err)
+		}
+		ts.cas = append(ts.cas, ca)
+		ts.pool.AddCert(ca)
+	}
+	if len(ts.cas) == 0 {
 		return nil, errors.New("cluster CA certificate: not PEM")
 	}
+	return ts, nil
+}
+
+// has reports whether ca is one of the set.
+func (ts *trustSet) has(ca *x509.Certificate) bool {
+	for _, c := range ts.cas {
+		if c.Equal(ca) {
+			return true
+		}
+	}
+	return false
+}
+
+// issuer is the CA of the set that signed cert (nil: none).
+func (ts *trustSet) issuer(cert *x509.Certificate) *x509.Certificate {
+	for _, c := range ts.cas {
+		if cert.CheckSignatureFrom(c) == nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// MakeTLS checks a node certificate against the CAs (one or more PEM
+// certificates) and makes the identity.
+func MakeTLS(caPEM, certPEM, keyPEM []byte) (*TLS, error) {
+	ts, err := newTrustSet(caPEM)
+	if err != nil {
+		return nil, err
+	}
+	pool := ts.pool
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("node certificate: %w", err)
@@ -167,7 +223,8 @@ func MakeTLS(caPEM, certPEM, keyPEM []byte) (*TLS, error) {
 		return nil, fmt.Errorf("node certificate is not from this cluster's CA: %w", err)
 	}
 	pair.Leaf = leaf
-	t := &TLS{caPEM: caPEM, pool: pool, id: leaf.Subject.CommonName, keyPEM: keyPEM}
+	t := &TLS{id: leaf.Subject.CommonName, keyPEM: keyPEM}
+	t.trust.Store(ts)
 	t.cert.Store(&pair)
 	return t, nil
 }
@@ -198,8 +255,14 @@ func SaveTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{caCertFile: caPEM, nodeCertFile: certPEM, nodeKeyFile: keyPEM} {
-		if err := fsutil.WriteFile(filepath.Join(dir, name), data); err != nil {
+	// In this order: the CAs before the certificate, so that a crash
+	// between the two (a CA rotation: carotate.go) leaves a certificate
+	// that the CAs on disk vouch for.
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{nodeKeyFile, keyPEM}, {caCertFile, caPEM}, {nodeCertFile, certPEM}} {
+		if err := fsutil.WriteFile(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
 	}
@@ -208,12 +271,20 @@ func SaveTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
 
 // serverConfig accepts node certificates from the cluster CA, and, only for
 // the join handshake, clients without one (see transport.go).
+//
+// The trusted CAs are read at each handshake: a CA rotation changes them
+// while the port serves.
 func (t *TLS) serverConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion:     tls.VersionTLS13,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return t.cert.Load(), nil },
-		ClientCAs:      t.pool,
-		ClientAuth:     tls.VerifyClientCertIfGiven,
+		MinVersion: tls.VersionTLS13,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return &tls.Config{
+				MinVersion:     tls.VersionTLS13,
+				GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return t.cert.Load(), nil },
+				ClientCAs:      t.trust.Load().pool,
+				ClientAuth:     tls.VerifyClientCertIfGiven,
+			}, nil
+		},
 	}
 }
 
@@ -223,13 +294,14 @@ func (t *TLS) clientConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:           tls.VersionTLS13,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return t.cert.Load(), nil },
-		RootCAs:              t.pool,
+		RootCAs:              t.trust.Load().pool,
 		ServerName:           clusterServerName,
 	}
 }
 
-// CAPEM is the cluster CA's certificate.
-func (t *TLS) CAPEM() []byte { return t.caPEM }
+// CAPEM is the trusted CAs' certificates: the cluster CA's, and during a
+// CA rotation the other one's.
+func (t *TLS) CAPEM() []byte { return t.trust.Load().pem }
 
 // CertPEM is this node's certificate.
 func (t *TLS) CertPEM() []byte { return pemBlock("CERTIFICATE", t.cert.Load().Certificate[0]) }
