@@ -91,6 +91,14 @@ func Describe(cmd Command) (action, target string) {
 		return "reset two-factor sign-in", c.User
 	case *RotateJoinToken:
 		return "rotate join token", ""
+	case *RotateCA:
+		switch c.Step {
+		case CAStepStage:
+			return "rotate cluster CA: stage", ""
+		case CAStepSwitch:
+			return "rotate cluster CA: switch", ""
+		}
+		return "rotate cluster CA: retire", ""
 	case *FlagMessage:
 		if c.Flagged {
 			return "flag message", strconv.FormatUint(c.MessageID, 10)
@@ -109,7 +117,7 @@ func Describe(cmd Command) (action, target string) {
 // closer at forwarded writes of these kinds only.
 func OperatorKind(k Kind) bool {
 	switch k {
-	case KindSetAdmin, KindSetPassword, KindCreateAdmin, KindTOTPReset, KindRotateToken, KindFlagMessage, KindAudit:
+	case KindSetAdmin, KindSetPassword, KindCreateAdmin, KindTOTPReset, KindRotateToken, KindRotateCA, KindFlagMessage, KindAudit:
 		return true
 	}
 	return false
