@@ -183,9 +183,22 @@ func TestClusterCARotate(t *testing.T) {
 		t.Errorf("cluster ca: exit %d, %q", code, out)
 	}
 
+	// A member restarted with its data dir comes back with the new CA.
+	restartCfg := nodes[2].Config()
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := nodes[2].Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	ccancel()
+	restarted := nodetest.Start(t, webHandler, restartCfg)
+	checkChainsTo(t, restarted.DataDir(), newFP, oldFP)
+	if res, err := restarted.Propose(ctx, &raftfsm.Register{Username: "after-restart", Email: "a@r", PasswordHash: "h"}); err != nil || res.Err != nil {
+		t.Errorf("a write through the member restarted after the rotation: %v %v", err, res.Err)
+	}
+
 	// A join after the rotation.
 	cfg := nodetest.Config(t.TempDir())
-	cfg.NodeID, cfg.JoinToken, cfg.Join = "node4", nodetest.ClusterToken, []string{nodes[2].RaftAddr()}
+	cfg.NodeID, cfg.JoinToken, cfg.Join = "node4", nodetest.ClusterToken, []string{restarted.RaftAddr()}
 	joined, err := node.Start(cfg, node.Options{Handler: webHandler, Logger: nodetest.Logger(), Build: ops.NewBuildInfo("test", "", "")})
 	if err != nil {
 		t.Fatalf("a join after the CA rotation: %v", err)
