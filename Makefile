@@ -130,8 +130,8 @@ simulate: build
 
 # screenshots: every user and admin page at 1280 and 375 px, taken by the
 # browser test (Debian's chromium, apt-get install -y chromium) into
-# docs/screenshots/, which the README shows. A plain test run writes them
-# to a temporary directory instead.
+# docs/screenshots/, which the README shows. make test writes them to a
+# temporary directory instead; make test-short (-short) takes none.
 .PHONY: screenshots
 screenshots:
 	@mkdir -p docs/screenshots && rm -f docs/screenshots/*-1280.png docs/screenshots/*-375.png

@@ -4,8 +4,9 @@ package httpui_test
 // px) and a phone's (375 px): nothing may stick out of the viewport
 // sideways (a wide table scrolls inside its own box), and no page may log
 // a console error or throw. Each page is photographed at both widths:
-// into a temporary directory, or with MINITWIT_SCREENSHOTS=DIR into DIR
-// (`make screenshots` writes docs/screenshots/ that way).
+// into a temporary directory (not under -short), or with
+// MINITWIT_SCREENSHOTS=DIR into DIR (`make screenshots` writes
+// docs/screenshots/ that way).
 
 import (
 	"context"
@@ -37,18 +38,31 @@ var browserWidths = []struct {
 }
 
 // browserShotDir is where screenshots go: MINITWIT_SCREENSHOTS when set
-// (created if need be), else a directory removed with the test.
+// (created if need be), else browserScratchShots.
 func browserShotDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("MINITWIT_SCREENSHOTS")
 	if dir == "" {
-		return t.TempDir()
+		return browserScratchShots(t)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", dir)
 	return dir
+}
+
+// browserScratchShots is where screenshots nobody asked for go: a
+// directory removed with the test, so that make test still takes every
+// one; under -short (make test-short) none ("" to browserScreenshot): a
+// full-page screenshot costs Chromium a render and a PNG encoding, and
+// the race-instrumented test process the decoding of megabytes of
+// base64, for a file nobody looks at.
+func browserScratchShots(t *testing.T) string {
+	if testing.Short() {
+		return ""
+	}
+	return t.TempDir()
 }
 
 // browserConsole collects what the page reports as errors: uncaught
