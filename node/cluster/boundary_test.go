@@ -162,3 +162,59 @@ func leaderOf(t *testing.T, nodes []*node.Node) *node.Node {
 	})
 	return leader
 }
+
+// TestJoinerBoundOutlivesLeaderChanges: a raw join client that proves the
+// token and never starts Raft is removed after the joiner bound even when
+// the leader changes more often than the bound. (Found in the attack
+// review: each new leader started the bound again, so on a loaded machine,
+// where the leader changed several times a second, the joiner stayed a
+// member, with its certificate, for good.)
+func TestJoinerBoundOutlivesLeaderChanges(t *testing.T) {
+	const bound = 3 * time.Second
+	var nodes []*node.Node
+	for i := range 3 {
+		cfg := nodetest.Config(t.TempDir())
+		cfg.NodeID, cfg.JoinToken = fmt.Sprintf("node%d", i+1), nodetest.ClusterToken
+		if i > 0 {
+			cfg.Join = []string{nodes[0].RaftAddr()}
+		}
+		nodes = append(nodes, nodetest.StartWith(t, cfg, node.Options{JoinerBound: bound}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	if _, _, err := cluster.JoinKeepForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "drifter"); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cluster.NewClient(nodes[0].DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := func() bool {
+		for _, n := range nodes {
+			if _, ok := n.Members()["drifter"]; ok {
+				return false
+			}
+		}
+		return true
+	}
+	// Hand leadership over every bound/6 until the joiner is gone: no
+	// leader holds it for a whole bound (unless transfers fail), and the
+	// removal must come well before one leader happens to.
+	transfers, last := 0, time.Time{}
+	testwait.Within(bound+15*time.Second).Until(t, "the joiner that never came up to be removed while the leader keeps changing", func() bool {
+		if gone() {
+			return true
+		}
+		if time.Since(last) >= bound/6 {
+			last = time.Now()
+			if _, err := admin.Transfer(ctx, nodes[0].RaftAddr(), ""); err == nil {
+				transfers++
+			}
+		}
+		return false
+	})
+	t.Logf("removed after %d leadership transfers", transfers)
+	if transfers < 3 {
+		t.Fatalf("only %d leadership transfers happened before the removal: the test did not change the leader faster than the bound", transfers)
+	}
+}
