@@ -3,7 +3,9 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,5 +218,40 @@ func TestJoinerBoundOutlivesLeaderChanges(t *testing.T) {
 	t.Logf("removed after %d leadership transfers", transfers)
 	if transfers < 3 {
 		t.Fatalf("only %d leadership transfers happened before the removal: the test did not change the leader faster than the bound", transfers)
+	}
+}
+
+// TestJoinCannotTakeAVotersID: a join under the id of a voter is refused
+// with a clear reason and changes nothing (the voter keeps its address and
+// its place; no certificate naming it is issued), through the leader and
+// through a follower. A non-voter's id may be joined again (a joiner
+// retrying). (Attack review: a joiner with the token and the id "n3" moved
+// the voter n3 to its own address, silently, and got a certificate for it.)
+func TestJoinCannotTakeAVotersID(t *testing.T) {
+	nodes := nodetest.StartCluster(t, nil, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	for _, n := range nodes {
+		testwait.Until(t, n.ID()+" to be a voter", n.IsVoter)
+	}
+	before := nodes[0].Members()
+	for _, via := range nodes {
+		for _, victim := range nodes {
+			err := cluster.JoinAttemptForTest(ctx, via.RaftAddr(), nodetest.ClusterToken, victim.ID())
+			if err == nil || !strings.Contains(err.Error(), "already a voting member") {
+				t.Errorf("a join as %s through %s: %v, want a refusal naming the voter", victim.ID(), via.ID(), err)
+			}
+		}
+	}
+	for _, n := range nodes {
+		if got := n.Members(); !maps.Equal(got, before) {
+			t.Errorf("%s's configuration changed: %v, was %v", n.ID(), got, before)
+		}
+	}
+	// A non-voter's id joins again.
+	for i := range 2 {
+		if err := cluster.JoinAttemptForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "retrying"); err != nil {
+			t.Fatalf("join %d of a non-voter's id: %v", i+1, err)
+		}
 	}
 }

@@ -105,6 +105,9 @@ func (s *Server) addMemberHere(ctx context.Context, id, addr string) error {
 	if s.raft().State() != raft.Leader {
 		return ErrNotLeaderHere
 	}
+	if err := s.joinTakesVoter(id, addr); err != nil {
+		return err
+	}
 	if err := s.host.Await(ctx, s.addServer(raft.ServerID(id), raft.ServerAddress(addr))); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) { // harmless to repeat
 			return ErrNotLeaderHere
@@ -113,6 +116,37 @@ func (s *Server) addMemberHere(ctx context.Context, id, addr string) error {
 	}
 	s.log.Info("member added as a non-voter; it becomes a voter once it has caught up and serves", "member", id, "addr", addr)
 	return nil
+}
+
+// joinTakesVoter refuses a join under the id of a voter at another
+// address. Re-addressing a voter through the join handshake would hand
+// the voter's place, and a certificate naming it, to whoever holds the
+// token: the real member is cut off, and a new node with an empty log
+// would vote in its name without remembering its votes (found in the
+// attack review; a second machine started with a default node id, its
+// host name, does the same by mistake). A member that moved announces its
+// address with its certificate (AnnounceAddress); one that lost its data
+// dir is removed first and then joins again. A non-voter may be joined
+// again (a joiner retrying after a failed attempt).
+func (s *Server) joinTakesVoter(id, addr string) error {
+	f := s.raft().GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	for _, m := range f.Configuration().Servers {
+		if m.ID == raft.ServerID(id) && m.Suffrage == raft.Voter && string(m.Address) != addr {
+			return &voterIDTakenError{id: id, addr: string(m.Address)}
+		}
+	}
+	return nil
+}
+
+// voterIDTakenError: a join asked for the id of a voter elsewhere.
+type voterIDTakenError struct{ id, addr string }
+
+func (e *voterIDTakenError) Error() string {
+	return fmt.Sprintf("node id %q is already a voting member of this cluster, at %s; a new node needs an id of its own, "+
+		"and a member that lost its data dir must be removed first (minitwit cluster remove %s)", e.id, e.addr, e.id)
 }
 
 // addServer adds or re-addresses a server keeping its role: a voter stays

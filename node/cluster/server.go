@@ -298,7 +298,10 @@ func decodeMember(w http.ResponseWriter, r *http.Request, emptyOK bool) (memberR
 
 // failMembership answers a failed membership change.
 func failMembership(w http.ResponseWriter, err error) {
+	var taken *voterIDTakenError
 	switch {
+	case errors.As(err, &taken):
+		rpcFail(w, codeBadRequest, err)
 	case errors.Is(err, ErrNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
 	case err != nil:
