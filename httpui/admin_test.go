@@ -395,6 +395,10 @@ func TestAdminChartsAndBackup(t *testing.T) {
 	if !strings.HasPrefix(b.Body, "MTWTBKUP") {
 		t.Errorf("the downloaded backup does not start with the backup magic: %.16q", b.Body)
 	}
+	// It holds the CA key and every password hash: no cache may keep it.
+	if cc := b.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the backup download's Cache-Control is %q, want no-store", cc)
+	}
 }
 
 // httpuiHash hashes a password the way the node does.

@@ -56,6 +56,10 @@ func (s *Server) streamBackup(w http.ResponseWriter, r *http.Request, filename s
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(adminAPITimeout))
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	// A backup holds the CA key and every password hash (unless
+	// encrypted): no browser or proxy cache may keep a copy. The admin
+	// pages say the same; the download did not (attack review).
+	w.Header().Set("Cache-Control", "no-store")
 	// Once data flows an error can only cut the stream short; the backup's
 	// checksum makes that visible to the client.
 	if err := s.opts.Operations.WriteBackup(r.Context(), w); err != nil {

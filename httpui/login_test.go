@@ -1,10 +1,13 @@
 package httpui_test
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"minitwit/store"
 )
 
 // TestLoginLimitParallelGuesses: attempts at /login are counted before
@@ -75,5 +78,57 @@ func TestLoginUnknownCostsAsKnown(t *testing.T) {
 	}
 	if unknown*2 < known || known*2 < unknown {
 		t.Errorf("fastest answer for an unknown name %s, for a known one %s: not within 2x", unknown, known)
+	}
+}
+
+// TestUIRegisterLimit: sign-ups through the web form are limited per
+// source like the API's open registrations: of 31 sent at once, 30 get
+// past the limit and one is answered 429 with Retry-After on the form,
+// and creates nothing. (Attack review: one client created 200 accounts in
+// 19 s through the form, each an argon2id hash.)
+func TestUIRegisterLimit(t *testing.T) {
+	t.Parallel()
+	n, base := fakeDefault(t)
+	const sent = 30 + 1 // the budget: 30 at once
+	codes := make([]int, sent)
+	var wg sync.WaitGroup
+	for i := range sent {
+		wg.Go(func() {
+			s := uiClient(t, base)
+			name := fmt.Sprintf("signup%d", i)
+			p := s.do(t, s.stay, "POST", "/register", uiForm("username", name, "email", uiEmail(name),
+				"password", uiPassword(name), "password2", uiPassword(name)), nil)
+			codes[i] = p.Status
+			if p.Status == http.StatusTooManyRequests {
+				uiWantContains(t, p, "Too many sign-ups from your address")
+				if p.Header.Get("Retry-After") == "" {
+					t.Errorf("a limited sign-up has no Retry-After")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	limited := 0
+	for i, c := range codes {
+		exists := n.Store().View(func(tx *store.ReadTx) error { _, err := tx.UserByName(fmt.Sprintf("signup%d", i)); return err }) == nil
+		switch c {
+		case http.StatusSeeOther:
+			if !exists {
+				t.Errorf("sign-up %d answered 303 but the user is missing", i)
+			}
+		case http.StatusServiceUnavailable:
+			// Admitted, then no hashing slot within the deadline on a
+			// loaded machine: one of the budget's sign-ups all the same.
+		case http.StatusTooManyRequests:
+			limited++
+			if exists {
+				t.Errorf("sign-up %d was limited but created the user", i)
+			}
+		default:
+			t.Errorf("sign-up %d answered %d", i, c)
+		}
+	}
+	if limited != 1 {
+		t.Errorf("%d sign-ups at once: %d limited, want 1 (codes %v)", sent, limited, codes)
 	}
 }

@@ -97,8 +97,10 @@ type Server struct {
 	secondFactors *auth.LoginLimiter
 	// openRegisters limits API registrations without credentials.
 	openRegisters *sourceLimiter
-	reqSeq        atomic.Uint64
-	reqBase       string
+	// uiRegisters limits sign-ups through the web form, per source.
+	uiRegisters *sourceLimiter
+	reqSeq      atomic.Uint64
+	reqBase     string
 }
 
 // New builds the handler and its routes.
@@ -131,6 +133,7 @@ func New(opts Options) (*Server, error) {
 		userLogins:    auth.NewLoginLimiterWith(auth.UserLoginBudget),
 		secondFactors: auth.NewLoginLimiterWith(secondFactorBudget),
 		openRegisters: newSourceLimiter(openRegisterBurst, openRegisterEvery, openRegisterKeys),
+		uiRegisters:   newSourceLimiter(uiRegisterBurst, uiRegisterEvery, openRegisterKeys),
 		closing:       make(chan struct{}),
 		reqBase:       strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 	}

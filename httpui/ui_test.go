@@ -90,6 +90,7 @@ type uiPage struct {
 	Location string // the redirect target's path and query, "" when none
 	Body     string
 	Cookies  []*http.Cookie // Set-Cookie of the final response
+	Header   http.Header    // of the final response
 }
 
 // do sends a request with c (s.follow or s.stay); a form makes it a plain
@@ -119,7 +120,7 @@ func (s *uiSession) do(t testing.TB, c *http.Client, method, path string, form u
 	if err != nil {
 		t.Fatalf("%s %s: reading the body: %v", method, path, err)
 	}
-	p := uiPage{Status: resp.StatusCode, Path: resp.Request.URL.RequestURI(), Body: string(b), Cookies: resp.Cookies()}
+	p := uiPage{Status: resp.StatusCode, Path: resp.Request.URL.RequestURI(), Body: string(b), Cookies: resp.Cookies(), Header: resp.Header}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		u, err := resp.Request.URL.Parse(loc)
 		if err != nil {

@@ -167,6 +167,9 @@ func (s *Server) membersOnly(path string, h http.HandlerFunc) http.HandlerFunc {
 		case empty && path == rpcMemberReady:
 		default:
 			s.ln.guard.refuse(refusedNotMember, remoteAddr(r))
+			// The answer ends the connection: a non-member has nothing
+			// more to ask, and an open one costs the node a descriptor.
+			w.Header().Set("Connection", "close")
 			why := fmt.Errorf("node %q is not a member of this cluster", id)
 			if revoked {
 				why = fmt.Errorf("this certificate of node %q was revoked when the node was removed", id)

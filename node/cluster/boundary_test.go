@@ -3,7 +3,9 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +163,95 @@ func leaderOf(t *testing.T, nodes []*node.Node) *node.Node {
 		return false
 	})
 	return leader
+}
+
+// TestJoinerBoundOutlivesLeaderChanges: a raw join client that proves the
+// token and never starts Raft is removed after the joiner bound even when
+// the leader changes more often than the bound. (Found in the attack
+// review: each new leader started the bound again, so on a loaded machine,
+// where the leader changed several times a second, the joiner stayed a
+// member, with its certificate, for good.)
+func TestJoinerBoundOutlivesLeaderChanges(t *testing.T) {
+	const bound = 3 * time.Second
+	var nodes []*node.Node
+	for i := range 3 {
+		cfg := nodetest.Config(t.TempDir())
+		cfg.NodeID, cfg.JoinToken = fmt.Sprintf("node%d", i+1), nodetest.ClusterToken
+		if i > 0 {
+			cfg.Join = []string{nodes[0].RaftAddr()}
+		}
+		nodes = append(nodes, nodetest.StartWith(t, cfg, node.Options{JoinerBound: bound}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	if _, _, err := cluster.JoinKeepForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "drifter"); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cluster.NewClient(nodes[0].DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := func() bool {
+		for _, n := range nodes {
+			if _, ok := n.Members()["drifter"]; ok {
+				return false
+			}
+		}
+		return true
+	}
+	// Hand leadership over every bound/6 until the joiner is gone: no
+	// leader holds it for a whole bound (unless transfers fail), and the
+	// removal must come well before one leader happens to.
+	transfers, last := 0, time.Time{}
+	testwait.Within(bound+15*time.Second).Until(t, "the joiner that never came up to be removed while the leader keeps changing", func() bool {
+		if gone() {
+			return true
+		}
+		if time.Since(last) >= bound/6 {
+			last = time.Now()
+			if _, err := admin.Transfer(ctx, nodes[0].RaftAddr(), ""); err == nil {
+				transfers++
+			}
+		}
+		return false
+	})
+	t.Logf("removed after %d leadership transfers", transfers)
+	if transfers < 3 {
+		t.Fatalf("only %d leadership transfers happened before the removal: the test did not change the leader faster than the bound", transfers)
+	}
+}
+
+// TestJoinCannotTakeAVotersID: a join under the id of a voter is refused
+// with a clear reason and changes nothing (the voter keeps its address and
+// its place; no certificate naming it is issued), through the leader and
+// through a follower. A non-voter's id may be joined again (a joiner
+// retrying). (Attack review: a joiner with the token and the id "n3" moved
+// the voter n3 to its own address, silently, and got a certificate for it.)
+func TestJoinCannotTakeAVotersID(t *testing.T) {
+	nodes := nodetest.StartCluster(t, nil, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+	for _, n := range nodes {
+		testwait.Until(t, n.ID()+" to be a voter", n.IsVoter)
+	}
+	before := nodes[0].Members()
+	for _, via := range nodes {
+		for _, victim := range nodes {
+			err := cluster.JoinAttemptForTest(ctx, via.RaftAddr(), nodetest.ClusterToken, victim.ID())
+			if err == nil || !strings.Contains(err.Error(), "already a voting member") {
+				t.Errorf("a join as %s through %s: %v, want a refusal naming the voter", victim.ID(), via.ID(), err)
+			}
+		}
+	}
+	for _, n := range nodes {
+		if got := n.Members(); !maps.Equal(got, before) {
+			t.Errorf("%s's configuration changed: %v, was %v", n.ID(), got, before)
+		}
+	}
+	// A non-voter's id joins again.
+	for i := range 2 {
+		if err := cluster.JoinAttemptForTest(ctx, nodes[1].RaftAddr(), nodetest.ClusterToken, "retrying"); err != nil {
+			t.Fatalf("join %d of a non-voter's id: %v", i+1, err)
+		}
+	}
 }

@@ -70,3 +70,9 @@ func RaftKeptOpenForTest(ctx context.Context, t *TLS, addr string) (bool, error)
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout(), nil
 }
+
+// RPCConnForTest opens a cluster RPC connection to addr with t, as the
+// client does, and hands it over raw.
+func RPCConnForTest(ctx context.Context, t *TLS, addr string) (net.Conn, error) {
+	return dialCluster(ctx, t, addr, prefaceRPC)
+}

@@ -290,6 +290,13 @@ func (s *Server) serveJoin(jc joinConn) {
 		refuse("raft_addr is not host:port")
 		return
 	}
+	// The leader checks this too (addMemberHere); asking here first gives
+	// the joiner the reason without a round trip, and issues no
+	// certificate for a voter's id.
+	if err := s.joinTakesVoter(hello.NodeID, hello.RaftAddr); err != nil {
+		refuse(err.Error())
+		return
+	}
 	pubAny, err := x509.ParsePKIXPublicKey(hello.PublicKey)
 	pub, isEC := pubAny.(*ecdsa.PublicKey)
 	if err != nil || !isEC {

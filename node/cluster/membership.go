@@ -37,6 +37,9 @@ const (
 	promoteEvery      = 100 * time.Millisecond
 	promoteMaxLag     = 64
 	nonvoterWarnAfter = time.Minute
+	// minUnansweredAsks is how many times a leader itself must have found
+	// a joiner past the bound unreachable before it removes it.
+	minUnansweredAsks = 3
 )
 
 // Readiness is a node's answer to the leader's "may I promote you".
@@ -102,6 +105,9 @@ func (s *Server) addMemberHere(ctx context.Context, id, addr string) error {
 	if s.raft().State() != raft.Leader {
 		return ErrNotLeaderHere
 	}
+	if err := s.joinTakesVoter(id, addr); err != nil {
+		return err
+	}
 	if err := s.host.Await(ctx, s.addServer(raft.ServerID(id), raft.ServerAddress(addr))); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) { // harmless to repeat
 			return ErrNotLeaderHere
@@ -110,6 +116,37 @@ func (s *Server) addMemberHere(ctx context.Context, id, addr string) error {
 	}
 	s.log.Info("member added as a non-voter; it becomes a voter once it has caught up and serves", "member", id, "addr", addr)
 	return nil
+}
+
+// joinTakesVoter refuses a join under the id of a voter at another
+// address. Re-addressing a voter through the join handshake would hand
+// the voter's place, and a certificate naming it, to whoever holds the
+// token: the real member is cut off, and a new node with an empty log
+// would vote in its name without remembering its votes (found in the
+// attack review; a second machine started with a default node id, its
+// host name, does the same by mistake). A member that moved announces its
+// address with its certificate (AnnounceAddress); one that lost its data
+// dir is removed first and then joins again. A non-voter may be joined
+// again (a joiner retrying after a failed attempt).
+func (s *Server) joinTakesVoter(id, addr string) error {
+	f := s.raft().GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	for _, m := range f.Configuration().Servers {
+		if m.ID == raft.ServerID(id) && m.Suffrage == raft.Voter && string(m.Address) != addr {
+			return &voterIDTakenError{id: id, addr: string(m.Address)}
+		}
+	}
+	return nil
+}
+
+// voterIDTakenError: a join asked for the id of a voter elsewhere.
+type voterIDTakenError struct{ id, addr string }
+
+func (e *voterIDTakenError) Error() string {
+	return fmt.Sprintf("node id %q is already a voting member of this cluster, at %s; a new node needs an id of its own, "+
+		"and a member that lost its data dir must be removed first (minitwit cluster remove %s)", e.id, e.addr, e.id)
 }
 
 // addServer adds or re-addresses a server keeping its role: a voter stays
@@ -122,13 +159,24 @@ func (s *Server) addServer(id raft.ServerID, addr raft.ServerAddress) raft.Index
 }
 
 // PromoteLoop runs on every node and acts while it leads: it promotes the
-// non-voters that have caught up and serve. It returns when ctx ends.
+// non-voters that have caught up and serve, and removes those that never
+// answered within the joiner bound. It returns when ctx ends.
+//
+// Every node, leader or not, notes when it first saw each non-voter, so
+// the bound runs from the add, not from the latest change of leader: when
+// the leader changed faster than the bound (a loaded machine on the lan
+// profile changed leaders several times a second in the attack review), a
+// joiner that never came up stayed a member for good. A new leader still
+// asks a few times itself before removing one (minUnansweredAsks), so a
+// joiner that is up is never removed for not having met earlier leaders.
 func (s *Server) PromoteLoop(ctx context.Context) {
 	t := time.NewTicker(promoteEvery)
 	defer t.Stop()
-	since := map[raft.ServerID]time.Time{} // when a non-voter was first seen not ready
+	seen := map[raft.ServerID]time.Time{}  // when this node first saw a non-voter
+	since := map[raft.ServerID]time.Time{} // when this leader first saw it not ready
 	warned := map[raft.ServerID]bool{}
-	answered := map[raft.ServerID]bool{} // non-voters that have answered this leader
+	answered := map[raft.ServerID]bool{}  // non-voters that have answered any leader this node was
+	unanswered := map[raft.ServerID]int{} // asks without an answer, this leadership
 	bound := s.cfg.JoinerBound
 	if bound <= 0 {
 		bound = DefaultJoinerBound
@@ -139,24 +187,45 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if s.raft().State() != raft.Leader || s.host.HandingOver() {
-			clear(since)
-			clear(answered)
-			continue
-		}
 		f := s.raft().GetConfiguration()
 		if f.Error() != nil {
 			continue
 		}
-		for _, m := range f.Configuration().Servers {
+		servers := f.Configuration().Servers
+		now := time.Now()
+		inConfig := make(map[raft.ServerID]bool, len(servers))
+		for _, m := range servers {
+			inConfig[m.ID] = true
+			if m.Suffrage != raft.Nonvoter {
+				delete(seen, m.ID)
+			} else if _, ok := seen[m.ID]; !ok {
+				seen[m.ID] = now
+			}
+		}
+		for id := range seen {
+			if !inConfig[id] {
+				delete(seen, id)
+				delete(answered, id)
+			}
+		}
+		if s.raft().State() != raft.Leader || s.host.HandingOver() {
+			clear(since)
+			clear(unanswered)
+			continue
+		}
+		for _, m := range servers {
 			if m.Suffrage != raft.Nonvoter {
 				delete(since, m.ID)
 				delete(warned, m.ID)
 				delete(answered, m.ID)
+				delete(unanswered, m.ID)
 				continue
 			}
 			why, answer := s.notReadyToVote(ctx, m)
 			answered[m.ID] = answered[m.ID] || answer
+			if !answer {
+				unanswered[m.ID]++
+			}
 			if why == "" {
 				why = s.promote(ctx, m)
 			}
@@ -167,7 +236,7 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 			if _, ok := since[m.ID]; !ok {
 				since[m.ID] = time.Now()
 			}
-			if !answered[m.ID] && time.Since(since[m.ID]) > bound {
+			if !answered[m.ID] && time.Since(seen[m.ID]) > bound && unanswered[m.ID] >= minUnansweredAsks {
 				// Proved the token and never came up (or never
 				// reached this leader): it holds a certificate, and a
 				// member's place, that nothing uses.
@@ -175,6 +244,7 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 					s.log.Warn("removed a joiner that never came up: its certificate opens nothing now",
 						"member", string(m.ID), "addr", string(m.Address), "bound", bound.String(), "reason", why)
 					delete(since, m.ID)
+					delete(seen, m.ID)
 				}
 				continue
 			}

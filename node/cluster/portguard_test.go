@@ -1,16 +1,20 @@
 package cluster_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,4 +275,90 @@ func readUser(t *testing.T, n *node.Node, name string) bool {
 	found := false
 	st.View(func(r *store.ReadTx) error { _, err := r.UserByName(name); found = err == nil; return nil })
 	return found
+}
+
+// TestNonMembersHoldFewRPCConnections: a certificate of the cluster CA
+// whose node id is not a member (a removed node, a joiner past its bound)
+// gets its not_member answer and then the connection is closed, and such
+// peers hold no more open connections between them than peers without a
+// certificate: 200 idle ones opened with it are cut down to the port
+// guard's cap. (Found in the attack review: a removed node held 500 idle
+// RPC connections, one descriptor each, for as long as it liked.)
+func TestNonMembersHoldFewRPCConnections(t *testing.T) {
+	n1 := nodetest.StartCluster(t, nil, 1)[0]
+	var sec store.ClusterSecrets
+	if err := n1.LocalStore().View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := cluster.ParseCA(sec.CACert, sec.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, keyPEM, err := cluster.NewNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := ca.Issue("stranger", &key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := cluster.MakeTLS(ca.CertPEM(), certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
+	defer cancel()
+
+	// One request: answered not_member, and the connection ends with it.
+	c, err := cluster.RPCConnForTest(ctx, stranger, n1.RaftAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(testwait.Timeout))
+	if _, err := c.Write([]byte("GET /status HTTP/1.1\r\nHost: member\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(c)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "not_member") {
+		t.Fatalf("a non-member's request: %d %s, want 403 not_member", resp.StatusCode, body)
+	}
+	if _, err := rd.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after answering a non-member the connection stayed open (read: %v)", err)
+	}
+
+	// 200 idle connections: all but the guard's cap are closed by the node.
+	const opened = 200
+	var closed atomic.Int32
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range opened {
+		c, err := cluster.RPCConnForTest(ctx, stranger, n1.RaftAddr())
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		go func() {
+			if _, err := c.Read(make([]byte, 1)); err != nil {
+				closed.Add(1)
+			}
+		}()
+	}
+	testwait.Until(t, "the node to close the idle connections of a non-member beyond the port guard's cap", func() bool {
+		return closed.Load() >= opened-64
+	})
+	register(t, n1, "still serving")
+	if !readUser(t, n1, "still serving") {
+		t.Fatal("the node lost a write")
+	}
 }

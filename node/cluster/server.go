@@ -41,6 +41,10 @@ const (
 	// copy delivered late must not be applied again.
 	termHeader = "Minitwit-Term"
 	maxRPCBody = 4 << 20
+	// rpcIdleTimeout closes an idle cluster RPC connection; longer than the
+	// client's idle timeout (a minute: client.go), so that it is normally
+	// the client that closes, never racing a request on it.
+	rpcIdleTimeout = 2 * time.Minute
 )
 
 // Host is what the internode port needs from the node it serves: Raft, the
@@ -132,8 +136,10 @@ func Serve(tcpLn net.Listener, t *TLS, host Host, cfg Config) *Server {
 	s := &Server{host: host, cfg: cfg, log: cfg.Log, tls: t, leaderMoved: newSignal()}
 	s.ln = newListener(tls.NewListener(tcpLn, t.serverConfig()), cfg.Log, cfg.RefusalLogInterval, s.raftPeer)
 	s.client = newClient(t)
-	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
+	// Idle connections are closed after rpcIdleTimeout: members reconnect
+	// at once, and a node removed from the cluster keeps none open.
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: rpcIdleTimeout,
+		ConnState: s.ln.connClosed, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
 	go func() {
 		// Serve returns ErrServerClosed at shutdown; anything else means the
 		// cluster RPC stopped answering, which an operator must hear of.
@@ -295,7 +301,10 @@ func decodeMember(w http.ResponseWriter, r *http.Request, emptyOK bool) (memberR
 
 // failMembership answers a failed membership change.
 func failMembership(w http.ResponseWriter, err error) {
+	var taken *voterIDTakenError
 	switch {
+	case errors.As(err, &taken):
+		rpcFail(w, codeBadRequest, err)
 	case errors.Is(err, ErrNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
 	case err != nil:

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -45,8 +46,39 @@ type Listener struct {
 	raftMu    sync.Mutex
 	raftConns map[*raftConn]*x509.Certificate
 
+	// guarded are accepted RPC connections of non-members that stay on
+	// the port guard's list until they close (holdGuarded).
+	guardedMu sync.Mutex
+	guarded   map[net.Conn]func()
+
 	closeOnce sync.Once
 	closed    chan struct{}
+}
+
+// holdGuarded keeps conn on the port guard's list until the RPC server
+// reports it closed (connClosed).
+func (l *Listener) holdGuarded(conn net.Conn, release func()) {
+	l.guardedMu.Lock()
+	if l.guarded == nil {
+		l.guarded = map[net.Conn]func(){}
+	}
+	l.guarded[conn] = release
+	l.guardedMu.Unlock()
+}
+
+// connClosed takes a closed RPC connection off the port guard's list, if
+// it was held there; it is the RPC server's ConnState hook.
+func (l *Listener) connClosed(conn net.Conn, state http.ConnState) {
+	if state != http.StateClosed && state != http.StateHijacked {
+		return
+	}
+	l.guardedMu.Lock()
+	release := l.guarded[conn]
+	delete(l.guarded, conn)
+	l.guardedMu.Unlock()
+	if release != nil {
+		release()
+	}
 }
 
 // joinConn is a connection that asked to join: it has no certificate, so
@@ -130,6 +162,17 @@ func (l *Listener) sort(conn *tls.Conn, release func()) {
 		dest, out = l.raft, rc
 	case preface[0] == prefaceRPC && authenticated:
 		dest = l.rpc
+		if l.raftPeer != nil && !l.raftPeer(peerCert(conn.ConnectionState())) {
+			// A certificate of the CA whose node id is not a member (a
+			// removed node, a joiner past its bound): it still gets its
+			// answer, not_member (boundary.go), but its connection stays on
+			// the port guard's list of unproven ones until it closes, so
+			// such peers hold no more connections between them than peers
+			// without a certificate. (Handing it over released it before,
+			// and a removed node could hold thousands of idle connections.)
+			l.holdGuarded(conn, release)
+			release = func() {}
+		}
 	case preface[0] == prefaceJoin:
 		select {
 		case l.join <- joinConn{conn: conn, release: release}:

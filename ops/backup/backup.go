@@ -27,7 +27,11 @@
 // one byte more than the header says, so a crafted file whose few
 // compressed bytes expand to gigabytes (a gzip bomb) is refused after
 // Size+1 bytes reached dst, not after the disk filled up. That one byte is
-// how Read tells "longer than the header" from "exactly as long".
+// how Read tells "longer than the header" from "exactly as long". A header
+// that lies the other way (a size of 100 GB over a 1 MB bomb) is caught
+// before anything is written when dst is a file: a size larger than the
+// free space of the file's folder is refused (ErrNoRoom), so a restore can
+// never fill the disk a running node shares with it.
 package backup
 
 import (
@@ -42,7 +46,10 @@ import (
 	"hash"
 	"io"
 	"math"
+	"path/filepath"
 	"time"
+
+	"minitwit/ops"
 )
 
 // FormatVersion is the newest format this package reads and the one it
@@ -58,6 +65,9 @@ var (
 var (
 	ErrCorrupt     = errors.New("not a valid MiniTwit backup")
 	ErrNewerFormat = errors.New("backup written by a newer MiniTwit")
+	// ErrNoRoom: the data file the header announces is larger than the
+	// free space where it would be written.
+	ErrNoRoom = errors.New("not enough free disk space for the backup's data file")
 )
 
 const maxHeaderBytes = 64 << 10
@@ -157,6 +167,9 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 	if h.Size < 0 || h.Size == math.MaxInt64 {
 		return Header{}, fmt.Errorf("%w: header size %d", ErrCorrupt, h.Size)
 	}
+	if err := checkRoom(dst, h.Size); err != nil {
+		return h, err
+	}
 	zr, err := gzip.NewReader(tail)
 	if errors.Is(err, ErrCorrupt) {
 		return Header{}, err
@@ -190,6 +203,26 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 		return h, fmt.Errorf("%w: checksum mismatch: the file was changed or damaged", ErrCorrupt)
 	}
 	return h, nil
+}
+
+// checkRoom refuses a data file of size bytes when dst is a file on a
+// file system with less free space than that. (Found in the attack review:
+// a 1 MB crafted backup whose header claimed 1 GiB made restore write
+// 1 GiB before the data file was refused; any claimed size could fill the
+// disk.) A writer that is not a file, or a file system that cannot say,
+// is not checked.
+func checkRoom(dst io.Writer, size int64) error {
+	f, ok := dst.(interface{ Name() string })
+	if !ok {
+		return nil
+	}
+	dir := filepath.Dir(f.Name())
+	free, ok := ops.DiskFree(dir)
+	if !ok || uint64(size) <= free {
+		return nil
+	}
+	return fmt.Errorf("%w: the header says %d bytes, %s has %d free (free some space or restore elsewhere; a backup file far smaller than that is crafted)",
+		ErrNoRoom, size, dir, free)
 }
 
 // tailKeeper reads r but holds back the last keep bytes, which are the

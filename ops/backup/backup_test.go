@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"minitwit/ops"
 	"minitwit/ops/backup"
 )
 
@@ -152,5 +155,39 @@ func TestNegativeSizeIsRefused(t *testing.T) {
 	t.Parallel()
 	if _, err := backup.Read(bytes.NewReader(bomb(t, -1, 10)), &counter{}); !errors.Is(err, backup.ErrCorrupt) {
 		t.Fatalf("negative size: %v", err)
+	}
+}
+
+// TestLyingHeaderCannotFillTheDisk: a crafted backup whose header claims
+// more than the free space of the folder it is restored into is refused
+// before anything is written (a gzip bomb that stops at the header's size
+// would otherwise fill the disk up to that size); an honest one of the
+// same crafting reads into a file as before.
+func TestLyingHeaderCannotFillTheDisk(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	free, ok := ops.DiskFree(dir)
+	if !ok {
+		t.Skip("this file system does not report its free space")
+	}
+	f, err := os.Create(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = backup.Read(bytes.NewReader(bomb(t, int64(free)+1<<30, 1<<20)), f)
+	if !errors.Is(err, backup.ErrNoRoom) {
+		t.Fatalf("a header claiming more than the %d bytes free: %v, want ErrNoRoom", free, err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != 0 {
+		t.Fatalf("the refused backup wrote to the file: %v, %v", st.Size(), err)
+	}
+	g, err := os.Create(filepath.Join(dir, "honest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := backup.Read(bytes.NewReader(bomb(t, 1<<20, 1<<20)), g); err != nil {
+		t.Fatalf("an honest backup into a file: %v", err)
 	}
 }
