@@ -366,7 +366,10 @@ func (n *Node) startHTTP(newHandler func(*Node) (Handler, error)) (err error) {
 	// At most http.max_connections at once: past that, new connections
 	// wait unaccepted in the kernel's queue instead of costing a file
 	// descriptor and a goroutine each (a flood of half-open connections).
-	ln := netutil.LimitListener(n.httpLn, n.cfg.HTTP.MaxConnections)
+	// One source address holds at most a quarter of them (trusted proxies
+	// excepted), so one client cannot take them all (ops/sourceconns.go).
+	perSource := ops.LimitPerSource(n.httpLn, ops.PerSourceConnections(n.cfg.HTTP.MaxConnections), n.cfg.TrustedProxies())
+	ln := netutil.LimitListener(perSource, n.cfg.HTTP.MaxConnections)
 	if n.tlsPublic.Config != nil {
 		go func() { n.served <- n.httpSrv.ServeTLS(ln, "", "") }()
 	} else {

@@ -3,7 +3,8 @@
 // file, the in-memory ring the admin page tails), build information, the
 // in-process sampler of the admin page's figures (sampler.go) and the SVG
 // line charts that draw them (chart.go, drawn on the server so the page
-// needs neither JavaScript nor a metrics service). Backups live in
+// needs neither JavaScript nor a metrics service), and the per-source cap
+// on the public listener's connections (sourceconns.go). Backups live in
 // ops/backup, the in-node alerts (deploy/alerts.yml's rules evaluated by the
 // leader, and their webhook) in ops/alerting. It depends only on the standard library and small libraries
 // (VictoriaMetrics/metrics, lumberjack, x/term, x/sys), never on the rest of MiniTwit.

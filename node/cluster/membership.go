@@ -40,6 +40,9 @@ const (
 	// minUnansweredAsks is how many times a leader itself must have found
 	// a joiner past the bound unreachable before it removes it.
 	minUnansweredAsks = 3
+	// followerAskEvery: a follower asks an unanswered non-voter every
+	// this many ticks (1 s).
+	followerAskEvery = 10
 )
 
 // Readiness is a node's answer to the leader's "may I promote you".
@@ -168,15 +171,18 @@ func (s *Server) addServer(id raft.ServerID, addr raft.ServerAddress) raft.Index
 // profile changed leaders several times a second in the attack review), a
 // joiner that never came up stayed a member for good. A new leader still
 // asks a few times itself before removing one (minUnansweredAsks), so a
-// joiner that is up is never removed for not having met earlier leaders.
+// joiner that is up is never removed for not having met earlier leaders;
+// and followers ask unanswered non-voters too (once a second), so a new
+// leader knows which ones ever answered.
 func (s *Server) PromoteLoop(ctx context.Context) {
 	t := time.NewTicker(promoteEvery)
 	defer t.Stop()
 	seen := map[raft.ServerID]time.Time{}  // when this node first saw a non-voter
 	since := map[raft.ServerID]time.Time{} // when this leader first saw it not ready
 	warned := map[raft.ServerID]bool{}
-	answered := map[raft.ServerID]bool{}  // non-voters that have answered any leader this node was
+	answered := map[raft.ServerID]bool{}  // non-voters that have ever answered this node
 	unanswered := map[raft.ServerID]int{} // asks without an answer, this leadership
+	tick := 0
 	bound := s.cfg.JoinerBound
 	if bound <= 0 {
 		bound = DefaultJoinerBound
@@ -211,6 +217,16 @@ func (s *Server) PromoteLoop(ctx context.Context) {
 		if s.raft().State() != raft.Leader || s.host.HandingOver() {
 			clear(since)
 			clear(unanswered)
+			// A follower asks too (once a second, until the first
+			// answer), so that as a new leader it knows a joiner that is
+			// up from one that never came: only the latter is removed.
+			if tick++; tick%followerAskEvery == 0 {
+				for _, m := range servers {
+					if m.Suffrage == raft.Nonvoter && !answered[m.ID] {
+						_, answered[m.ID] = s.notReadyToVote(ctx, m)
+					}
+				}
+			}
 			continue
 		}
 		for _, m := range servers {
