@@ -44,8 +44,13 @@ lint:
 test: lint
 	$(GO) test -race -count=1 -timeout 20m -tags e2e ./...
 
+# test-short names ./node and ./httpui first: go test starts packages in
+# the order given, -p (the number of cores) at a time, and these two take
+# longest (in-process clusters; Chromium), so they start at once and the
+# small packages fill the slots around them instead of one of the two
+# starting last and running alone at the end.
 test-short: lint
-	$(GO) test -race -count=1 -short -timeout 20m ./...
+	$(GO) test -race -count=1 -short -timeout 20m ./node/ ./httpui/ ./...
 
 # fuzz: each Go fuzz target for FUZZTIME, one after the other (a fuzz run
 # takes one target at a time). Their seed corpora already run as ordinary
