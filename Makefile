@@ -34,6 +34,11 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(ERRCHECK) -ignoretests -exclude scripts/errcheck-excludes.txt ./...
 
+# TESTFLAGS go to go test in test and test-short, e.g. TESTFLAGS=-parallel=4
+# to try more of a package's tests at once (docs/benchmarks.md, "Where
+# make test-short's time goes").
+TESTFLAGS ?=
+
 # The tests come in three tiers: unit tests; in-process cluster tests (real
 # bbolt, Raft and listeners on loopback, several nodes in one process); and
 # process-level end-to-end tests, which build the binary and run it, behind
@@ -45,11 +50,16 @@ lint:
 # make fuzz runs them longer.
 FUZZTIME_SHORT ?= 2s
 test: lint
-	$(GO) test -race -count=1 -timeout 20m -tags e2e ./...
+	$(GO) test -race -count=1 -timeout 20m -tags e2e $(TESTFLAGS) ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
+# test-short names ./node and ./httpui first: go test starts packages in
+# the order given, -p (the number of cores) at a time, and these two take
+# longest (in-process clusters; Chromium), so they start at once and the
+# small packages fill the slots around them instead of one of the two
+# starting last and running alone at the end.
 test-short: lint
-	$(GO) test -race -count=1 -short -timeout 20m ./...
+	$(GO) test -race -count=1 -short -timeout 20m $(TESTFLAGS) ./node/ ./httpui/ ./...
 
 # fuzz: each Go fuzz target for FUZZTIME, one after the other (a fuzz run
 # takes one target at a time). Their seed corpora also run as ordinary
