@@ -9,6 +9,7 @@ import (
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -94,6 +95,43 @@ func TestFormatGateRefusalByTheLeaderIsNotRetried(t *testing.T) {
 		n.Store().View(func(tx *store.ReadTx) error { u, _ = tx.UserByName("someone"); return nil })
 		if u.Admin {
 			t.Fatalf("the refused grant was applied on %s", n.ID())
+		}
+	}
+}
+
+// TestFormatGatePassesOnTheFloorWithAMemberDown: once the log holds a
+// command of a format (FoldNames, format 5, proposed at the cluster's
+// start), a member that cannot be asked no longer holds up commands of
+// that format or older: a sign-out (EndSessions, format 4, which no gate
+// on these nodes has confirmed yet) ends the user's sessions with a member
+// down. It used to fail on every node until the member was back, leaving
+// the signed-out session valid.
+func TestFormatGatePassesOnTheFloorWithAMemberDown(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, web, 3)
+	floor := func(n *node.Node) (f byte) {
+		n.Store().View(func(tx *store.ReadTx) error { f = tx.FormatFloor(); return nil })
+		return f
+	}
+	testwait.Until(t, "every replica's format floor at 5 (FoldNames applied)", func() bool {
+		for _, n := range nodes {
+			if floor(n) < 5 {
+				return false
+			}
+		}
+		return true
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := nodes[0].Propose(ctx, &raftfsm.Register{Username: "someone", PasswordHash: "h"}); err != nil || res.Err != nil {
+		t.Fatalf("register: %v %v", err, res.Err)
+	}
+	leader, rest := leaderOf(t, nodes)
+	down, up := rest[1], rest[0]
+	down.CrashForTest()
+	for _, n := range []*node.Node{leader, up} {
+		if res, err := n.Propose(ctx, &raftfsm.EndSessions{User: "someone"}); err != nil || res.Err != nil {
+			t.Fatalf("a sign-out through %s with %s down: %v %v", n.ID(), down.ID(), err, res.Err)
 		}
 	}
 }

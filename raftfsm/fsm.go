@@ -204,6 +204,12 @@ func applyDecoded(w *store.WriteTx, index uint64, cmd Command, decodeErr error) 
 	if res.Err != nil && !IsRefusal(res.Err) {
 		return Result{}, fmt.Errorf("log entry %d (%T): %w", index, cmd, res.Err)
 	}
+	// Every replica that got here reads cmd's format (store/formatfloor.go).
+	if f := FormatOf(cmd); f > ReleasedFormat {
+		if err := w.RaiseFormatFloor(f); err != nil {
+			return Result{}, fmt.Errorf("log entry %d: format floor: %w", index, err)
+		}
+	}
 	return res, nil
 }
 
