@@ -296,9 +296,9 @@ func TestClusterCARotateStopsAtADownMember(t *testing.T) {
 	}
 	ccancel()
 	dir, addr := nodes[0].DataDir(), nodes[0].RaftAddr()
-	out, _, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "ca")
+	out, errOut, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "ca")
 	if code != 0 || !strings.Contains(out, "rotating, step 1 of 3") || !strings.Contains(out, "next "+staged[:16]) {
-		t.Errorf("cluster ca during the rotation: exit %d, %q", code, out)
+		t.Errorf("cluster ca during the rotation: exit %d, %q %q", code, out, errOut)
 	}
 	_, stderr, code := runCLI("cluster", "--data-dir", dir, "--addr", addr, "--timeout", "3s", "ca", "--rotate")
 	if code != 1 || !strings.Contains(stderr, "finishing the CA rotation in progress (step 1 of 3: new CA "+staged[:16]) ||

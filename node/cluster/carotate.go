@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"minitwit/store"
@@ -243,4 +245,24 @@ func TrustedCAsIn(dataDir string) (map[string][]byte, error) {
 		out[CAFingerprint(c)] = pemBlock("CERTIFICATE", c.Raw)
 	}
 	return out, nil
+}
+
+// writeAtomic replaces path with data (readable by the owner only) through
+// a synced temporary file renamed over it, so a reader never sees it half
+// written: the node rewrites its certificate files while it runs (a CA
+// rotation, a renewal) and the admin tools read them meanwhile.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := writeSynced(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
