@@ -88,7 +88,7 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case cmd == "status" && len(rest) == 0:
-		err = clusterStatus(ctx, client, *addr, stdout, stderr)
+		err = clusterStatus(ctx, client, *addr, stdout)
 	case cmd == "remove" && len(rest) == 1:
 		if err = client.Remove(ctx, *addr, rest[0]); err == nil {
 			fmt.Fprintf(stdout, "removed %s\n", rest[0])
@@ -191,10 +191,10 @@ func rotateToken(ctx context.Context, c *node.ClusterClient, addr string, stdout
 	return nil
 }
 
-// clusterStatus prints every member as the member itself reports, then a
-// warning for each member whose Raft timing differs from the leader's, and
-// the cluster CA (on stderr).
-func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w, stderr io.Writer) error {
+// clusterStatus prints every member as the member itself reports, then the
+// cluster CA while a CA rotation is in progress, and a warning for each
+// member whose Raft timing differs from the leader's.
+func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w io.Writer) error {
 	rep, err := c.Members(ctx, addr)
 	if err != nil {
 		return err
@@ -223,9 +223,10 @@ func clusterStatus(ctx context.Context, c *node.ClusterClient, addr string, w, s
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if rep.CA != nil {
-		// On stderr: stdout stays the table, which scripts read.
-		fmt.Fprintln(stderr, caLine(*rep.CA))
+	if rep.CA != nil && rep.CA.Rotating() {
+		// Only then, like the warnings below: otherwise the output is the
+		// table alone, which scripts read (`cluster ca` prints the CA).
+		fmt.Fprintln(w, caLine(*rep.CA))
 	}
 	leader := rep.Self.Leader
 	if want, ok := timing[leader]; ok {

@@ -257,7 +257,8 @@ func SaveTLS(dataDir string, caPEM, certPEM, keyPEM []byte) error {
 	}
 	// In this order: the CAs before the certificate, so that a crash
 	// between the two (a CA rotation: carotate.go) leaves a certificate
-	// that the CAs on disk vouch for.
+	// that the CAs on disk vouch for. Each file is replaced whole: the
+	// admin tools read them while the node rewrites them.
 	for _, f := range []struct {
 		name string
 		data []byte

@@ -15,11 +15,15 @@ import (
 	"path/filepath"
 )
 
-// WriteFile writes data to path, readable and writable by the owner only
-// (a key or certificate may be among them), replacing what was there, and
-// syncs the file and its folder before it returns.
+// WriteFile replaces path with data, readable and writable by the owner
+// only (a key or certificate may be among them), and syncs the file and
+// its folder before it returns. The bytes go to a temporary file first,
+// which is renamed over path: a reader (an admin tool reading the node's
+// certificate during a CA rotation or a renewal) or a crash never finds
+// the file half written.
 func WriteFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
@@ -32,6 +36,9 @@ func WriteFile(path string, data []byte) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
 	return SyncDir(filepath.Dir(path))

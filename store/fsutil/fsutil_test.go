@@ -8,7 +8,8 @@ import (
 	"minitwit/store/fsutil"
 )
 
-// WriteFile replaces a file's contents, leaves it readable by its owner
+// WriteFile replaces a file's contents (through a temporary file renamed
+// over it), leaves it readable by its owner
 // only, and reports a folder that does not exist instead of writing
 // nothing silently.
 func TestWriteFile(t *testing.T) {
@@ -33,6 +34,9 @@ func TestWriteFile(t *testing.T) {
 	}
 	if perm := st.Mode().Perm(); perm != 0o600 {
 		t.Errorf("mode %v, want 0600", perm)
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 1 {
+		t.Errorf("the folder holds %d names, want only the file (no temporary file left)", len(names))
 	}
 	if err := fsutil.WriteFile(filepath.Join(dir, "missing", "f"), []byte("x")); err == nil {
 		t.Error("WriteFile into a missing folder: no error")
