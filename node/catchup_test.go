@@ -46,7 +46,10 @@ func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 	stoppedAt := lagging.Status().AppliedIndex
 	closeNode(t, lagging)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// A bound on the writing, not a throughput figure: with a second test
+	// suite beside it on two cores, 50,000 writes under -race took more
+	// than 5 minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
