@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,6 +39,7 @@ type pebbleCA struct {
 	bundle    string         // PEM file with the certificate of pebble's own HTTPS
 	roots     *x509.CertPool // the root that issued certificates chain to
 	orders    atomic.Int64   // new-order requests received
+	finalized atomic.Int64   // finalize requests (a certificate asked for) received
 	held      atomic.Int64   // requests that reached the gate
 	gate      chan struct{}  // requests wait until it is closed
 	openOnce  sync.Once
@@ -78,6 +80,9 @@ func startPebble(t *testing.T, httpPort, tlsPort int, gated bool) *pebbleCA {
 		}
 		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
 			p.orders.Add(1)
+		}
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/finalize-order/") {
+			p.finalized.Add(1)
 		}
 		handler.ServeHTTP(w, r)
 	}))
@@ -160,8 +165,11 @@ func TestACMEObtainsAndServes(t *testing.T) {
 	if !readUser(t, n, "over acme") {
 		t.Fatal("the redirected POST did not register the user")
 	}
-	if got := p.orders.Load(); got != 1 {
-		t.Errorf("%d orders at the ACME server, want 1", got)
+	// One certificate asked for. Orders are not counted: on a loaded
+	// machine a challenge can time out and certmagic orders again, which
+	// is what it should do.
+	if got := p.finalized.Load(); got != 1 {
+		t.Errorf("%d certificates asked for at the ACME server (%d orders), want 1", got, p.orders.Load())
 	}
 }
 
