@@ -118,10 +118,21 @@ func TestWebhookAlertForADeadFollower(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
-	if _, err := cc.Transfer(ctx, leader.RaftAddr(), other.ID()); err != nil {
-		t.Fatal(err)
-	}
-	testwait.Until(t, other.ID()+" to lead", func() bool { return other.Status().Role == "leader" })
+	// On a loaded machine the two left may hold an election of their own
+	// meanwhile: the transfer is asked of whichever of them leads, until
+	// other does.
+	testwait.UntilNil(t, other.ID()+" to lead", func() error {
+		switch {
+		case other.Status().Role == "leader":
+			return nil
+		case leader.Status().Role != "leader":
+			return fmt.Errorf("no leader among the two yet")
+		}
+		if _, err := cc.Transfer(ctx, leader.RaftAddr(), other.ID()); err != nil {
+			return err
+		}
+		return fmt.Errorf("transferred; waiting for %s to say it leads", other.ID())
+	})
 	testwait.UntilNil(t, other.ID()+" to evaluate", func() error {
 		if st := other.Alerts(); st.Evaluator != other.ID() || len(st.Firing()) == 0 {
 			return fmt.Errorf("its state: %+v", st)
