@@ -186,7 +186,7 @@ func (n *Node) startRaft() error {
 		return err
 	}
 	n.stable = &guardedStable{StableStore: n.logStore}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, n.snaps, n.transport)
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, n.snaps, mainThreadTransport{n.transport})
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)
 	}
