@@ -1,7 +1,9 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"testing"
@@ -53,15 +55,17 @@ func TestLeaderAppendsOnlyInTermsItWon(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := raft.NewRaft(conf, nopFSM{}, logs, logs, snaps, mainThreadTransport{trans})
+	tr := newMainThreadTransport(trans)
+	r, err := raft.NewRaft(conf, nopFSM{}, logs, logs, snaps, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr.attach(r)
 	defer func() {
 		if err := r.Shutdown().Error(); err != nil {
 			t.Error(err)
 		}
-		trans.Close()
+		tr.Close()
 	}()
 
 	// Writers keep the leader loop dispatching entries; they stop with ctx.
@@ -115,4 +119,91 @@ func TestLeaderAppendsOnlyInTermsItWon(t *testing.T) {
 		t.Fatal("no write was appended: the test exercised nothing")
 	}
 	t.Logf("%d rounds, %d command entries checked", rounds, commands)
+}
+
+// blockedRestoreFSM holds Raft's main goroutine in a snapshot install (a
+// follower's main goroutine waits for the FSM's Restore) until released.
+type blockedRestoreFSM struct {
+	nopFSM
+	restoring chan struct{}
+	release   chan struct{}
+}
+
+func (f blockedRestoreFSM) Restore(rc io.ReadCloser) error {
+	close(f.restoring)
+	<-f.release
+	return rc.Close()
+}
+
+// TestFollowerAnswersHeartbeatsWhileInstallingASnapshot: a follower whose
+// main goroutine is busy installing a snapshot still answers its leader's
+// heartbeats. With every heartbeat sent to the main goroutine (this
+// transport's first version) they waited for the install, and a leader
+// whose two followers installed a cluster restore at once lost its lease:
+// `restore --cluster` failed with "leadership moved" under load.
+func TestFollowerAnswersHeartbeatsWhileInstallingASnapshot(t *testing.T) {
+	trans, err := raft.NewTCPTransport("127.0.0.1:0", nil, 3, 5*time.Second, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader, err := raft.NewTCPTransport("127.0.0.1:0", nil, 3, 5*time.Second, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := raft.DefaultConfig()
+	conf.LocalID = "follower"
+	conf.LogOutput = io.Discard
+	fsm := blockedRestoreFSM{restoring: make(chan struct{}), release: make(chan struct{})}
+	logs := raft.NewInmemStore()
+	tr := newMainThreadTransport(trans)
+	r, err := raft.NewRaft(conf, fsm, logs, logs, raft.NewInmemSnapshotStore(), tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.attach(r)
+	released := false
+	defer func() {
+		if !released {
+			close(fsm.release)
+		}
+		leader.Close() // first: the follower may be asking it for votes
+		if err := r.Shutdown().Error(); err != nil {
+			t.Error(err)
+		}
+		tr.Close()
+	}()
+
+	header := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("leader"), Addr: leader.EncodePeer("leader", leader.LocalAddr())}
+	snapshot := []byte("state")
+	install := raft.InstallSnapshotRequest{
+		RPCHeader: header, SnapshotVersion: raft.SnapshotVersionMax, Term: 1, Leader: header.Addr,
+		LastLogIndex: 10, LastLogTerm: 1, ConfigurationIndex: 1, Size: int64(len(snapshot)),
+		Configuration: raft.EncodeConfiguration(raft.Configuration{Servers: []raft.Server{
+			{ID: "leader", Address: leader.LocalAddr()}, {ID: "follower", Address: trans.LocalAddr()},
+		}}),
+	}
+	installed := make(chan error, 1)
+	go func() {
+		var resp raft.InstallSnapshotResponse
+		err := leader.InstallSnapshot("follower", trans.LocalAddr(), &install, &resp, bytes.NewReader(snapshot))
+		if err == nil && !resp.Success {
+			err = errors.New("install refused")
+		}
+		installed <- err
+	}()
+	<-fsm.restoring // the follower's main goroutine now waits for Restore
+
+	heartbeat := raft.AppendEntriesRequest{RPCHeader: header, Term: 1, Leader: header.Addr}
+	var resp raft.AppendEntriesResponse
+	if err := leader.AppendEntries("follower", trans.LocalAddr(), &heartbeat, &resp); err != nil {
+		t.Fatalf("heartbeat during the install: %v (it waited for the main goroutine)", err)
+	}
+	if !resp.Success || resp.Term != 1 {
+		t.Fatalf("heartbeat during the install: %+v, want success in term 1", resp)
+	}
+	close(fsm.release)
+	released = true
+	if err := <-installed; err != nil {
+		t.Fatalf("install: %v", err)
+	}
 }

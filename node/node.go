@@ -117,7 +117,7 @@ type Node struct {
 	snaps       raft.SnapshotStore
 	unsynced    atomic.Bool // the data file commits without fsync (durability.go)
 	addrChanged bool        // the cluster knows this node at an older address
-	transport   *raft.NetworkTransport
+	transport   *mainThreadTransport
 	dialCluster func(ctx context.Context, network, addr string) (net.Conn, error) // Options.DialCluster
 
 	httpLn       net.Listener

@@ -169,7 +169,7 @@ func (n *Node) startRaft() error {
 	n.cluster = cluster.Serve(tcpLn, n.tls, clusterHost{n}, cluster.Config{Log: n.log,
 		RefusalLogInterval: n.refusalLogInterval, ElectionTimeout: t.ElectionTimeout, RaftTiming: t.String(),
 		JoinerBound: n.joinerBound, DataDir: n.cfg.DataDir})
-	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	n.transport = newMainThreadTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  n.cluster.RaftStream(),
 		MaxPool: 3, Timeout: 10 * time.Second, Logger: raftLogger(n.log),
 		// No pipelined replication: hashicorp/raft v1.7.3's pipeline can
@@ -180,16 +180,17 @@ func (n *Node) startRaft() error {
 		// entry in flight anyway, so a synchronous append per follower
 		// costs nothing measurable (docs/benchmarks.md).
 		MaxRPCsInFlight: 1,
-	})
+	}))
 
 	if err := n.recoverFromPeersJSON(existing, logs); err != nil {
 		return err
 	}
 	n.stable = &guardedStable{StableStore: n.logStore}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, n.snaps, mainThreadTransport{n.transport})
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, n.snaps, n.transport)
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)
 	}
+	n.transport.attach(n.raft)
 	n.cluster.SetRaft(n.raft)
 	switch {
 	case joining != nil:
