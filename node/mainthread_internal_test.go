@@ -176,7 +176,7 @@ func TestFollowerAnswersHeartbeatsWhileInstallingASnapshot(t *testing.T) {
 	header := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("leader"), Addr: leader.EncodePeer("leader", leader.LocalAddr())}
 	snapshot := []byte("state")
 	install := raft.InstallSnapshotRequest{
-		RPCHeader: header, SnapshotVersion: raft.SnapshotVersionMax, Term: 1, Leader: header.Addr,
+		RPCHeader: header, SnapshotVersion: raft.SnapshotVersionMax, Term: 1,
 		LastLogIndex: 10, LastLogTerm: 1, ConfigurationIndex: 1, Size: int64(len(snapshot)),
 		Configuration: raft.EncodeConfiguration(raft.Configuration{Servers: []raft.Server{
 			{ID: "leader", Address: leader.LocalAddr()}, {ID: "follower", Address: trans.LocalAddr()},
@@ -193,7 +193,7 @@ func TestFollowerAnswersHeartbeatsWhileInstallingASnapshot(t *testing.T) {
 	}()
 	<-fsm.restoring // the follower's main goroutine now waits for Restore
 
-	heartbeat := raft.AppendEntriesRequest{RPCHeader: header, Term: 1, Leader: header.Addr}
+	heartbeat := raft.AppendEntriesRequest{RPCHeader: header, Term: 1}
 	var resp raft.AppendEntriesResponse
 	if err := leader.AppendEntries("follower", trans.LocalAddr(), &heartbeat, &resp); err != nil {
 		t.Fatalf("heartbeat during the install: %v (it waited for the main goroutine)", err)
