@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"log/slog"
+	"time"
 
 	"minitwit/node/config"
 	"minitwit/ops"
@@ -33,6 +34,6 @@ func ForNode(n Node) (*Server, error) {
 		AcceptedIPs: cfg.AcceptedIPs(), TrustedProxies: cfg.TrustedProxies(),
 		MaxNo: cfg.API.MaxNo, MaxBodyBytes: cfg.API.MaxBodyBytes, MetricsToken: cfg.Metrics.Token,
 		AdminToken: cfg.Admin.Token, Operations: n, Admin: n, Gravatar: cfg.UI.Gravatar,
-		RequireAdmin2FA: cfg.Admin.Require2FA,
+		RequireAdmin2FA: cfg.Admin.Require2FA, RequestTimeout: time.Duration(cfg.HTTP.RequestTimeout),
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -75,7 +76,9 @@ func TestOperatorActionsAreAudited(t *testing.T) {
 
 	// A restore of that backup (whose trail ends before its own taking)
 	// keeps the cluster's trail and adds itself.
-	if err := c.RestoreClusterFrom(ctx, nodes[2].RaftAddr(), &taken); err != nil {
+	backupFile := taken.Bytes()
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(backupFile)), nil }
+	if err := c.RestoreCluster(ctx, nodes[2].RaftAddr(), open); err != nil {
 		t.Fatal(err)
 	}
 	checkTrails(t, nodes, token, hash, []string{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"minitwit/node/cluster"
 	"minitwit/ops/backup"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -95,7 +96,7 @@ func (n *Node) RestoreCluster(ctx context.Context, r io.Reader) (backup.Header, 
 		return h, fmt.Errorf("%w: %w", ErrUnavailable, errNotLeaderHere)
 	}
 	if errors.Is(err, raft.ErrLeadershipLost) {
-		return h, fmt.Errorf("%w: leadership moved during the restore; it may or may not have taken effect: run it again (restoring twice gives the same state)", ErrUnavailable)
+		return h, fmt.Errorf("%w: leadership moved during the restore; it may or may not have taken effect: run it again (restoring twice gives the same state)", cluster.ErrOutcomeUnknown)
 	}
 	if err != nil {
 		return h, fmt.Errorf("restoring the cluster: %w", err)

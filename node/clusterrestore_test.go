@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
 	"minitwit/ops/backup"
+	"minitwit/ops/testwait"
 	"minitwit/store"
 )
 
@@ -86,4 +88,58 @@ func TestRestoreRunningCluster(t *testing.T) {
 		t.Fatal("a member restarted after the restore lost it")
 	}
 	waitSame(t, []*node.Node{nodes[0], nodes[1], back})
+}
+
+// TestClusterRestoreFollowsTheLeader: the cluster client (`minitwit restore
+// --cluster`) sends the backup again, to the leader of the moment, when
+// the member it found leading no longer leads once the backup reaches it
+// (on a busy machine leadership moves, during a restore too), and the
+// cluster ends with the backup's state.
+func TestClusterRestoreFollowsTheLeader(t *testing.T) {
+	t.Parallel()
+	nodes := nodetest.StartCluster(t, web, 3)
+	register(t, nodes[0], "before the backup")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testwait.Timeout)
+	defer cancel()
+	var buf bytes.Buffer
+	if _, err := nodes[1].Backup(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	file := buf.Bytes()
+	register(t, nodes[2], "after the backup")
+	c, err := node.NewClusterClient(nodes[1].DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opens := 0
+	open := func() (io.ReadCloser, error) {
+		opens++
+		if opens == 1 {
+			// The client has just found the leader: leadership moves
+			// before the backup reaches it.
+			leader, _ := leaderOf(t, nodes)
+			testwait.UntilNil(t, "leadership to move", func() error {
+				if leader.Status().Role != "leader" {
+					return nil
+				}
+				if _, err := c.Transfer(ctx, leader.RaftAddr(), ""); err != nil {
+					return err
+				}
+				return errors.New("transferred; waiting for the old leader to step down")
+			})
+		}
+		return io.NopCloser(bytes.NewReader(file)), nil
+	}
+	if err := c.RestoreCluster(ctx, nodes[1].RaftAddr(), open); err != nil {
+		t.Fatal(err)
+	}
+	if opens < 2 {
+		t.Fatalf("the backup was sent %d time(s); want it sent again to the new leader", opens)
+	}
+	waitSame(t, nodes)
+	for _, n := range nodes {
+		if !readUser(t, n, "before the backup") || readUser(t, n, "after the backup") {
+			t.Fatalf("%s does not hold the backed-up state", n.ID())
+		}
+	}
 }

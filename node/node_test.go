@@ -175,8 +175,9 @@ func TestScenarioReplay(t *testing.T) {
 		BaseURL: base + "/api", Concurrency: 8,
 		// The simulator's 0.3 s budget is a benchmark matter (see
 		// docs/benchmarks.md); under -race a generous timeout keeps this a
-		// correctness test.
-		Timeout: 10 * time.Second,
+		// correctness test: the test node's request timeout
+		// (nodetest.Config), so a slow write is waited for, not left.
+		Timeout: time.Duration(n.Config().HTTP.RequestTimeout),
 		Errors:  &errLines,
 	})
 	if err != nil {

@@ -370,6 +370,12 @@ func openBackup(file string, key *backup.Key) (io.Reader, io.Closer, error) {
 	return r, f, nil
 }
 
+// readCloser is a reader with the file under it to close.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 func restoreCluster(file string, key *backup.Key, cfgFile, dataDir, addr string, yes bool, stdout, stderr io.Writer) int {
 	fail := func(err error) int { fmt.Fprintln(stderr, "minitwit restore:", err); return 1 }
 	cfg, err := loadNodeConfig(cfgFile, dataDir)
@@ -412,14 +418,17 @@ func restoreCluster(file string, key *backup.Key, cfgFile, dataDir, addr string,
 		}
 	}
 	// Sent decrypted (the cluster port is mutual TLS); read again through
-	// the authentication, so a file changed since the check is cut off
-	// and the leader refuses what it got.
-	r, f, err = openBackup(file, key)
-	if err != nil {
-		return fail(err)
+	// the authentication (on each attempt: the client sends it again if
+	// leadership moves meanwhile), so a file changed since the check is
+	// cut off and the leader refuses what it got.
+	open := func() (io.ReadCloser, error) {
+		r, f, err := openBackup(file, key)
+		if err != nil {
+			return nil, err
+		}
+		return readCloser{r, f}, nil
 	}
-	defer f.Close()
-	if err := client.RestoreClusterFrom(ctx, addr, r); err != nil {
+	if err := client.RestoreCluster(ctx, addr, open); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintln(stdout, "the cluster now holds the backup's state")

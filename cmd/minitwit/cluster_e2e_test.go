@@ -241,7 +241,11 @@ func (n *clNode) current() *clProc {
 func (n *clNode) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(binPath, n.args...)
-	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000", "MINITWIT_JOIN_TOKEN="+clJoinToken), n.env...)
+	// The wan profile unless the test names one (a later entry wins): room
+	// for a busy machine, as in-process test nodes have (nodetest.Config).
+	// With lan's 50 ms a node process sharing two cores with a second test
+	// suite misses heartbeats, and the cluster elects again and again.
+	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000", "MINITWIT_JOIN_TOKEN="+clJoinToken, "MINITWIT_RAFT_PROFILE=wan"), n.env...)
 	cmd.Stdout, cmd.Stderr = n.logs, n.logs
 	fmt.Fprintf(n.logs, "=== test: starting %s\n", n.name)
 	if err := cmd.Start(); err != nil {

@@ -167,6 +167,8 @@ func (s *Server) serveRestore(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrNotLeaderHere):
 		rpcFail(w, codeNotLeader, err)
+	case errors.Is(err, ErrOutcomeUnknown):
+		rpcFail(w, codeOutcomeUnknown, err)
 	case errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrNewerFormat) || errors.Is(err, backup.ErrEncrypted):
 		rpcFail(w, codeBadRequest, err)
 	case err != nil:

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -216,38 +215,47 @@ func (c *Client) Backup(ctx context.Context, addr string, w io.Writer) error {
 	return err
 }
 
-// RestoreCluster sends the backup in file to the leader of the cluster the
-// node at addr belongs to, which replaces the cluster's state with it.
-func (c *Client) RestoreCluster(ctx context.Context, addr, file string) error {
-	leader, err := c.Leader(ctx, addr)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return c.restoreAt(ctx, leader, f)
-}
+// restoreAttempts bounds how many times RestoreCluster sends the backup
+// when leadership keeps moving: a cluster that elects that often has a
+// problem an operator should see.
+const restoreAttempts = 8
 
-// RestoreClusterFrom is RestoreCluster with the backup read from r (a
-// decrypted backup, which never touches the disk in the clear).
-func (c *Client) RestoreClusterFrom(ctx context.Context, addr string, r io.Reader) error {
-	leader, err := c.Leader(ctx, addr)
-	if err != nil {
-		return err
+// RestoreCluster sends a backup to the leader of the cluster the node at
+// addr belongs to, which replaces the cluster's state with it. open gives
+// the backup from its start (a decrypted backup is read again from its
+// file, never stored in the clear); it is called once per attempt.
+//
+// A restore that reached a member that no longer leads, or during which
+// leadership moved (on a busy machine the leader can lose its lease while
+// it and its followers install the backup), is sent again to the leader
+// of the moment: restoring the same backup twice gives the same state, so
+// a restore whose outcome was unknown cannot do harm by being repeated.
+func (c *Client) RestoreCluster(ctx context.Context, addr string, open func() (io.ReadCloser, error)) error {
+	for attempt := 1; ; attempt++ {
+		leader, err := c.Leader(ctx, addr)
+		if err != nil {
+			return err
+		}
+		body, err := open()
+		if err != nil {
+			return err
+		}
+		resp, err := c.send(ctx, http.MethodPost, leader, rpcRestore, body)
+		body.Close()
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		var re *rpcError
+		if !errors.As(err, &re) || (re.code != codeNotLeader && re.code != codeOutcomeUnknown) || attempt == restoreAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
 	}
-	return c.restoreAt(ctx, leader, r)
-}
-
-func (c *Client) restoreAt(ctx context.Context, leader string, body io.Reader) error {
-	resp, err := c.send(ctx, http.MethodPost, leader, rpcRestore, body)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
 }
 
 // Flagged lists the flagged messages, newest first, through the node at

@@ -199,11 +199,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // HTTPConfig bounds the public listener: how many connections it holds at
-// once (more wait in the kernel's queue, unaccepted) and how long an idle
-// keep-alive connection is kept.
+// once (more wait in the kernel's queue, unaccepted), how long an idle
+// keep-alive connection is kept, and how long a request may wait for Raft
+// or a password-hashing slot (a write runs to this deadline even when its
+// client has left).
 type HTTPConfig struct {
 	MaxConnections int      `toml:"max_connections"`
 	IdleTimeout    Duration `toml:"idle_timeout"`
+	RequestTimeout Duration `toml:"request_timeout"`
 	// TrustedProxies (IPs or CIDRs) are the peers whose X-Forwarded-For
 	// and X-Forwarded-Proto are believed; the TrustedProxies method of
 	// Config returns them parsed. Empty: the headers are never believed.

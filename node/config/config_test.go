@@ -48,7 +48,7 @@ func TestDefaultIsValid(t *testing.T) {
 		TLS:    TLSConfig{ACMECA: LetsEncryptDirectory, HSTSMaxAge: Duration(365 * 24 * time.Hour)},
 		Backup: BackupConfig{Interval: Duration(3 * time.Hour), KeepDays: 7, S3: S3Config{Prefix: "minitwit/", Region: "us-east-1"}},
 		Admin:  AdminConfig{Username: "operator"},
-		HTTP:   HTTPConfig{MaxConnections: 1000, IdleTimeout: Duration(60 * time.Second)},
+		HTTP:   HTTPConfig{MaxConnections: 1000, IdleTimeout: Duration(60 * time.Second), RequestTimeout: Duration(10 * time.Second)},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("Default() = %+v\nwant        %+v", c, want)

@@ -282,6 +282,13 @@ func httpKeys() []key {
 				}
 				return nil
 			}),
+		field("http.request_timeout", func(c *Config) *Duration { return &c.HTTP.RequestTimeout }, Duration(10*time.Second)).
+			checked(func(c *Config) error {
+				if d := time.Duration(c.HTTP.RequestTimeout); d < time.Second || d > 10*time.Minute {
+					return fmt.Errorf("must be from 1s to 10m (is %s)", d)
+				}
+				return nil
+			}),
 		field("http.trusted_proxies", func(c *Config) *[]string { return &c.HTTP.TrustedProxies }, nil).
 			env("MINITWIT_HTTP_TRUSTED_PROXIES").
 			help("comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed").

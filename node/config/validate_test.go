@@ -73,6 +73,7 @@ func TestValidateRejects(t *testing.T) {
 		{"alerts.interval zero", func(c *Config) { c.Alerts.Interval = 0 }, "alerts.interval", "from 1s to 1h"},
 		{"http.max_connections too small", func(c *Config) { c.HTTP.MaxConnections = 15 }, "http.max_connections", "at least 16"},
 		{"http.idle_timeout zero", func(c *Config) { c.HTTP.IdleTimeout = 0 }, "http.idle_timeout", "from 1s to 1h"},
+		{"http.request_timeout too long", func(c *Config) { c.HTTP.RequestTimeout = Duration(time.Hour) }, "http.request_timeout", "from 1s to 10m"},
 		{"api.max_body_bytes too small", func(c *Config) { c.API.MaxBodyBytes = 1023 }, "api.max_body_bytes", "at least 1024"},
 		{"api.max_body_bytes too big", func(c *Config) { c.API.MaxBodyBytes = 16<<20 + 1 }, "api.max_body_bytes", "at most 16777216"},
 		{"unknown log.level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "debug, info, warn, error"},

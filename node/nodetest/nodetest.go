@@ -46,6 +46,11 @@ func Config(dir string) config.Config {
 	cfg.Raft.HeartbeatTimeout = config.Duration(300 * time.Millisecond)
 	cfg.Raft.ElectionTimeout = config.Duration(300 * time.Millisecond)
 	cfg.Raft.LeaderLeaseTimeout = config.Duration(150 * time.Millisecond)
+	// The same room for a request: under -race, with a second test suite
+	// on the two cores, eight registrations queued for argon2id took more
+	// than the default 10 s, and a write that runs out of its deadline is
+	// not made.
+	cfg.HTTP.RequestTimeout = config.Duration(time.Minute)
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
