@@ -128,12 +128,39 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, d *adminData
 	s.renderAdmin(w, r, "users", d)
 }
 
+// operatorNamed resolves the user an admin action names to its stored
+// spelling, as `minitwit admin` does (store.ReadTx.ResolveUsername): the
+// exact name, else the one that differs only in case or Unicode form. It
+// answers the request itself (404, 409 for clashing old names) when
+// there is none to act on.
+func (s *Server) operatorNamed(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
+	st, err := s.opts.Reader.ReadStore(r.Context())
+	if err != nil {
+		s.unavailable(w, r, err)
+		return "", false
+	}
+	var stored string
+	var amb *store.AmbiguousNameError
+	err = st.View(func(tx *store.ReadTx) error { var err error; stored, err = tx.ResolveUsername(name); return err })
+	switch {
+	case errors.Is(err, store.ErrUnknownUser):
+		s.errorPage(w, r, http.StatusNotFound, "There is no user called "+strconv.Quote(name)+".")
+		return "", false
+	case errors.As(err, &amb):
+		s.errorPage(w, r, http.StatusConflict, "The name "+amb.Error()+".")
+		return "", false
+	case err != nil:
+		s.unavailable(w, r, err)
+		return "", false
+	}
+	return stored, true
+}
+
 // adminSetAdmin grants (admin=1) or revokes (admin=0) a user's admin flag.
 func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminData) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	name := r.PathValue("name")
 	var grant bool
 	switch r.PostForm.Get("admin") {
 	case "1":
@@ -141,6 +168,10 @@ func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminD
 	case "0":
 	default:
 		s.errorPage(w, r, http.StatusBadRequest, `The form must say admin=1 (grant) or admin=0 (revoke).`)
+		return
+	}
+	name, ok := s.operatorNamed(w, r, r.PathValue("name"))
+	if !ok {
 		return
 	}
 	err := s.proposeAudited(r.Context(), d.User.Name, &raftfsm.SetAdmin{User: name, Admin: grant}, "", "")
@@ -173,7 +204,10 @@ func (s *Server) adminSignOut(w http.ResponseWriter, r *http.Request, d *adminDa
 	if !s.parseForm(w, r) {
 		return
 	}
-	name := r.PathValue("name")
+	name, ok := s.operatorNamed(w, r, r.PathValue("name"))
+	if !ok {
+		return
+	}
 	err := s.proposeAudited(r.Context(), d.User.Name, &raftfsm.EndSessions{User: name}, "sign out everywhere", name)
 	switch {
 	case errors.Is(err, store.ErrUnknownUser):
