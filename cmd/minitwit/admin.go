@@ -42,7 +42,9 @@ given exactly.
 It reads the same configuration as serve (--config, MINITWIT_* env) to find
 the node: when the node runs, the change goes through it, over the internode
 port with its certificate (like 'minitwit cluster'); when it is stopped, the
-node is started here for the change and stopped again.
+node is started here for the change and stopped again; a data dir never
+served gets the change written into its data file directly (state only:
+no node id, addresses or Raft log).
 
 Flags:
 `
