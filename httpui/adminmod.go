@@ -131,8 +131,7 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, d *adminData
 // operatorNamed resolves the user an admin action names to its stored
 // spelling, as `minitwit admin` does (store.ReadTx.ResolveUsername): the
 // exact name, else the one that differs only in case or Unicode form. It
-// answers the request itself (404, 409 for clashing old names) when
-// there is none to act on.
+// answers the request itself (409) for clashing old names.
 func (s *Server) operatorNamed(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
 	st, err := s.opts.Reader.ReadStore(r.Context())
 	if err != nil {
@@ -144,8 +143,9 @@ func (s *Server) operatorNamed(w http.ResponseWriter, r *http.Request, name stri
 	err = st.View(func(tx *store.ReadTx) error { var err error; stored, err = tx.ResolveUsername(name); return err })
 	switch {
 	case errors.Is(err, store.ErrUnknownUser):
-		s.errorPage(w, r, http.StatusNotFound, "There is no user called "+strconv.Quote(name)+".")
-		return "", false
+		// Proposed as typed all the same: the state machine refuses it, and
+		// the audit trail records the refused attempt (404 then).
+		return name, true
 	case errors.As(err, &amb):
 		s.errorPage(w, r, http.StatusConflict, "The name "+amb.Error()+".")
 		return "", false

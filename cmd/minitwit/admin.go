@@ -113,7 +113,10 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		case action == "create" && err == nil:
 			stored = found
 			return store.ErrNameTaken
-		case action == "create" && errors.Is(err, store.ErrUnknownUser):
+		case errors.Is(err, store.ErrUnknownUser):
+			// Proposed as typed all the same (create; the others are refused
+			// by the state machine, which records the attempt in the audit
+			// trail).
 		case err != nil:
 			return err
 		default:
