@@ -31,12 +31,26 @@ func (s *Server) adminMessages(w http.ResponseWriter, r *http.Request, d *adminD
 	d.UserQuery, d.TextQuery = q.Get("user"), q.Get("q")
 	search := store.MessageSearch{Author: d.UserQuery, Text: d.TextQuery, Before: before(r), Limit: adminPageSize}
 	var next uint64
+	var amb *store.AmbiguousNameError
 	err = st.View(func(tx *store.ReadTx) error {
+		if search.Author != "" {
+			// The author the operator typed, as the user actions take names
+			// (operatorNamed).
+			stored, err := tx.ResolveUsername(search.Author)
+			if errors.As(err, &amb) {
+				return err
+			}
+			if err == nil {
+				search.Author = stored
+			}
+		}
 		var err error
 		d.Messages, next, err = tx.SearchMessages(search)
 		return err
 	})
 	switch {
+	case errors.As(err, &amb):
+		d.Error = "The name " + amb.Error() + "."
 	case errors.Is(err, store.ErrUnknownUser):
 		d.Error = "There is no user called " + strconv.Quote(d.UserQuery) + "."
 	case err != nil:

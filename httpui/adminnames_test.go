@@ -10,8 +10,8 @@ import (
 )
 
 // TestAdminUserActionsResolveFoldedNames: the admin page's user actions
-// (make/revoke admin, sign out everywhere) take a name as `minitwit admin`
-// does: exactly, else the one user whose name differs only in case or
+// (make/revoke admin, sign out everywhere) and the moderation page's
+// author filter take a name as `minitwit admin` does: exactly, else the one user whose name differs only in case or
 // Unicode form, and the flash names the stored spelling. On a real node,
 // where the state machine keeps names unique that way.
 func TestAdminUserActionsResolveFoldedNames(t *testing.T) {
@@ -33,6 +33,12 @@ func TestAdminUserActionsResolveFoldedNames(t *testing.T) {
 	uiWantContains(t, admin.post(t, "/admin/users/j%C3%BCrgen/signout", uiForm("back", "/admin/users")),
 		"Every session of Jürgen was signed out.")
 	uiWantRedirect(t, jurgen.getStay(t, "/admin"), "/login?next=%2Fadmin")
+
+	// The moderation page's author filter takes names the same way.
+	uiPostMessage(t, uiSignup(t, base, "Loud"), "a message by Loud")
+	p = admin.get(t, "/admin/messages?user=LOUD")
+	uiWantContains(t, p, "a message by Loud")
+	uiWantLacks(t, p, "There is no user called")
 
 	uiWantStatus(t, admin.postStay(t, "/admin/users/J%C3%BCrgens/admin", uiForm("admin", "1")), http.StatusNotFound)
 	uiWantStatus(t, admin.postStay(t, "/admin/users/ghost/signout", nil), http.StatusNotFound)
@@ -62,6 +68,7 @@ func TestAdminUserActionsRefuseClashingOldNames(t *testing.T) {
 			t.Errorf("%s made an admin by a refused name", name)
 		}
 	}
+	uiWantContains(t, admin.get(t, "/admin/messages?user=PAT"), "could be any of")
 	uiWantFlashes(t, admin.post(t, "/admin/users/pat/admin", uiForm("admin", "1")), "pat is now an admin.")
 	if u, _ := uiUser(t, n, "Pat"); u.Admin {
 		t.Error("granting pat made Pat an admin")
