@@ -31,12 +31,26 @@ func (s *Server) adminMessages(w http.ResponseWriter, r *http.Request, d *adminD
 	d.UserQuery, d.TextQuery = q.Get("user"), q.Get("q")
 	search := store.MessageSearch{Author: d.UserQuery, Text: d.TextQuery, Before: before(r), Limit: adminPageSize}
 	var next uint64
+	var amb *store.AmbiguousNameError
 	err = st.View(func(tx *store.ReadTx) error {
+		if search.Author != "" {
+			// The author the operator typed, as the user actions take names
+			// (operatorNamed).
+			stored, err := tx.ResolveUsername(search.Author)
+			if errors.As(err, &amb) {
+				return err
+			}
+			if err == nil {
+				search.Author = stored
+			}
+		}
 		var err error
 		d.Messages, next, err = tx.SearchMessages(search)
 		return err
 	})
 	switch {
+	case errors.As(err, &amb):
+		d.Error = "The name " + amb.Error() + "."
 	case errors.Is(err, store.ErrUnknownUser):
 		d.Error = "There is no user called " + strconv.Quote(d.UserQuery) + "."
 	case err != nil:
@@ -128,12 +142,39 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, d *adminData
 	s.renderAdmin(w, r, "users", d)
 }
 
+// operatorNamed resolves the user an admin action names to its stored
+// spelling, as `minitwit admin` does (store.ReadTx.ResolveUsername): the
+// exact name, else the one that differs only in case or Unicode form. It
+// answers the request itself (409) for clashing old names.
+func (s *Server) operatorNamed(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
+	st, err := s.opts.Reader.ReadStore(r.Context())
+	if err != nil {
+		s.unavailable(w, r, err)
+		return "", false
+	}
+	var stored string
+	var amb *store.AmbiguousNameError
+	err = st.View(func(tx *store.ReadTx) error { var err error; stored, err = tx.ResolveUsername(name); return err })
+	switch {
+	case errors.Is(err, store.ErrUnknownUser):
+		// Proposed as typed all the same: the state machine refuses it, and
+		// the audit trail records the refused attempt (404 then).
+		return name, true
+	case errors.As(err, &amb):
+		s.errorPage(w, r, http.StatusConflict, "The name "+amb.Error()+".")
+		return "", false
+	case err != nil:
+		s.unavailable(w, r, err)
+		return "", false
+	}
+	return stored, true
+}
+
 // adminSetAdmin grants (admin=1) or revokes (admin=0) a user's admin flag.
 func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminData) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	name := r.PathValue("name")
 	var grant bool
 	switch r.PostForm.Get("admin") {
 	case "1":
@@ -141,6 +182,10 @@ func (s *Server) adminSetAdmin(w http.ResponseWriter, r *http.Request, d *adminD
 	case "0":
 	default:
 		s.errorPage(w, r, http.StatusBadRequest, `The form must say admin=1 (grant) or admin=0 (revoke).`)
+		return
+	}
+	name, ok := s.operatorNamed(w, r, r.PathValue("name"))
+	if !ok {
 		return
 	}
 	err := s.proposeAudited(r.Context(), d.User.Name, &raftfsm.SetAdmin{User: name, Admin: grant}, "", "")
@@ -173,7 +218,10 @@ func (s *Server) adminSignOut(w http.ResponseWriter, r *http.Request, d *adminDa
 	if !s.parseForm(w, r) {
 		return
 	}
-	name := r.PathValue("name")
+	name, ok := s.operatorNamed(w, r, r.PathValue("name"))
+	if !ok {
+		return
+	}
 	err := s.proposeAudited(r.Context(), d.User.Name, &raftfsm.EndSessions{User: name}, "sign out everywhere", name)
 	switch {
 	case errors.Is(err, store.ErrUnknownUser):

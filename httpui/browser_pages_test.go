@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -236,6 +237,9 @@ func TestBrowserEveryPage(t *testing.T) {
 	browserCheckPage(ctx, t, con, base, dir, "/admin", "admin-overview", 0)
 	if ft := browserEval[string](ctx, t, `document.querySelector("#faulttolerance").textContent`); !strings.Contains(ft, "1 voter, quorum 1") {
 		t.Errorf("fault tolerance line %q", ft)
+	}
+	if ca := browserEval[string](ctx, t, `document.querySelector("#clusterca").textContent`); !regexp.MustCompile(`^cluster CA: [0-9a-f]{16} \(`).MatchString(ca) {
+		t.Errorf("cluster CA line %q", ca)
 	}
 	browserCheckPage(ctx, t, con, base, dir, "/admin/charts", "admin-charts", 0)
 	// The charts share the page's width: at 1280 px (the last width

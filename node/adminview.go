@@ -147,6 +147,9 @@ func (n *Node) Overview(ctx context.Context) nodeinfo.Overview {
 	ov := nodeinfo.Overview{Self: n.nodeID, Warnings: n.configWarnings(), Alerts: n.Alerts()}
 	_, leader := n.raft.LeaderWithID()
 	ov.Leader = string(leader)
+	if st, err := n.cluster.CAState(); err == nil {
+		ov.CA = &nodeinfo.CA{Current: st.Current, Next: st.Next, Previous: st.Previous}
+	}
 
 	members := n.memberList()
 	ov.Nodes = make([]nodeinfo.Info, len(members))

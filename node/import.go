@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -15,6 +16,44 @@ import (
 // (ClusterClient.Proposer). The importer and the admin tools take one.
 type Proposer interface {
 	Propose(ctx context.Context, cmd raftfsm.Command) (raftfsm.Result, error)
+}
+
+// ResolveUsername returns the stored spelling of the user an operator
+// named, through p (store.ReadTx.ResolveUsername: the exact name, else the
+// one that folds alike): every `minitwit admin` action resolves the name
+// it is given this way, whether it goes through a running member
+// (ClusterClient.Proposer), a node started for it, or a data file never
+// served (WithDataDir).
+func ResolveUsername(ctx context.Context, p Proposer, name string) (string, error) {
+	if r, ok := p.(interface {
+		ResolveUsername(context.Context, string) (string, error)
+	}); ok {
+		return r.ResolveUsername(ctx, name)
+	}
+	return "", fmt.Errorf("cannot look user names up through %T", p)
+}
+
+// ResolveUsername reads the data file the commands go to.
+func (p *seedProposer) ResolveUsername(_ context.Context, name string) (string, error) {
+	return resolveIn(p.st, name)
+}
+
+// ResolveUsername is the package function for a running node: a
+// linearizable read, like the pages'.
+func (n *Node) ResolveUsername(ctx context.Context, name string) (string, error) {
+	st, err := n.ReadStore(ctx)
+	if err != nil {
+		return "", err
+	}
+	return resolveIn(st, name)
+}
+
+func resolveIn(st *store.Store, name string) (out string, err error) {
+	verr := st.View(func(tx *store.ReadTx) error { out, err = tx.ResolveUsername(name); return nil })
+	if verr != nil {
+		return "", verr
+	}
+	return out, err
 }
 
 // ImportSQLite imports the course SQLite database at path through this

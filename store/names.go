@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -83,4 +84,69 @@ func (r *ReadTx) EachUsername(fn func(name string) error) error {
 		}
 	}
 	return nil
+}
+
+// Operators name users by hand (`minitwit admin reset-password ALICE`, the
+// admin page's actions), and names are unique only up to folding
+// (FoldName): so an operator's name means the user of that exact name
+// when there is one, and otherwise the user whose name folds alike, which
+// is one user for every name stored since the state machine checks folded
+// names. Names stored before that check may clash ("Alice" and "alice");
+// then a name that is neither is refused with both spellings, never
+// guessed. Sign-in and profile URLs keep exact names: only operators'
+// actions resolve.
+
+// UsernameMatches returns the stored names an operator's name can mean:
+// the name itself when it is stored, otherwise every stored name that
+// folds alike, in byte order. A name that is not stored as typed costs a
+// scan of the names (a rare operator action; the folded index keeps one
+// owner per form, so it cannot tell clashes from before the check).
+func (r *ReadTx) UsernameMatches(name string) []string {
+	if r.usernames.Get([]byte(name)) != nil {
+		return []string{name}
+	}
+	folded := FoldName(name)
+	var out []string
+	c := r.usernames.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if FoldName(string(k)) == folded {
+			out = append(out, string(k))
+		}
+	}
+	return out
+}
+
+// ResolveUsername returns the stored spelling of the user an operator
+// named (UsernameMatches): ErrUnknownUser when there is none, an
+// *AmbiguousNameError when names from before the folded check clash.
+func (r *ReadTx) ResolveUsername(name string) (string, error) {
+	return PickUsername(name, r.UsernameMatches(name))
+}
+
+// PickUsername is ResolveUsername's decision on matches gathered
+// elsewhere (a member's answer over the internode port).
+func PickUsername(name string, matches []string) (string, error) {
+	switch len(matches) {
+	case 0:
+		return "", fmt.Errorf("%w %q", ErrUnknownUser, name)
+	case 1:
+		return matches[0], nil
+	}
+	return "", &AmbiguousNameError{Name: name, Matches: matches}
+}
+
+// AmbiguousNameError refuses an operator's name that folds alike to more
+// than one stored name and is none of them exactly.
+type AmbiguousNameError struct {
+	Name    string
+	Matches []string
+}
+
+func (e *AmbiguousNameError) Error() string {
+	q := make([]string, len(e.Matches))
+	for i, m := range e.Matches {
+		q[i] = strconv.Quote(m)
+	}
+	return fmt.Sprintf("%q could be any of %s (names stored before names were unique regardless of case); give one exactly",
+		e.Name, strings.Join(q, ", "))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -65,4 +66,43 @@ func TestValidateEmail(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// TestResolveUsername: an operator's name means the exact user, else the
+// one that folds alike; clashes from before the folded check are refused
+// with every spelling, never guessed.
+func TestResolveUsername(t *testing.T) {
+	t.Parallel()
+	s, err := Open(filepath.Join(t.TempDir(), "data.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Registered before the folded check, as older data may be.
+	if err := s.Update(func(w *WriteTx) error {
+		for _, n := range []string{"Alice", "alice", "Jürgen"} {
+			if _, err := w.Register(n, "a@b", "h"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(r *ReadTx) error {
+		for name, want := range map[string]string{"alice": "alice", "Alice": "Alice", "JÜRGEN": "Jürgen", "ju\u0308rgen": "Jürgen"} {
+			if got, err := r.ResolveUsername(name); err != nil || got != want {
+				t.Errorf("ResolveUsername(%q) = %q, %v; want %q", name, got, err, want)
+			}
+		}
+		if _, err := r.ResolveUsername("bob"); !errors.Is(err, ErrUnknownUser) {
+			t.Errorf("ResolveUsername(bob): %v, want ErrUnknownUser", err)
+		}
+		var amb *AmbiguousNameError
+		if _, err := r.ResolveUsername("ALICE"); !errors.As(err, &amb) || len(amb.Matches) != 2 ||
+			!strings.Contains(err.Error(), `"Alice", "alice"`) {
+			t.Errorf("ResolveUsername(ALICE): %v, want both spellings", err)
+		}
+		return nil
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"minitwit/httpui"
 	"minitwit/httpui/auth"
 	"minitwit/node"
 	"minitwit/raftfsm"
@@ -34,10 +33,18 @@ they enroll again at /admin/2fa. Without --password-stdin a one-time
 password is generated and printed; it must be replaced at the first
 sign-in.
 
+Names are unique regardless of case and Unicode look-alikes, so NAME
+means the user of exactly that name, else the one whose name differs only
+so (ALICE acts on alice, and says so); create refuses a name taken that
+way. Names stored before that rule that clash (Alice and alice) must be
+given exactly.
+
 It reads the same configuration as serve (--config, MINITWIT_* env) to find
 the node: when the node runs, the change goes through it, over the internode
 port with its certificate (like 'minitwit cluster'); when it is stopped, the
-node is started here for the change and stopped again.
+node is started here for the change and stopped again; a data dir never
+served gets the change written into its data file directly (state only:
+no node id, addresses or Raft log).
 
 Flags:
 `
@@ -63,7 +70,6 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		return fail(2, err)
 	}
 
-	var cmd raftfsm.Command
 	var password string
 	temporary := false
 	if action == "create" || action == "reset-password" {
@@ -72,8 +78,10 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 			return fail(2, err)
 		}
 	}
-	switch action {
-	case "create":
+	if !slices.Contains(adminActions, action) {
+		return usageError(stderr, "admin", "unknown action %q%s", action, didYouMean(action, adminActions, ""))
+	}
+	if action == "create" {
 		// A new name follows the rules against look-alikes and route names.
 		if err := store.ValidateNewUsername(name); err != nil {
 			return fail(2, err)
@@ -81,15 +89,6 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		if err := store.ValidateEmail(*email); err != nil {
 			return fail(2, err)
 		}
-		cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: auth.HashPassword(password), Temporary: temporary}
-	case "reset-password":
-		cmd = &raftfsm.SetPassword{User: name, Hash: auth.HashPassword(password), Temporary: temporary}
-	case "grant", "revoke":
-		cmd = &raftfsm.SetAdmin{User: name, Admin: action == "grant"}
-	case "reset-2fa":
-		cmd = &raftfsm.TOTPReset{User: name}
-	default:
-		return usageError(stderr, "admin", "unknown action %q%s", action, didYouMean(action, adminActions, ""))
 	}
 
 	cfg, err := loadNodeConfig(*cfgFile, *dataDir)
@@ -99,47 +98,86 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	var res raftfsm.Result
-	propose := func(p httpui.Proposer) error {
-		var err error
+	stored := name // the stored spelling of the user named (node.ResolveUsername)
+	run := func(p node.Proposer) error {
+		// Names are unique up to case and Unicode look-alikes
+		// (store.FoldName): every action resolves the name the operator
+		// typed to the one account it can mean, and create refuses a name
+		// whose folded form is taken, naming the stored spelling.
+		found, err := node.ResolveUsername(ctx, p, name)
+		var amb *store.AmbiguousNameError
+		switch {
+		case action == "create" && errors.As(err, &amb):
+			stored = amb.Matches[0]
+			return store.ErrNameTaken
+		case action == "create" && err == nil:
+			stored = found
+			return store.ErrNameTaken
+		case errors.Is(err, store.ErrUnknownUser):
+			// Proposed as typed all the same (create; the others are refused
+			// by the state machine, which records the attempt in the audit
+			// trail).
+		case err != nil:
+			return err
+		default:
+			stored = found
+		}
+		var cmd raftfsm.Command
+		switch action {
+		case "create":
+			cmd = &raftfsm.CreateAdmin{Username: name, Email: *email, PasswordHash: auth.HashPassword(password), Temporary: temporary}
+		case "reset-password":
+			cmd = &raftfsm.SetPassword{User: stored, Hash: auth.HashPassword(password), Temporary: temporary}
+		case "grant", "revoke":
+			cmd = &raftfsm.SetAdmin{User: stored, Admin: action == "grant"}
+		case "reset-2fa":
+			cmd = &raftfsm.TOTPReset{User: stored}
+		}
 		if res, err = p.Propose(ctx, cmd); err != nil {
 			return err
 		}
 		return res.Err
 	}
 	quiet := toolLogger(stderr)
-	err = node.WithDataDir(ctx, cfg, quiet, func(p node.Proposer) error { return propose(p) })
+	err = node.WithDataDir(ctx, cfg, quiet, run)
 	if errors.Is(err, node.ErrDataDirInUse) {
 		var client *node.ClusterClient
 		if client, err = node.NewClusterClient(cfg.DataDir); err == nil {
 			if *addr, err = localMember(cfg, *addr); err == nil {
-				err = propose(client.Proposer(*addr))
+				err = run(client.Proposer(*addr))
 			}
 		}
 	}
+	var amb *store.AmbiguousNameError
 	switch {
+	case errors.As(err, &amb):
+		return fail(1, err)
 	case errors.Is(err, store.ErrNameTaken):
-		return fail(1, fmt.Errorf("a user called %q exists; make them an admin with 'minitwit admin grant %s'", name, name))
+		return fail(1, fmt.Errorf("a user called %q exists; make them an admin with 'minitwit admin grant %s'", stored, stored))
 	case errors.Is(err, store.ErrUnknownUser):
 		return fail(1, fmt.Errorf("there is no user called %q", name))
 	case errors.Is(err, store.ErrLastAdmin):
-		return fail(1, fmt.Errorf("%q is the last admin; grant someone else first", name))
+		return fail(1, fmt.Errorf("%q is the last admin; grant someone else first", stored))
 	case err != nil:
 		return fail(1, err)
+	}
+	if stored != name {
+		fmt.Fprintf(stdout, "%q is the user %s\n", name, stored)
 	}
 	switch action {
 	case "create":
 		fmt.Fprintf(stdout, "created admin %s\n", name)
 	case "reset-password":
-		fmt.Fprintf(stdout, "password of %s replaced\n", name)
+		fmt.Fprintf(stdout, "password of %s replaced\n", stored)
 	case "grant":
-		fmt.Fprintf(stdout, "%s is now an admin\n", name)
+		fmt.Fprintf(stdout, "%s is now an admin\n", stored)
 	case "revoke":
-		fmt.Fprintf(stdout, "%s is no longer an admin\n", name)
+		fmt.Fprintf(stdout, "%s is no longer an admin\n", stored)
 	case "reset-2fa":
 		if res.ID == 0 {
-			fmt.Fprintf(stdout, "%s had no two-factor sign-in\n", name)
+			fmt.Fprintf(stdout, "%s had no two-factor sign-in\n", stored)
 		} else {
-			fmt.Fprintf(stdout, "two-factor sign-in of %s removed; the password alone signs in until they enroll again\n", name)
+			fmt.Fprintf(stdout, "two-factor sign-in of %s removed; the password alone signs in until they enroll again\n", stored)
 		}
 	}
 	if temporary {

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"html"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,4 +70,42 @@ func TestCARotationUnderReplayLosesNoRequest(t *testing.T) {
 	clStopAll(t, nodes)
 	clCompareDigests(t, nodes)
 	t.Logf("stopped and compared at %s", time.Since(began).Round(time.Millisecond))
+}
+
+var admCALine = regexp.MustCompile(`<p id="clusterca"><span title="[^"]*">([^<]*)</span>`)
+
+// TestAdminPageShowsClusterCAAsTheCommandDoes: the admin overview's cluster
+// CA line is the line `minitwit cluster ca` prints, before and after
+// `cluster ca --rotate`, on a real node.
+func TestAdminPageShowsClusterCAAsTheCommandDoes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const password = "operator-password-from-env"
+	s := startServer(t, dir, "MINITWIT_ADMIN_PASSWORD="+password)
+	admWaitLog(t, s, "created the first admin with the configured admin.password")
+	b := newAdmBrowser(t)
+	b.signIn(s.base, "operator", password)
+	same := func(when string) string {
+		t.Helper()
+		code, out := runTool("cluster", "ca", "--data-dir", dir, "--timeout", "30s")
+		if code != 0 || !strings.HasPrefix(out, "cluster CA: ") {
+			t.Fatalf("cluster ca %s: exit %d\n%s", when, code, out)
+		}
+		p := b.get(s.base + "/admin")
+		m := admCALine.FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("the overview %s has no cluster CA line (%d):\n%s", when, p.status, p.body)
+		}
+		if got := html.UnescapeString(m[1]); got != strings.TrimSpace(out) {
+			t.Errorf("%s: the admin page shows %q, cluster ca prints %q", when, got, strings.TrimSpace(out))
+		}
+		return strings.TrimSpace(out)
+	}
+	before := same("before a rotation")
+	if code, out := runTool("cluster", "ca", "--rotate", "--data-dir", dir, "--timeout", "2m"); code != 0 || !strings.Contains(out, "cluster CA rotated") {
+		t.Fatalf("cluster ca --rotate: exit %d\n%s", code, out)
+	}
+	if after := same("after a rotation"); after == before {
+		t.Errorf("the CA line did not change with the rotation: %q", after)
+	}
 }

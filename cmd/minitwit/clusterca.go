@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"minitwit/node"
+	"minitwit/node/nodeinfo"
 	"minitwit/raftfsm"
 )
 
@@ -168,21 +169,11 @@ func caPEMIn(dataDir, fp string) ([]byte, error) {
 	return nil, fmt.Errorf("CA %s is not in %s's tls/ca.crt (the local node has not followed the rotation)", caShort(fp), dataDir)
 }
 
-// caLine describes a member's view of the cluster CA.
+// caLine describes a member's view of the cluster CA, as the admin page
+// shows it too (nodeinfo.CA).
 func caLine(st node.CAState) string {
-	switch {
-	case st.Next != "":
-		return fmt.Sprintf("cluster CA: %s (rotating, step 1 of 3: both trusted, next %s)", caShort(st.Current), caShort(st.Next))
-	case st.Previous != "":
-		return fmt.Sprintf("cluster CA: %s (rotating, step 2 of 3: both trusted, previous %s)", caShort(st.Current), caShort(st.Previous))
-	}
-	return "cluster CA: " + caShort(st.Current)
+	return nodeinfo.CA{Current: st.Current, Next: st.Next, Previous: st.Previous}.String()
 }
 
 // caShort is the part of a fingerprint shown to people (SHA-256, hex).
-func caShort(fp string) string {
-	if len(fp) > 16 {
-		return fp[:16]
-	}
-	return fp
-}
+func caShort(fp string) string { return nodeinfo.Short(fp) }

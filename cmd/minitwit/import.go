@@ -27,8 +27,10 @@ longer than the store takes, reserved or look-alike usernames, hashes in
 no known format, messages of unknown authors) are left out and listed. It reads the
 same configuration as serve (--config, MINITWIT_* env) to find the node:
 when the node runs, the import goes through it, over the internode port
-with its certificate; when it is stopped (or the data dir is new), the node
-is started here for the import and stopped again. With --url, the file is
+with its certificate; when it is stopped, the node is started here for the
+import and stopped again; a data dir never served gets the rows written
+into its data file directly (state only: no node id, addresses or Raft
+log, so the first serve may use any). With --url, the file is
 sent to a node anywhere over HTTP(S) with its admin token (admin.token).
 
 Flags:

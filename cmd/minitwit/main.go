@@ -30,12 +30,12 @@ func commands() []command {
 	return []command{
 		{"serve", "run a node: web UI, simulator API (/api), health endpoints", runServe},
 		{"simulate", "replay the course simulator's scenario against any MiniTwit", runSimulate},
-		{"cluster", "status, remove, transfer, token: administer a node's cluster", runCluster},
-		{"backup", "write a consistent, checksummed backup of a node's state", runBackup},
-		{"restore", "restore a backup into an empty data dir", runRestore},
+		{"cluster", "status, remove, transfer, token, ca: administer a node's cluster", runCluster},
+		{"backup", "write a consistent, checksummed backup of a node's state, or a backup key", runBackup},
+		{"restore", "restore a backup into an empty data dir, or the running cluster", runRestore},
 		{"import", "import a course database (SQLite: user, follower, message)", runImport},
 		{"flag", "flag, unflag or list messages (moderation) through Raft", runFlag},
-		{"admin", "create an admin, reset a password, grant or revoke admin rights", runAdmin},
+		{"admin", "create an admin, reset a password or 2FA, grant or revoke admin rights", runAdmin},
 		{"version", "print version, commit, build date and Go version", runVersion},
 	}
 }

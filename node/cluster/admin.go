@@ -201,6 +201,23 @@ func (s *Server) serveFlagged(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
+// serveUsernames answers which stored names an operator's ?name= can mean
+// (`minitwit admin` resolves the name it was given before it proposes).
+func (s *Server) serveUsernames(w http.ResponseWriter, r *http.Request) {
+	st, err := s.host.ReadStore(r.Context())
+	if err != nil {
+		rpcFail(w, codeUnavailable, err)
+		return
+	}
+	var out []string
+	err = st.View(func(tx *store.ReadTx) error { out = tx.UsernameMatches(r.URL.Query().Get("name")); return nil })
+	if err != nil {
+		rpcFail(w, codeUnavailable, err)
+		return
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
 // The cluster RPC answers while the node is still starting; /info and
 // /samples read what Start sets up last, so they wait for it.
 func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"minitwit/node/nodeinfo"
 	"minitwit/ops"
 	"minitwit/raftfsm"
+	"minitwit/store"
 )
 
 // Client is the one client of the cluster RPC: members use it to speak to
@@ -269,6 +271,26 @@ func (c *Client) Flagged(ctx context.Context, addr string) ([]FlaggedMessage, er
 	return out, json.Unmarshal(data, &out)
 }
 
+// ResolveUsername returns the stored spelling of the user an operator
+// named, as the member at addr reads it (store.ReadTx.ResolveUsername). A
+// member older than this call is answered with the name as given, which is
+// what it would have proposed before.
+func (c *Client) ResolveUsername(ctx context.Context, addr, name string) (string, error) {
+	data, err := c.do(ctx, http.MethodGet, addr, rpcUsernames+"?name="+url.QueryEscape(name), nil)
+	var re *rpcError
+	switch {
+	case errors.As(err, &re) && re.status == http.StatusNotFound && re.code == "":
+		return name, nil
+	case err != nil:
+		return "", err
+	}
+	var matches []string
+	if err := json.Unmarshal(data, &matches); err != nil {
+		return "", err
+	}
+	return store.PickUsername(name, matches)
+}
+
 // Info asks a member to describe itself (the admin page's overview).
 func (c *Client) Info(ctx context.Context, addr string) (nodeinfo.Info, error) {
 	var info nodeinfo.Info
@@ -345,6 +367,12 @@ type RemoteProposer struct {
 
 	mu     sync.Mutex
 	leader string // the leader found last, tried first
+}
+
+// ResolveUsername returns the stored spelling of the user an operator
+// named, read through the member it goes through (Client.ResolveUsername).
+func (p *RemoteProposer) ResolveUsername(ctx context.Context, name string) (string, error) {
+	return p.c.ResolveUsername(ctx, p.addr, name)
 }
 
 // Propose sends cmd to the leader and returns its result.

@@ -26,6 +26,9 @@ const (
 	rpcRestore  = "/restore"  // replace the cluster's state by a backup
 	rpcFlagged  = "/flagged"  // the flagged messages (FlaggedMessage)
 
+	// `minitwit admin NAME`: the stored names ?name= can mean (store.UsernameMatches).
+	rpcUsernames = "/usernames"
+
 	// The admin page's view of every member (node/adminview.go).
 	rpcInfo       = "/info"        // nodeinfo.Info
 	rpcSamples    = "/samples"     // sampled figures since ?since= (ns)
@@ -61,6 +64,7 @@ var routes = []route{
 	{http.MethodGet, rpcBackup, (*Server).serveBackup, "download backup"},
 	{http.MethodPost, rpcRestore, (*Server).serveRestore, "restore backup"},
 	{http.MethodGet, rpcFlagged, (*Server).serveFlagged, "list flagged messages"},
+	{http.MethodGet, rpcUsernames, (*Server).serveUsernames, ""},
 	{http.MethodGet, rpcInfo, (*Server).serveInfo, ""},
 	{http.MethodGet, rpcSamples, (*Server).serveSamples, ""},
 	{http.MethodGet, rpcLogsRecent, (*Server).serveLogsRecent, ""},

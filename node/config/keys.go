@@ -456,7 +456,7 @@ func backupKeys() []key {
 			env("MINITWIT_BACKUP_DIR").help("folder for scheduled backups"),
 		field("backup.encryption_key_file", func(c *Config) *string { return &c.Backup.EncryptionKeyFile }, "").
 			env("MINITWIT_BACKUP_ENCRYPTION_KEY_FILE").
-			help("age identity `file` (minitwit backup keygen FILE): every backup is encrypted to it; keep it outside data_dir").
+			help("age identity file (minitwit backup keygen FILE): every backup is encrypted to it; keep it outside data_dir").
 			checked(func(c *Config) error { return checkKeyFile(c.Backup.EncryptionKeyFile, c.DataDir) }),
 		field("backup.s3.endpoint", func(c *Config) *string { return &c.Backup.S3.Endpoint }, "").
 			checked(func(c *Config) error {

@@ -2,6 +2,7 @@ package nodeinfo
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"minitwit/ops"
@@ -31,6 +32,38 @@ type Overview struct {
 	Warnings []string // configuration the operator should fix
 	// Alerts are the in-node alerts as this node holds them.
 	Alerts alerting.State
+	// CA is the internode cluster CA as the answering node's replica
+	// holds it; nil when it could not be read.
+	CA *CA
+}
+
+// CA is the cluster CA (node/cluster's CAState, without a member's own
+// certificate and trust): fingerprints (SHA-256 of the certificate, hex)
+// of the current CA, which issues certificates, and during a rotation of
+// the staged Next one (step 1 of 3) or the Previous one being rotated out
+// (step 2 of 3).
+type CA struct {
+	Current, Next, Previous string
+}
+
+// String is the line `minitwit cluster ca` prints and the admin page
+// shows, fingerprints cut to their first 16 hex digits (Short).
+func (c CA) String() string {
+	switch {
+	case c.Next != "":
+		return fmt.Sprintf("cluster CA: %s (rotating, step 1 of 3: both trusted, next %s)", Short(c.Current), Short(c.Next))
+	case c.Previous != "":
+		return fmt.Sprintf("cluster CA: %s (rotating, step 2 of 3: both trusted, previous %s)", Short(c.Current), Short(c.Previous))
+	}
+	return "cluster CA: " + Short(c.Current)
+}
+
+// Short is the part of a CA fingerprint shown to people.
+func Short(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16]
+	}
+	return fp
 }
 
 // Info is one member as it describes itself.
