@@ -55,6 +55,14 @@ func (sn *Snapshot) Release() { _ = sn.tx.Rollback() }
 // file is written and synced beside the old one, checked by opening it, and
 // renamed over it atomically, so a crash leaves either the old or the new
 // state, never a mix. Readers wait for the swap and then see the new data.
+//
+// A snapshot of the old data that is still open (BeginSnapshot, not yet
+// released) keeps reading the old file, which is closed once the last one
+// is released: the swap does not wait for it. It must not: Raft can hold
+// such a snapshot open while it waits for its main goroutine, which on a
+// follower installing the leader's snapshot waits for this swap. Waiting
+// for the snapshot here deadlocked a follower (and every read of its
+// store) under load.
 func (s *Store) ReplaceWith(r io.Reader) error {
 	tmp := s.path + ".incoming"
 	if err := writeFileSynced(tmp, r); err != nil {
@@ -73,18 +81,15 @@ func (s *Store) ReplaceWith(r io.Reader) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.db != nil {
-		if err := s.db.Close(); err != nil {
-			return fmt.Errorf("replace data file: close old: %w", err)
-		}
-		s.db = nil
-	}
+	// The old file stays open (a renamed-over file lives on while open,
+	// and its lock is its own) until its open snapshots are released.
 	if err := os.Rename(tmp, s.path); err != nil {
 		os.Remove(tmp)
-		if db, reopenErr := openDB(s.path, s.opts); reopenErr == nil {
-			s.db = db // the old data stays in service
-		}
-		return fmt.Errorf("replace data file: %w", err)
+		return fmt.Errorf("replace data file: %w", err) // the old data stays in service
+	}
+	if s.db != nil {
+		s.retire(s.db)
+		s.db = nil
 	}
 	if err := fsutil.SyncDir(filepath.Dir(s.path)); err != nil {
 		return fmt.Errorf("replace data file: %w", err)
@@ -95,6 +100,18 @@ func (s *Store) ReplaceWith(r io.Reader) error {
 	}
 	s.db = db
 	return nil
+}
+
+// retire closes the handle of a replaced data file once no snapshot reads
+// it any more; Close waits for that.
+func (s *Store) retire(db *bolt.DB) {
+	s.retired.Add(1)
+	go func() {
+		defer s.retired.Done()
+		// An error closing a file already replaced leaves nothing to do:
+		// its data is no longer the store's.
+		_ = db.Close()
+	}()
 }
 
 func writeFileSynced(path string, r io.Reader) error {

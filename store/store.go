@@ -32,6 +32,9 @@ type Store struct {
 
 	mu sync.RWMutex // write-locked only while the file is swapped
 	db *bolt.DB
+	// retired counts replaced data files still open for their snapshots
+	// (ReplaceWith); Close waits for them.
+	retired sync.WaitGroup
 }
 
 // Open opens (creating if needed) the data file at path and makes sure every
@@ -92,6 +95,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.retired.Wait()
 	if s.db == nil {
 		return nil
 	}

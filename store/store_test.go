@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"minitwit/store"
 )
@@ -456,5 +458,67 @@ func TestReplaceWithRefusesGarbage(t *testing.T) {
 	}
 	if digest(t, s) != before {
 		t.Fatal("a refused replacement changed the data")
+	}
+}
+
+// TestReplaceWithDoesNotWaitForOpenSnapshots: a snapshot of the old data
+// still open does not hold up the swap (Raft may hold one open while it
+// waits for the goroutine that is swapping: that deadlocked a follower);
+// it goes on reading the old data, and Close waits for its release.
+func TestReplaceWithDoesNotWaitForOpenSnapshots(t *testing.T) {
+	t.Parallel()
+	src := openTemp(t)
+	register(t, src, "new state")
+	var file bytes.Buffer
+	sn, err := src.BeginSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sn.WriteTo(&file); err != nil {
+		t.Fatal(err)
+	}
+	sn.Release()
+	want := digest(t, src)
+
+	dst := openTemp(t)
+	register(t, dst, "old state")
+	oldWant := digest(t, dst)
+	held, err := dst.BeginSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := make(chan error, 1)
+	go func() { swapped <- dst.ReplaceWith(&file) }()
+	select {
+	case err := <-swapped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a bound on a hang, not a latency budget
+		held.Release() // lets the old swap and the test's cleanup end
+		t.Fatal("the swap waited for a snapshot of the old data")
+	}
+	if got := digest(t, dst); got != want {
+		t.Fatal("the store does not hold the new data after the swap")
+	}
+	var old bytes.Buffer
+	if _, err := held.WriteTo(&old); err != nil {
+		t.Fatalf("the open snapshot can no longer be read: %v", err)
+	}
+	held.Release()
+	oldCopy := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(oldCopy, old.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := store.Open(oldCopy, store.Options{InitialMmapSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	if digest(t, reopened) != oldWant {
+		t.Fatal("the snapshot held across the swap does not hold the old data")
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
