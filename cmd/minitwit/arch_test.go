@@ -57,6 +57,7 @@ func TestImportRules(t *testing.T) {
 		{username, oneOf(), "store/username is a leaf"},
 		{fsutil, oneOf(), "store/fsutil is a leaf (the standard library only)"},
 		{status, oneOf(), "ops/httpstatus is a leaf (the standard library only): httpui and node/cluster share it"},
+		{"minitwit/ops/testbuf", oneOf(), "ops/testbuf is a leaf (the standard library only): every package's tests may use it"},
 		{"minitwit/store", oneOf(username, fsutil), "the store knows nothing of Raft or HTTP"},
 		{"minitwit/raftfsm", oneOf("minitwit/store", username, fsutil), "the state machine sits on the store only"},
 		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", username, fsutil, auth), "the import reads SQLite into commands"},
