@@ -68,8 +68,8 @@ func TestCloseSingleNodeUnderLoadIsBounded(t *testing.T) {
 
 // startWriters starts 16 clients that post as "writer" through the base
 // URL baseOf gives each (by its number) as fast as they are answered,
-// returns once 20 of their writes were acknowledged, and returns the
-// function that stops them and waits until they have.
+// waits until 20 of their writes were acknowledged, and returns the
+// function that stops the clients and waits until they have.
 func startWriters(t *testing.T, baseOf func(w int) string) (stop func()) {
 	t.Helper()
 	done := make(chan struct{})
