@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"minitwit/node"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
@@ -84,10 +83,7 @@ func TestAdminAuditTrail(t *testing.T) {
 func TestAdminAuditTrailOnEveryNode(t *testing.T) {
 	t.Parallel()
 	nodes := nodetest.StartCluster(t, web, 3)
-	c, err := node.NewClusterClient(nodes[1].DataDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nodetest.ClusterClient(t, nodes[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 2*testwait.Timeout)
 	defer cancel()
 	if _, err := c.Token(ctx, nodes[0].RaftAddr()); err != nil {

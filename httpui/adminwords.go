@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"minitwit/node/nodeinfo"
@@ -70,18 +71,19 @@ func memberProblem(id string, err error) string {
 	return memberProblemText(id, err.Error())
 }
 
+// mentionsAny returns the test the error sentences are chosen by: whether
+// msg holds any of the words (lower case), ignoring case.
+func mentionsAny(msg string) func(words ...string) bool {
+	lower := strings.ToLower(msg)
+	return func(words ...string) bool {
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(lower, w) })
+	}
+}
+
 // memberProblemText is memberProblem for an error already turned into text
 // (a member's row of the overview carries its error as a string).
 func memberProblemText(id, msg string) string {
-	lower := strings.ToLower(msg)
-	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(lower, w) {
-				return true
-			}
-		}
-		return false
-	}
+	has := mentionsAny(msg)
 	switch {
 	case msg == "":
 		return ""
@@ -105,15 +107,7 @@ func memberProblemText(id, msg string) string {
 // from the operator; the error itself is shown beside it, smaller, for
 // the details (which target, which file).
 func backupProblem(msg string) string {
-	lower := strings.ToLower(msg)
-	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(lower, w) {
-				return true
-			}
-		}
-		return false
-	}
+	has := mentionsAny(msg)
 	switch {
 	case msg == "":
 		return ""

@@ -16,6 +16,7 @@ import (
 	"minitwit/httpui/auth"
 	"minitwit/node/nodeinfo"
 	"minitwit/ops"
+	"minitwit/ops/httpstatus"
 	"minitwit/raftfsm"
 	"minitwit/store"
 )
@@ -249,32 +250,6 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
-// statusWriter remembers the status code and counts the body bytes for
-// the log line and metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // ServeHTTP wraps every request: request id, deadline, panic recovery, one
 // log line, metrics by route pattern.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -287,7 +262,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &httpstatus.Writer{ResponseWriter: w}
 	sw.Header().Set("X-Request-Id", ri.id)
 	securityHeaders(sw.Header())
 	defer func() {
@@ -296,35 +271,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			s.log.Error("handler panic", "req_id", ri.id, "panic", fmt.Sprint(p))
-			if sw.status == 0 {
+			if sw.Status == 0 {
 				http.Error(sw, "internal error", http.StatusInternalServerError)
 			}
 		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
+		if sw.Status == 0 {
+			sw.Status = http.StatusOK
 		}
 		if ri.client.Err() != nil {
 			// Whatever was written went nowhere.
-			sw.status = statusClientGone
+			sw.Status = statusClientGone
 		}
 		dur := time.Since(start)
 		if ri.stream {
-			s.opts.Metrics.CountResponse(r.Pattern, sw.status)
+			s.opts.Metrics.CountResponse(r.Pattern, sw.Status)
 		} else {
-			s.opts.Metrics.ObserveRequest(r.Pattern, sw.status, dur)
+			s.opts.Metrics.ObserveRequest(r.Pattern, sw.Status, dur)
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && strings.HasPrefix(r.URL.Path, "/api/") {
-			s.opts.Metrics.SimulatorRequest(r.Pattern, sw.status)
+			s.opts.Metrics.SimulatorRequest(r.Pattern, sw.Status)
 		}
 		attrs := []slog.Attr{
 			slog.String("req_id", ri.id), slog.String("method", r.Method), slog.String("route", r.Pattern),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
+			slog.String("path", r.URL.Path), slog.Int("status", sw.Status), slog.Int64("bytes", sw.Bytes),
 			slog.Float64("dur_ms", float64(dur.Microseconds())/1000), slog.String("ip", s.clientIP(r).String()),
 		}
 		if ri.user != "" {
 			attrs = append(attrs, slog.String("user", ri.user))
 		}
-		if sw.status == statusClientGone {
+		if sw.Status == statusClientGone {
 			attrs = append(attrs, slog.Bool("client_gone", true))
 		}
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)

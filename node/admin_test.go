@@ -14,10 +14,7 @@ import (
 func TestClusterAdministration(t *testing.T) {
 	t.Parallel()
 	nodes := nodetest.StartCluster(t, web, 3)
-	c, err := node.NewClusterClient(nodes[1].DataDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nodetest.ClusterClient(t, nodes[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 2*testwait.Timeout)
 	defer cancel()
 	addr := nodes[1].RaftAddr()

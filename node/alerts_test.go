@@ -112,10 +112,7 @@ func TestWebhookAlertForADeadFollower(t *testing.T) {
 
 	// Leadership moves to the other follower while the alert fires: it
 	// carries on from the state it holds and does not fire again.
-	cc, err := node.NewClusterClient(leader.DataDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := nodetest.ClusterClient(t, leader)
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 	// On a loaded machine the two left may hold an election of their own

@@ -25,10 +25,7 @@ import (
 func TestOperatorActionsAreAudited(t *testing.T) {
 	t.Parallel()
 	nodes := nodetest.StartCluster(t, web, 3)
-	c, err := node.NewClusterClient(nodes[1].DataDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nodetest.ClusterClient(t, nodes[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 2*testwait.Timeout)
 	defer cancel()
 	testwait.UntilNil(t, "node2's members report with a leader", func() error {

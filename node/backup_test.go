@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,8 +95,14 @@ func restoredDigest(t *testing.T, file string, attempt int) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	dir := filepath.Join(t.TempDir(), fmt.Sprintf("restored-%d", attempt))
-	if _, err := node.RestoreDataDir(dir, f); err != nil {
+	return digestOfRestore(t, f, filepath.Join(t.TempDir(), fmt.Sprintf("restored-%d", attempt)))
+}
+
+// digestOfRestore restores the backup r into the new data dir dir and
+// returns the digest of the restored store.
+func digestOfRestore(t *testing.T, r io.Reader, dir string) string {
+	t.Helper()
+	if _, err := node.RestoreDataDir(dir, r); err != nil {
 		t.Fatal(err)
 	}
 	st, err := store.Open(filepath.Join(dir, "minitwit.db"), store.Options{})
@@ -168,20 +175,8 @@ func TestScheduledBackupsEncrypted(t *testing.T) {
 			t.Fatal(err)
 		}
 		attempt++
-		restored := filepath.Join(t.TempDir(), fmt.Sprintf("restored-%d", attempt))
-		if _, err := node.RestoreDataDir(restored, r); err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.Open(filepath.Join(restored, "minitwit.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		d, err := st.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d == digest(t, n) // read each time: the node may still change its state (fold names)
+		restored := digestOfRestore(t, r, filepath.Join(t.TempDir(), fmt.Sprintf("restored-%d", attempt)))
+		return restored == digest(t, n) // read each time: the node may still change its state (fold names)
 	})
 
 	notAKey := filepath.Join(t.TempDir(), "not-a-key")

@@ -89,7 +89,7 @@ func TestFollowerFarBehindCatchesUpBySnapshot(t *testing.T) {
 	}
 	back := nodetest.Start(t, web, cfg)
 	waitSame(t, []*node.Node{leader, rest[1], back})
-	if !readUser(t, back, "writer") {
+	if !nodetest.ReadUser(t, back, "writer") {
 		t.Fatal("the caught-up follower does not serve the data")
 	}
 }

@@ -14,21 +14,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
-	"minitwit/store"
 )
-
-func readUser(t *testing.T, n *node.Node, name string) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
-	defer cancel()
-	st, err := n.ReadStore(ctx)
-	if err != nil {
-		t.Fatalf("read on %s: %v", n.ID(), err)
-	}
-	found := false
-	st.View(func(r *store.ReadTx) error { _, err := r.UserByName(name); found = err == nil; return nil })
-	return found
-}
 
 // register registers name through n. A 503 is the node's "no leader at
 // the moment, try again" (a loaded machine can delay an election past the
@@ -87,7 +73,7 @@ func TestClusterJoinForwardAndReadYourWrites(t *testing.T) {
 		name := fmt.Sprintf("user %d", i)
 		register(t, n, name)
 		for _, m := range nodes {
-			if !readUser(t, m, name) {
+			if !nodetest.ReadUser(t, m, name) {
 				t.Fatalf("user registered via %s not visible on %s", n.ID(), m.ID())
 			}
 		}
@@ -144,7 +130,7 @@ func TestClusterSurvivesLeaderCrashAndTheNodeRejoins(t *testing.T) {
 
 	// Writes through a survivor wait for the election and succeed.
 	register(t, rest[0], "during")
-	if !readUser(t, rest[1], "during") || !readUser(t, rest[1], "before") {
+	if !nodetest.ReadUser(t, rest[1], "during") || !nodetest.ReadUser(t, rest[1], "before") {
 		t.Fatal("a survivor lost a write")
 	}
 	// The crashed node comes back with the same command line and catches up.
@@ -152,7 +138,7 @@ func TestClusterSurvivesLeaderCrashAndTheNodeRejoins(t *testing.T) {
 	back := nodetest.Start(t, web, cfg)
 	register(t, back, "after")
 	waitSame(t, append(rest, back))
-	if !readUser(t, back, "during") {
+	if !nodetest.ReadUser(t, back, "during") {
 		t.Fatal("the rejoined node misses a write made while it was down")
 	}
 }
@@ -175,7 +161,7 @@ func TestClusterNodeBackWithNewAddressReplacesItsEntry(t *testing.T) {
 	})
 	// Through a node that stayed up (node1 may be the one that moved).
 	register(t, leader, "after move")
-	if !readUser(t, back, "after move") {
+	if !nodetest.ReadUser(t, back, "after move") {
 		t.Fatal("the moved node does not receive writes")
 	}
 }
@@ -194,7 +180,7 @@ func TestClusterRemoveMember(t *testing.T) {
 		}
 	}
 	register(t, nodes[1], "two left")
-	if !readUser(t, nodes[0], "two left") {
+	if !nodetest.ReadUser(t, nodes[0], "two left") {
 		t.Fatal("the remaining nodes do not serve writes")
 	}
 }

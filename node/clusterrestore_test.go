@@ -61,7 +61,7 @@ func TestRestoreRunningCluster(t *testing.T) {
 	}
 	waitSame(t, nodes)
 	for _, n := range nodes {
-		if !readUser(t, n, "before the backup") || readUser(t, n, "after the backup") {
+		if !nodetest.ReadUser(t, n, "before the backup") || nodetest.ReadUser(t, n, "after the backup") {
 			t.Fatalf("%s does not hold the backed-up state", n.ID())
 		}
 		n.LocalStore().View(func(r *store.ReadTx) error {
@@ -73,7 +73,7 @@ func TestRestoreRunningCluster(t *testing.T) {
 	}
 	register(t, nodes[1], "after the restore")
 	for _, n := range nodes {
-		if !readUser(t, n, "after the restore") {
+		if !nodetest.ReadUser(t, n, "after the restore") {
 			t.Fatalf("a write after the restore is missing on %s", n.ID())
 		}
 	}
@@ -84,7 +84,7 @@ func TestRestoreRunningCluster(t *testing.T) {
 	cfg := nodes[2].ConfigForTest()
 	closeNode(t, nodes[2])
 	back := nodetest.Start(t, web, cfg)
-	if !readUser(t, back, "after the restore") || readUser(t, back, "after the backup") {
+	if !nodetest.ReadUser(t, back, "after the restore") || nodetest.ReadUser(t, back, "after the backup") {
 		t.Fatal("a member restarted after the restore lost it")
 	}
 	waitSame(t, []*node.Node{nodes[0], nodes[1], back})

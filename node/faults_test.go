@@ -111,6 +111,7 @@ func TestForwardedRequestsFollowANewLeader(t *testing.T) {
 	}
 }
 
+// countMessages counts the messages of user (up to 100) in st as it stands.
 func countMessages(t *testing.T, st *store.Store, user string) int {
 	t.Helper()
 	count := 0

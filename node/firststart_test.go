@@ -60,7 +60,7 @@ func TestFirstStartFailedMidwayRecovers(t *testing.T) {
 	cfg2.NodeID, cfg2.JoinToken, cfg2.Join = "node2", nodetest.ClusterToken, []string{n1.RaftAddr()}
 	n2 := nodetest.Start(t, web, cfg2)
 	register(t, n2, "after recovery")
-	if !readUser(t, n1, "after recovery") {
+	if !nodetest.ReadUser(t, n1, "after recovery") {
 		t.Fatal("a write through the joined node is not visible on the recovered one")
 	}
 }

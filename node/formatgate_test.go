@@ -38,11 +38,8 @@ func TestFormatGateDuringRollingUpgrade(t *testing.T) {
 			t.Errorf("%s proposed a format-3 command while %s reads format 2: %v", n.ID(), old.ID(), err)
 		}
 	}
-	client, err := node.NewClusterClient(nodes[0].DataDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = client.Proposer(nodes[1].RaftAddr()).Propose(ctx, grant)
+	client := nodetest.ClusterClient(t, nodes[0])
+	_, err := client.Proposer(nodes[1].RaftAddr()).Propose(ctx, grant)
 	if err == nil || !strings.Contains(err.Error(), "older MiniTwit") {
 		t.Errorf("a tool proposed a format-3 command while %s reads format 2: %v", old.ID(), err)
 	}

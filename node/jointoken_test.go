@@ -1,14 +1,12 @@
 package node_test
 
 import (
-	"context"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"minitwit/node"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testbuf"
 	"minitwit/store"
 )
 
@@ -23,19 +21,10 @@ func TestConfiguredJoinTokenNotSilentlyIgnored(t *testing.T) {
 	const first, other = "the-first-join-token-0123", "a-different-join-token-456"
 	start := func(token string) (*node.Node, string) {
 		t.Helper()
-		var logs syncBuffer
+		var logs testbuf.Buffer
 		cfg := nodetest.Config(dir)
 		cfg.JoinToken = token
-		n, err := node.Start(cfg, node.Options{
-			Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
+		n := startLoggingTo(t, cfg, &logs)
 		return n, logs.String()
 	}
 	stored := func(n *node.Node) string {

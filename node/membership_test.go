@@ -32,7 +32,7 @@ func TestJoinerIsANonVoterUntilReady(t *testing.T) {
 	register(t, held, "through a non-voter")
 	held.ReleaseForTest()
 	testwait.Within(10*time.Second).Until(t, "node2 promoted to voter", held.IsVoter)
-	if !readUser(t, leader, "through a non-voter") {
+	if !nodetest.ReadUser(t, leader, "through a non-voter") {
 		t.Fatal("a write through the non-voter was lost")
 	}
 
@@ -40,7 +40,7 @@ func TestJoinerIsANonVoterUntilReady(t *testing.T) {
 	doomed := startHeld(t, "node3", leader.RaftAddr())
 	doomed.CrashForTest()
 	register(t, leader, "after the failed joiner")
-	if !readUser(t, held, "after the failed joiner") {
+	if !nodetest.ReadUser(t, held, "after the failed joiner") {
 		t.Fatal("the voters do not serve writes after a failed join")
 	}
 }

@@ -414,7 +414,7 @@ func registerPatiently(t *testing.T, n *node.Node, name string) {
 		switch {
 		case s == http.StatusNoContent:
 			return
-		case s == http.StatusBadRequest && readUser(t, n, name): // an earlier 503 was applied after all
+		case s == http.StatusBadRequest && nodetest.ReadUser(t, n, name): // an earlier 503 was applied after all
 			return
 		case s != http.StatusServiceUnavailable || time.Now().After(deadline):
 			t.Fatalf("register %s via %s: %d", name, n.ID(), s)

@@ -5,19 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"minitwit/node"
+	"minitwit/node/config"
 	"minitwit/node/nodetest"
 	"minitwit/ops"
 	"minitwit/ops/simulate"
+	"minitwit/ops/testbuf"
 	"minitwit/store"
 )
 
@@ -35,6 +37,25 @@ func apiPost(t *testing.T, base, path string, body any) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// startLoggingTo starts a node with cfg that logs JSON from INFO up to
+// logs and waits (10 s at most) until it is ready. Unlike nodetest's
+// nodes it is not closed when the test ends: the test restarts it in the
+// same data dir and closes it itself.
+func startLoggingTo(t *testing.T, cfg config.Config, logs io.Writer) *node.Node {
+	t.Helper()
+	n, err := node.Start(cfg, node.Options{
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func digest(t *testing.T, n *node.Node) string {
@@ -237,24 +258,6 @@ func scenarioState(actions []simulate.Action) scenarioCounts {
 	return c
 }
 
-// syncBuffer is a log destination tests read while the node writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSnapshotFolderAndQuietRaftStart: a single node's start logs Raft's
 // routine lines below WARN; its snapshots are in raft/snapshots; and a data dir in
 // the earlier layout (raft/snapshots/snapshots) is moved on the next
@@ -262,20 +265,10 @@ func (s *syncBuffer) String() string {
 func TestSnapshotFolderAndQuietRaftStart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs testbuf.Buffer
 	start := func() *node.Node {
 		t.Helper()
-		n, err := node.Start(nodetest.Config(dir), node.Options{
-			Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return startLoggingTo(t, nodetest.Config(dir), &logs)
 	}
 	snapshots := func(path string) []string {
 		entries, _ := os.ReadDir(path)

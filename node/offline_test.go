@@ -46,8 +46,8 @@ func TestDataDirPreparedOfflineCarriesStateNotIdentity(t *testing.T) {
 
 	cfg.NodeID = "served"
 	n := nodetest.StartWith(t, cfg, node.Options{})
-	if n.ID() != "served" || !readUser(t, n, "seeded") {
-		t.Fatalf("after the first serve: node id %q, user applied offline there: %v", n.ID(), readUser(t, n, "seeded"))
+	if n.ID() != "served" || !nodetest.ReadUser(t, n, "seeded") {
+		t.Fatalf("after the first serve: node id %q, user applied offline there: %v", n.ID(), nodetest.ReadUser(t, n, "seeded"))
 	}
 	if err := n.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestDataDirPreparedOfflineCarriesStateNotIdentity(t *testing.T) {
 	}
 	cfg.NodeID = "served"
 	n = nodetest.StartWith(t, cfg, node.Options{})
-	if !readUser(t, n, "later") || !readUser(t, n, "seeded") {
+	if !nodetest.ReadUser(t, n, "later") || !nodetest.ReadUser(t, n, "seeded") {
 		t.Fatal("a user is missing after the offline command on the served dir")
 	}
 }

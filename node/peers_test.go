@@ -30,7 +30,7 @@ func TestLostQuorumRecoversWithPeersJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := nodetest.Start(t, web, cfg) // waits until it is ready: a leader again
-	if !readUser(t, back, "before the loss") {
+	if !nodetest.ReadUser(t, back, "before the loss") {
 		t.Fatal("the recovered node lost data")
 	}
 	register(t, back, "after the recovery")

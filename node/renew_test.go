@@ -61,7 +61,7 @@ func TestMembersRenewTheirCertificates(t *testing.T) {
 			register(t, m, "after renewal")
 		}
 	}
-	if !readUser(t, leader, "after renewal") {
+	if !nodetest.ReadUser(t, leader, "after renewal") {
 		t.Fatal("a write through the renewed node is missing")
 	}
 }

@@ -9,10 +9,9 @@ import (
 	"minitwit/node/nodetest"
 	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
-	"minitwit/store"
 )
 
-// messagesOf counts the messages of user on n.
+// messagesOf counts the messages of user on n, in a linearizable read.
 func messagesOf(t *testing.T, n *node.Node, user string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
@@ -21,20 +20,7 @@ func messagesOf(t *testing.T, n *node.Node, user string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := 0
-	err = st.View(func(r *store.ReadTx) error {
-		u, err := r.UserByName(user)
-		if err != nil {
-			return err
-		}
-		page, err := r.UserTimeline(u.ID, store.Page{Limit: 100})
-		count = len(page.Messages)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return count
+	return countMessages(t, st, user)
 }
 
 // TestRetriedWriteIsAppliedOnce: a write sent again with its request ID

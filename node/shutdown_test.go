@@ -35,27 +35,8 @@ func TestCloseUnderLoadIsBounded(t *testing.T) {
 		t.Run(fmt.Sprint(run), func(t *testing.T) {
 			nodes := nodetest.StartCluster(t, web, 3)
 			register(t, nodes[0], "writer")
-			stop := make(chan struct{})
-			var acked atomic.Int64
-			var wg sync.WaitGroup
-			hc := &http.Client{Timeout: 10 * time.Second}
-			for w := range 16 {
-				base := "http://" + nodes[w%3].HTTPAddr()
-				wg.Go(func() {
-					for i := 0; ; i++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if postMessage(hc, base, "writer", fmt.Sprintf("w%d #%d", w, i)) == http.StatusNoContent {
-							acked.Add(1)
-						}
-					}
-				})
-			}
-			defer func() { close(stop); wg.Wait() }()
-			testwait.Within(30*time.Second).Until(t, "20 acknowledged writes", func() bool { return acked.Load() >= 20 })
+			stopWriters := startWriters(t, func(w int) string { return "http://" + nodes[w%3].HTTPAddr() })
+			defer stopWriters()
 
 			leader, rest := leaderOf(t, nodes)
 			stopWithin(t, leader, run%2 == 1)
@@ -79,29 +60,47 @@ func TestCloseSingleNodeUnderLoadIsBounded(t *testing.T) {
 	for run := range runs {
 		n, base := nodetest.StartDefault(t, web)
 		register(t, n, "writer")
-		stop := make(chan struct{})
-		var acked atomic.Int64
-		var wg sync.WaitGroup
-		hc := &http.Client{Timeout: 10 * time.Second}
-		for w := range 16 {
-			wg.Go(func() {
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if postMessage(hc, base, "writer", fmt.Sprintf("w%d #%d", w, i)) == http.StatusNoContent {
-						acked.Add(1)
-					}
-				}
-			})
-		}
-		testwait.Within(30*time.Second).Until(t, "20 acknowledged writes", func() bool { return acked.Load() >= 20 })
+		stopWriters := startWriters(t, func(int) string { return base })
 		stopWithin(t, n, run%2 == 1)
-		close(stop)
-		wg.Wait()
+		stopWriters()
 	}
+}
+
+// startWriters starts 16 clients that post as "writer" through the base
+// URL baseOf gives each (by its number) as fast as they are answered,
+// waits until 20 of their writes were acknowledged, and returns the
+// function that stops the clients and waits until they have.
+func startWriters(t *testing.T, baseOf func(w int) string) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for w := range 16 {
+		base := baseOf(w)
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if postMessage(hc, base, "writer", fmt.Sprintf("w%d #%d", w, i)) == http.StatusNoContent {
+					acked.Add(1)
+				}
+			}
+		})
+	}
+	stop = func() { close(done); wg.Wait() }
+	loaded := false
+	defer func() {
+		if !loaded {
+			stop() // the wait failed the test: leave no writer behind
+		}
+	}()
+	testwait.Within(30*time.Second).Until(t, "20 acknowledged writes", func() bool { return acked.Load() >= 20 })
+	loaded = true
+	return stop
 }
 
 // stopWithin closes (or crashes) n and fails the test if that takes

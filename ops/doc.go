@@ -6,7 +6,9 @@
 // needs neither JavaScript nor a metrics service), and the per-source cap
 // on the public listener's connections (sourceconns.go). Backups live in
 // ops/backup, the in-node alerts (deploy/alerts.yml's rules evaluated by the
-// leader, and their webhook) in ops/alerting. It depends only on the standard library and small libraries
+// leader, and their webhook) in ops/alerting, the response wrapper that
+// remembers a handler's status (httpui's log line, node/cluster's audit) in
+// ops/httpstatus. It depends only on the standard library and small libraries
 // (VictoriaMetrics/metrics, lumberjack, x/term, x/sys), never on the rest of MiniTwit.
 //
 // Metric names follow the course's convention (minitwit_http_responses_total,

@@ -41,6 +41,7 @@ func TestImportRules(t *testing.T) {
 		username = "minitwit/store/username"
 		alerting = "minitwit/ops/alerting"
 		fsutil   = "minitwit/store/fsutil"
+		status   = "minitwit/ops/httpstatus"
 	)
 	rules := []struct {
 		pkgs    string
@@ -55,6 +56,8 @@ func TestImportRules(t *testing.T) {
 		{auth, oneOf(), "httpui/auth is a leaf (std, x/crypto and pquerna/otp)"},
 		{username, oneOf(), "store/username is a leaf"},
 		{fsutil, oneOf(), "store/fsutil is a leaf (the standard library only)"},
+		{status, oneOf(), "ops/httpstatus is a leaf (the standard library only): httpui and node/cluster share it"},
+		{"minitwit/ops/testbuf", oneOf(), "ops/testbuf is a leaf (the standard library only): every package's tests may use it"},
 		{"minitwit/store", oneOf(username, fsutil), "the store knows nothing of Raft or HTTP"},
 		{"minitwit/raftfsm", oneOf("minitwit/store", username, fsutil), "the state machine sits on the store only"},
 		{"minitwit/node/importer", oneOf("minitwit/raftfsm", "minitwit/store", username, fsutil, auth), "the import reads SQLite into commands"},

@@ -38,6 +38,7 @@ import (
 
 	"minitwit/node/nodetest"
 	"minitwit/ops/simulate"
+	"minitwit/ops/testbuf"
 	"minitwit/ops/testwait"
 	"minitwit/store"
 )
@@ -196,7 +197,7 @@ type clNode struct {
 	raftAddr string
 	args     []string
 	env      []string // added to the environment of every run
-	logs     *syncBuffer
+	logs     *testbuf.Buffer
 
 	mu   sync.Mutex
 	proc *clProc
@@ -211,7 +212,7 @@ type clProc struct {
 
 func newClNode(t *testing.T, name, join string) *clNode {
 	t.Helper()
-	n := &clNode{name: name, dataDir: t.TempDir(), httpAddr: freeAddr(t), raftAddr: freeAddr(t), logs: &syncBuffer{}}
+	n := &clNode{name: name, dataDir: t.TempDir(), httpAddr: freeAddr(t), raftAddr: freeAddr(t), logs: &testbuf.Buffer{}}
 	n.args = []string{"serve", "--data-dir", n.dataDir, "--http-addr", n.httpAddr, "--raft-addr", n.raftAddr, "--node-id", name}
 	if join != "" {
 		n.args = append(n.args, "--join", join)

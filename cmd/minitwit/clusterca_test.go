@@ -124,10 +124,7 @@ func TestClusterCARotate(t *testing.T) {
 
 	// When the command returned, every member follows the new CA only.
 	for _, n := range nodes {
-		c, err := node.NewClusterClient(n.DataDir())
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := nodetest.ClusterClient(t, n)
 		rep, err := c.Members(ctx, n.RaftAddr())
 		if err != nil {
 			t.Fatalf("%s with its own certificate: %v", n.ID(), err)

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -28,14 +27,8 @@ func TestTornMetaPagesAreRebuiltAfterKill9(t *testing.T) {
 		_, err := os.Stat(marker)
 		return err
 	})
-	done := make(chan map[string][]string)
-	var count atomic.Int64
-	go func() { done <- writeUntilStopped(s.base, users, &count) }()
 	// The kill lands while the writers are busy.
-	testwait.Until(t, "100 acknowledged writes", func() bool { return count.Load() >= 100 })
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	acked := <-done
-	s.wait(t)
+	acked, _ := signalDuringWrites(t, s, users, 100, syscall.SIGKILL)
 
 	path := filepath.Join(dir, "minitwit.db")
 	f, err := os.OpenFile(path, os.O_RDWR, 0)

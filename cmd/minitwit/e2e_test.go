@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"minitwit/node/nodetest"
+	"minitwit/ops/testbuf"
 	"minitwit/ops/testwait"
 )
 
@@ -52,25 +53,7 @@ type server struct {
 	cmd  *exec.Cmd
 	base string
 	done chan error
-	logs *syncBuffer
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testbuf.Buffer
 }
 
 // freeAddr returns a loopback address for a process to listen on; see
@@ -87,7 +70,7 @@ func startServer(t testing.TB, dataDir string, env ...string) *server {
 	httpAddr := freeAddr(t)
 	cmd := exec.Command(binPath, "serve", "--data-dir", dataDir, "--http-addr", httpAddr, "--raft-addr", freeAddr(t), "--node-id", "e2e")
 	cmd.Env = append(append(os.Environ(), "MINITWIT_API_MAX_NO=1000000"), env...)
-	s := &server{cmd: cmd, base: "http://" + httpAddr, done: make(chan error, 1), logs: &syncBuffer{}}
+	s := &server{cmd: cmd, base: "http://" + httpAddr, done: make(chan error, 1), logs: &testbuf.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -192,6 +175,20 @@ func writeUntilStopped(base string, users []string, count *atomic.Int64) map[str
 	return acked
 }
 
+// signalDuringWrites has users post through s until at least atLeast
+// writes were acknowledged, sends s sig while they are still busy, and
+// returns the writes acknowledged per user and how serve exited.
+func signalDuringWrites(t *testing.T, s *server, users []string, atLeast int64, sig os.Signal) (map[string][]string, error) {
+	t.Helper()
+	done := make(chan map[string][]string)
+	var count atomic.Int64
+	go func() { done <- writeUntilStopped(s.base, users, &count) }()
+	testwait.Until(t, fmt.Sprintf("%d acknowledged writes", atLeast), func() bool { return count.Load() >= atLeast })
+	s.cmd.Process.Signal(sig)
+	acked := <-done
+	return acked, s.wait(t)
+}
+
 func registerUsers(t *testing.T, base string, n int) []string {
 	t.Helper()
 	var users []string
@@ -225,15 +222,9 @@ func TestKill9DuringWritesLosesNothingAcknowledged(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
 	users := registerUsers(t, s.base, 8)
-	done := make(chan map[string][]string)
-	var count atomic.Int64
-	go func() { done <- writeUntilStopped(s.base, users, &count) }()
 	// Enough writes that the kill lands among them, however slow the
 	// machine; how many a second it takes is the benchmarks' business.
-	testwait.Until(t, "100 acknowledged writes", func() bool { return count.Load() >= 100 })
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	acked := <-done
-	s.wait(t)
+	acked, _ := signalDuringWrites(t, s, users, 100, syscall.SIGKILL)
 
 	s2 := startServer(t, dir)
 	n := checkAcked(t, s2.base, acked)
@@ -249,13 +240,7 @@ func TestTornDataFileIsRebuiltAfterKill9(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
 	users := registerUsers(t, s.base, 4)
-	done := make(chan map[string][]string)
-	var count atomic.Int64
-	go func() { done <- writeUntilStopped(s.base, users, &count) }()
-	testwait.Until(t, "50 acknowledged writes", func() bool { return count.Load() >= 50 })
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	acked := <-done
-	s.wait(t)
+	acked, _ := signalDuringWrites(t, s, users, 50, syscall.SIGKILL)
 	if _, err := os.Stat(filepath.Join(dir, "data-file-unsynced")); err != nil {
 		t.Fatalf("the node was not in unsynced mode when killed: %v", err)
 	}
@@ -288,13 +273,8 @@ func TestSIGTERMShutsDownCleanlyDuringWrites(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
 	users := registerUsers(t, s.base, 4)
-	done := make(chan map[string][]string)
-	var count atomic.Int64
-	go func() { done <- writeUntilStopped(s.base, users, &count) }()
-	testwait.Until(t, "50 acknowledged writes", func() bool { return count.Load() >= 50 })
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	acked := <-done
-	if err := s.wait(t); err != nil {
+	acked, err := signalDuringWrites(t, s, users, 50, syscall.SIGTERM)
+	if err != nil {
 		t.Fatalf("serve exited with %v after SIGTERM; want status 0\n%s", err, s.logs)
 	}
 	s2 := startServer(t, dir)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"minitwit/ops/httpstatus"
 	"minitwit/raftfsm"
 )
 
@@ -59,30 +60,6 @@ func callerID(r *http.Request) string {
 	return certID(peerCert(*r.TLS))
 }
 
-// statusWriter remembers the answer's status.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (flushes,
-// deadlines of a streamed backup).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // audited records action for every request h answers 200 (nothing is
 // recorded for a refusal: it did nothing and revealed nothing). The line
 // is written before the answer ends, so a caller that got its answer finds
@@ -90,10 +67,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) audited(action string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		note := &auditNote{}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpstatus.Writer{ResponseWriter: w}
 		h(sw, r.WithContext(context.WithValue(r.Context(), auditKey{}, note)))
-		if sw.status != 0 && sw.status != http.StatusOK {
-			s.log.Info("operator action refused", "caller", callerID(r), "action", action, "target", note.target, "status", sw.status)
+		if sw.Status != 0 && sw.Status != http.StatusOK {
+			s.log.Info("operator action refused", "caller", callerID(r), "action", action, "target", note.target, "status", sw.Status)
 			return
 		}
 		s.Record(r.Context(), raftfsm.Audit{Node: callerID(r), Via: s.host.ID(), Action: action, Target: note.target})

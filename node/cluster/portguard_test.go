@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"minitwit/node"
 	"minitwit/node/cluster"
 	"minitwit/node/nodetest"
+	"minitwit/ops/testbuf"
 	"minitwit/ops/testwait"
 	"minitwit/raftfsm"
 	"minitwit/store"
@@ -106,7 +106,7 @@ func TestInternodePortBoundsUnauthenticatedPeers(t *testing.T) {
 
 	// Still serving, with the idle connections held.
 	register(t, n1, "during")
-	if !readUser(t, n1, "during") || !readUser(t, n1, "before") {
+	if !nodetest.ReadUser(t, n1, "during") || !nodetest.ReadUser(t, n1, "before") {
 		t.Fatal("the node lost a write")
 	}
 	cfg := nodetest.Config(t.TempDir())
@@ -114,28 +114,18 @@ func TestInternodePortBoundsUnauthenticatedPeers(t *testing.T) {
 	n2 := nodetest.Start(t, nil, cfg)
 	t.Logf("node2 joined %s after the idle connections were opened", time.Since(held).Round(time.Millisecond))
 	register(t, n2, "through node2")
-	if !readUser(t, n1, "through node2") {
+	if !nodetest.ReadUser(t, n1, "through node2") {
 		t.Fatal("a write through the node that joined is missing on the first node")
 	}
 }
 
 // lockedBuffer is a log destination that a test reads while a node writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type lockedBuffer struct{ testbuf.Buffer }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
+// lines parses the JSON log lines written so far.
 func (l *lockedBuffer) lines() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(l.b.String(), "\n") {
+	for _, line := range strings.Split(l.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil {
 			out = append(out, m)
@@ -263,20 +253,6 @@ func register(t *testing.T, n *node.Node, name string) {
 	})
 }
 
-// readUser reports whether a linearizable read on n finds name.
-func readUser(t *testing.T, n *node.Node, name string) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
-	defer cancel()
-	st, err := n.ReadStore(ctx)
-	if err != nil {
-		t.Fatalf("read on %s: %v", n.ID(), err)
-	}
-	found := false
-	st.View(func(r *store.ReadTx) error { _, err := r.UserByName(name); found = err == nil; return nil })
-	return found
-}
-
 // TestNonMembersHoldFewRPCConnections: a certificate of the cluster CA
 // whose node id is not a member (a removed node, a joiner past its bound)
 // gets its not_member answer and then the connection is closed, and such
@@ -286,26 +262,7 @@ func readUser(t *testing.T, n *node.Node, name string) bool {
 // RPC connections, one descriptor each, for as long as it liked.)
 func TestNonMembersHoldFewRPCConnections(t *testing.T) {
 	n1 := nodetest.StartCluster(t, nil, 1)[0]
-	var sec store.ClusterSecrets
-	if err := n1.LocalStore().View(func(tx *store.ReadTx) error { sec = tx.Secrets(); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := cluster.ParseCA(sec.CACert, sec.CAKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, keyPEM, err := cluster.NewNodeKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, err := ca.Issue("stranger", &key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stranger, err := cluster.MakeTLS(ca.CertPEM(), certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stranger := certificateOfTheCA(t, n1, "stranger")
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
 	defer cancel()
 
@@ -358,7 +315,7 @@ func TestNonMembersHoldFewRPCConnections(t *testing.T) {
 		return closed.Load() >= opened-64
 	})
 	register(t, n1, "still serving")
-	if !readUser(t, n1, "still serving") {
+	if !nodetest.ReadUser(t, n1, "still serving") {
 		t.Fatal("the node lost a write")
 	}
 }

@@ -162,7 +162,7 @@ func TestACMEObtainsAndServes(t *testing.T) {
 		t.Fatalf("HTTPS /public: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
 	}
 	postThroughRedirect(t, hc, "http://localhost:"+strconv.Itoa(redirectPort), "over acme")
-	if !readUser(t, n, "over acme") {
+	if !nodetest.ReadUser(t, n, "over acme") {
 		t.Fatal("the redirected POST did not register the user")
 	}
 	// One certificate asked for. Orders are not counted: on a loaded

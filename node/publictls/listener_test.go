@@ -18,8 +18,6 @@ import (
 	"minitwit/node"
 	"minitwit/node/config"
 	"minitwit/node/nodetest"
-	"minitwit/ops/testwait"
-	"minitwit/store"
 )
 
 // httpsClient trusts roots only and follows redirects (308 keeps the
@@ -96,7 +94,7 @@ func TestSelfSignedMode(t *testing.T) {
 		t.Fatalf("redirect: %d to %q", resp.StatusCode, loc)
 	}
 	postThroughRedirect(t, hc, "http://"+n.RedirectAddr(), "through the redirect")
-	if !readUser(t, n, "through the redirect") {
+	if !nodetest.ReadUser(t, n, "through the redirect") {
 		t.Fatal("the redirected POST did not register the user")
 	}
 
@@ -113,20 +111,6 @@ func TestSelfSignedMode(t *testing.T) {
 
 // web is the public handler the tests serve: the real web layer.
 func web(n *node.Node) (node.Handler, error) { return httpui.ForNode(n) }
-
-// readUser reports whether a linearizable read on n finds name.
-func readUser(t *testing.T, n *node.Node, name string) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout)
-	defer cancel()
-	st, err := n.ReadStore(ctx)
-	if err != nil {
-		t.Fatalf("read on %s: %v", n.ID(), err)
-	}
-	found := false
-	st.View(func(r *store.ReadTx) error { _, err := r.UserByName(name); found = err == nil; return nil })
-	return found
-}
 
 // closeNode stops n cleanly.
 func closeNode(t *testing.T, n *node.Node) {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"minitwit/ops/testbuf"
 	"minitwit/ops/testwait"
 )
 
@@ -179,24 +180,6 @@ func TestSequentialByDefault(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a run's workers may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const tsPattern = `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`
 
 func TestErrorsByStatusAndTimeout(t *testing.T) {
@@ -243,7 +226,7 @@ func TestErrorsByStatusAndTimeout(t *testing.T) {
 		{ID: 7, Command: CmdTweet, User: "slow", Arg: "x"},
 		{ID: 8, Command: CmdFollow, User: "ok", Arg: "new"},
 	}
-	var lines syncBuffer
+	var lines testbuf.Buffer
 	base := srv.URL + "/api"
 	timeout := 250 * time.Millisecond
 	s, err := Run(context.Background(), actions, Options{BaseURL: base, Timeout: timeout, Errors: &lines})
@@ -352,7 +335,7 @@ func TestConnectionErrors(t *testing.T) {
 				{ID: 41, Command: CmdTweet, User: "a", Arg: "x"},
 				{ID: 42, Command: CmdUnfollow, User: "a", Arg: "b"},
 			}
-			var lines syncBuffer
+			var lines testbuf.Buffer
 			s, err := Run(context.Background(), actions, Options{BaseURL: tc.base, Errors: &lines, Timeout: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
@@ -433,7 +416,7 @@ func TestCancel(t *testing.T) {
 	for i := range 20 {
 		actions = append(actions, Action{ID: i, Command: CmdTweet, User: "a", Arg: "x"})
 	}
-	var lines syncBuffer
+	var lines testbuf.Buffer
 	s, err := Run(ctx, actions, Options{BaseURL: srv.URL, Errors: &lines, Timeout: 5 * time.Second})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
@@ -457,7 +440,7 @@ func TestCancel(t *testing.T) {
 
 func TestProgress(t *testing.T) {
 	t.Parallel()
-	var term syncBuffer // errors and progress share it, as on a terminal
+	var term testbuf.Buffer // errors and progress share it, as on a terminal
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Each answer waits for a redraw of the progress line, so that
 		// the run redraws it several times however busy the machine is.
