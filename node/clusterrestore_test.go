@@ -138,7 +138,7 @@ func TestClusterRestoreFollowsTheLeader(t *testing.T) {
 	}
 	waitSame(t, nodes)
 	for _, n := range nodes {
-		if !readUser(t, n, "before the backup") || readUser(t, n, "after the backup") {
+		if !nodetest.ReadUser(t, n, "before the backup") || nodetest.ReadUser(t, n, "after the backup") {
 			t.Fatalf("%s does not hold the backed-up state", n.ID())
 		}
 	}
