@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -142,6 +143,12 @@ func (s *Store) ResetAppliedIndex() error {
 // stores with the same digest serve the same answers.
 func (s *Store) Digest() (string, error) {
 	h := sha256.New()
+	// Each key and value goes in with its length in front, so no two
+	// different contents hash the same bytes. Binary lengths into one
+	// reused buffer, not fmt: a digest of 50,000 messages under -race
+	// spent most of its 1.5 s in fmt (the snapshot catch-up test polls
+	// three of them at a time).
+	var buf []byte
 	err := s.View(func(r *ReadTx) error {
 		for _, name := range allBuckets {
 			h.Write(name)
@@ -150,7 +157,11 @@ func (s *Store) Digest() (string, error) {
 				if bytes.Equal(name, bucketMeta) && bytes.Equal(k, metaApplied) {
 					return nil
 				}
-				fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(v), v)
+				buf = binary.AppendUvarint(buf[:0], uint64(len(k)))
+				buf = append(buf, k...)
+				buf = binary.AppendUvarint(buf, uint64(len(v)))
+				buf = append(buf, v...)
+				h.Write(buf)
 				return nil
 			})
 			if err != nil {
