@@ -16,7 +16,9 @@ import (
 // evaluates deploy/alerts.yml's conditions every alerts.interval from the
 // facts each member reports over the cluster RPC, and posts notices to
 // alerts.webhook_url. The facts request carries the evaluator's state, so
-// every member holds the last one and a new leader carries on from it.
+// every member holds the newest one, and the answer carries the member's
+// when it is newer, so a new leader carries on from the newest any member
+// holds.
 
 const (
 	// alertFactsTimeout bounds the wait for one member; one that does
@@ -104,11 +106,16 @@ func (n *Node) observeForAlerts(ctx context.Context, push *alerting.State) alert
 	return c
 }
 
-// AlertFacts keeps the evaluator's state the leader pushed, if any, and
-// returns this node's facts (the cluster RPC's alert facts).
+// AlertFacts keeps the evaluator's state the leader pushed, if any and
+// not older than the one this node holds, and returns this node's facts
+// (the cluster RPC's alert facts), with the state it holds when that is
+// newer than the one pushed.
 func (n *Node) AlertFacts(push *alerting.State) alerting.Facts {
-	if push != nil && n.alerter != nil {
-		n.alerter.Adopt(*push)
+	var held *alerting.State
+	if n.alerter != nil {
+		held = n.alerter.Exchange(push)
 	}
-	return n.alertFacts()
+	f := n.alertFacts()
+	f.State = held
+	return f
 }

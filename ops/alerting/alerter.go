@@ -53,6 +53,12 @@ type State struct {
 	// Webhook is "" without one, "ok" after a delivery, or the last
 	// failure.
 	Webhook string `json:"webhook,omitempty"`
+	// Seq orders the states: every evaluation and every delivery the
+	// evaluator learns of makes a newer one, and a new evaluator carries
+	// on from the newest it finds. A member keeps a pushed state only if
+	// it is not older than the one it holds (0: a member from before
+	// versions, always kept).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // Firing returns the alerts that fire now.
@@ -115,6 +121,7 @@ type Alerter struct {
 	at         time.Time
 	webhook    string
 	evaluating bool
+	seq        uint64 // State.Seq
 }
 
 type alertKey struct{ rule, node string }
@@ -185,13 +192,55 @@ func (a *Alerter) tick(ctx context.Context) {
 	if c.At.IsZero() {
 		c.At = a.now()
 	}
-	a.SetEvaluating(leading || (c.Leader == "" && lowestLeaderless(c) == a.Self))
+	evaluating := leading || (c.Leader == "" && lowestLeaderless(c) == a.Self)
+	if evaluating {
+		a.catchUp(c, !wasEvaluating)
+	}
+	a.SetEvaluating(evaluating)
 	a.mu.Lock()
-	evaluating := a.evaluating
+	evaluating = a.evaluating
 	a.mu.Unlock()
 	if evaluating {
 		a.Evaluate(c)
 	}
+}
+
+// catchUp looks at the states the members answered with (each sends its
+// own when it is newer than the one pushed to it). A node taking over as
+// evaluator starts from the newest of them when it is newer than its own:
+// the last push may not have reached it (leadership moved right after a
+// notice was delivered, or a push was lost), while the old evaluator, or
+// another member, holds the state that says the notice went out. Without
+// this the new leader would send that notice again, or fire again an
+// alert it only knew as pending. An evaluator that carries on keeps its
+// own state but numbers its next one past every state seen, so that the
+// members take its pushes again (a deposed evaluator's last evaluations
+// may have run ahead of it).
+func (a *Alerter) catchUp(c Cluster, takingOver bool) {
+	var newest *State
+	for _, m := range c.Members {
+		if m.ID == a.Self || m.Facts == nil || m.Facts.State == nil {
+			continue
+		}
+		if newest == nil || m.Facts.State.Seq > newest.Seq {
+			newest = m.Facts.State
+		}
+	}
+	if newest == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if newest.Seq <= a.seq {
+		return
+	}
+	if takingOver && !a.evaluating {
+		a.Log.Info("alerts: taking over from a newer state than the one handed to this node",
+			"from", newest.Evaluator, "seq", newest.Seq, "held_seq", a.seq)
+		a.adopt(*newest)
+		return
+	}
+	a.seq = newest.Seq
 }
 
 // lowestLeaderless is the lowest id among the answering members while
@@ -254,6 +303,7 @@ func (a *Alerter) Evaluate(c Cluster) {
 	defer a.mu.Unlock()
 	a.hist.record(c)
 	a.evaluator, a.at = c.Self, c.At
+	a.seq++
 	for _, r := range a.rules {
 		hold := r.For
 		if a.Hold > 0 {
@@ -337,6 +387,9 @@ func (a *Alerter) delivered(n Notice, err error) {
 		return
 	}
 	a.webhook = "ok"
+	if a.evaluating {
+		a.seq++ // the state to hand over now says the notice arrived
+	}
 	k := alertKey{n.Rule, n.Node}
 	al := a.alerts[k]
 	if al == nil || !al.Since.Equal(n.Since) {
@@ -352,15 +405,45 @@ func (a *Alerter) delivered(n Notice, err error) {
 	}
 }
 
-// Adopt keeps the state an evaluator handed over; the evaluator itself
+// Adopt keeps the state an evaluator handed over, unless it is older than
+// the one this node holds (a push that arrived late, or a new leader's
+// push of the state it held before catching up); the evaluator itself
 // ignores states from others (a deposed leader's last push).
 func (a *Alerter) Adopt(s State) {
 	a.init()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.evaluating {
+	if a.evaluating || (s.Seq != 0 && s.Seq < a.seq) {
 		return
 	}
+	a.adopt(s)
+}
+
+// Exchange is a member's side of the evaluator's request: it keeps the
+// pushed state (as Adopt) and returns its own when that is newer than the
+// one pushed (nil otherwise), so that a new evaluator that missed the
+// last hand-over finds it (catchUp).
+func (a *Alerter) Exchange(push *State) *State {
+	a.init()
+	if push != nil {
+		a.Adopt(*push)
+	}
+	var pushed uint64
+	if push != nil {
+		pushed = push.Seq
+	}
+	a.mu.Lock()
+	newer := a.seq > pushed
+	a.mu.Unlock()
+	if !newer {
+		return nil
+	}
+	s := a.State()
+	return &s
+}
+
+func (a *Alerter) adopt(s State) {
+	a.seq = s.Seq
 	a.alerts = map[alertKey]*Alert{}
 	for _, al := range s.Alerts {
 		a.alerts[alertKey{al.Rule, al.Node}] = &al
@@ -380,7 +463,7 @@ func (a *Alerter) State() State {
 	a.init()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := State{Evaluator: a.evaluator, At: a.at, History: append([]Event{}, a.events...), Alerts: []Alert{}, Webhook: a.webhook}
+	s := State{Evaluator: a.evaluator, At: a.at, History: append([]Event{}, a.events...), Alerts: []Alert{}, Webhook: a.webhook, Seq: a.seq}
 	for _, k := range a.sortedKeys() {
 		s.Alerts = append(s.Alerts, *a.alerts[k])
 	}

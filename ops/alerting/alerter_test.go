@@ -165,6 +165,70 @@ func TestNewEvaluatorCarriesOn(t *testing.T) {
 	}
 }
 
+// TestNewLeaderCatchesUpBeforeSending: leadership moves right after the
+// old leader fired and delivered a notice, before its next push: the new
+// leader holds only the pending alert. It learns from the old leader's
+// answer that the alert fired and was delivered, and sends nothing. A
+// push older than the state a member holds (late, or from a leader that
+// has not caught up yet) is not kept.
+func TestNewLeaderCatchesUpBeforeSending(t *testing.T) {
+	t.Parallel()
+	old := evaluator()
+	old.Hold = time.Minute
+	next := &Alerter{Self: "node2", Hold: time.Minute, Webhook: &Webhook{URL: "http://127.0.0.1:1/"},
+		Leading: func() bool { return true },
+		Observe: func(_ context.Context, push *State) Cluster {
+			c := down(cluster3(t0.Add(2*time.Minute)), "node3")
+			c.Self, c.Leader = "node2", "node2"
+			c.Members[0].Facts.State = old.Exchange(push)
+			return c
+		}}
+
+	old.Evaluate(down(cluster3(t0), "node3"))
+	next.Adopt(old.State()) // the last push: node down pending
+	old.Evaluate(down(cluster3(t0.Add(time.Minute)), "node3"))
+	q := old.Webhook.queued()
+	if names(q) != "firing MinitwitNodeDown node3; firing MinitwitQuorumAtRisk " {
+		t.Fatalf("old leader's notices: %s", names(q))
+	}
+	old.delivered(q[0], nil)
+	old.delivered(q[1], nil)
+
+	next.tick(context.Background())
+	if got := names(next.Webhook.queued()); got != "" {
+		t.Fatalf("the new leader sends %q, want nothing: the notice was delivered", got)
+	}
+	s := next.State()
+	if f := s.Firing(); len(f) != 2 || !f[0].Notified || !f[1].Notified || s.Evaluator != "node2" || len(s.History) != 2 {
+		t.Fatalf("the new leader's state: %+v", s)
+	}
+
+	// A member holding the old leader's last state keeps it against an
+	// older push, and answers with it.
+	member := &Alerter{Self: "node3"}
+	member.Adopt(old.State())
+	stale := old.State()
+	stale.Seq--
+	stale.Alerts = nil
+	if got := member.Exchange(&stale); got == nil || got.Seq != old.State().Seq {
+		t.Fatalf("the member answered an older push with %+v, want its newer state", got)
+	}
+	if f := member.State().Firing(); len(f) != 2 || !f[0].Notified {
+		t.Fatalf("the member took an older push: %+v", member.State())
+	}
+	if got := member.Exchange(&s); got != nil || len(member.State().Firing()) != 2 {
+		t.Fatalf("the member answered a newer push with %+v; holds %+v", got, member.State())
+	}
+	if member.State().Evaluator != "node2" {
+		t.Fatalf("the member did not keep the newer push: %+v", member.State())
+	}
+	// A push from a member older than versions (Seq 0) is always kept.
+	member.Adopt(State{Evaluator: "node1"})
+	if s := member.State(); s.Evaluator != "node1" || len(s.Alerts) != 0 {
+		t.Fatalf("an unversioned push was not kept: %+v", s)
+	}
+}
+
 // TestEvaluatorIsTheLeaderOrTheLowestLeaderless: followers of a leader do
 // not evaluate; without a leader only the lowest answering id does.
 func TestEvaluatorIsTheLeaderOrTheLowestLeaderless(t *testing.T) {

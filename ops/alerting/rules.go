@@ -26,6 +26,9 @@ type Facts struct {
 	DiskFree uint64 `json:"disk_free"`
 	// Backup is nil when no scheduled backups are configured.
 	Backup *BackupFacts `json:"backup,omitempty"`
+	// State is the alert state this member holds when it is newer than
+	// the one the evaluator pushed (Alerter.Exchange); nil otherwise.
+	State *State `json:"alert_state,omitempty"`
 }
 
 // BackupFacts are one member's scheduled backups.
