@@ -39,9 +39,14 @@ import (
 // what bounds an unauthenticated peer.
 const (
 	joinLabel = "minitwit join v1"
-	// JoinTimeout bounds a whole join, from the first message to the
-	// member's "added".
+	// JoinTimeout bounds each of a join's two waits: from the first
+	// message to the member's welcome, and from the joiner's "ready" to
+	// the member's "added". Each wait covers one membership change
+	// (joinAddTimeout) with room to spare; one bound for both together ran
+	// out on a busy machine with both changes slow but within theirs.
 	JoinTimeout = 60 * time.Second
+	// joinAddTimeout bounds one membership change made for a joiner.
+	joinAddTimeout = 45 * time.Second
 	// joinHelloTimeout bounds the wait for the first message; a joiner
 	// sends it right after the handshake.
 	joinHelloTimeout = 5 * time.Second
@@ -213,6 +218,7 @@ func tryJoin(ctx context.Context, member, token, nodeID, raftAddr string) (*Join
 // Finish runs step 3 once this node's Raft is listening.
 func (s *JoinSession) Finish() error {
 	defer s.conn.Close()
+	s.conn.SetDeadline(time.Now().Add(JoinTimeout))
 	if err := json.NewEncoder(s.conn).Encode(joinReady{Ready: true}); err != nil {
 		return fmt.Errorf("join: %s: %w", s.member, err)
 	}
@@ -317,7 +323,7 @@ func (s *Server) serveJoin(jc joinConn) {
 	// the token (membership is the boundary: boundary.go): it shows in
 	// `cluster status` at once, and one that never comes up is removed by
 	// the leader after Config.JoinerBound (membership.go).
-	actx, acancel := context.WithTimeout(context.Background(), 45*time.Second)
+	actx, acancel := context.WithTimeout(context.Background(), joinAddTimeout)
 	err = s.AddMember(actx, hello.NodeID, hello.RaftAddr)
 	acancel()
 	if err != nil {
@@ -331,11 +337,13 @@ func (s *Server) serveJoin(jc joinConn) {
 	if err := json.NewEncoder(conn).Encode(welcome); err != nil {
 		return
 	}
+	conn.SetDeadline(time.Now().Add(JoinTimeout)) // the joiner starts its Raft meanwhile
 	var ready joinReady
 	if err := readJoinMessage(rd, &ready); err != nil || !ready.Ready {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	conn.SetDeadline(time.Now().Add(JoinTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), joinAddTimeout)
 	defer cancel()
 	done := joinDone{}
 	if err := s.AddMember(ctx, hello.NodeID, hello.RaftAddr); err != nil { // a non-voter first: membership.go
