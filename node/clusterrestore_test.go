@@ -21,16 +21,9 @@ import (
 // a damaged backup is refused without touching anything.
 func TestRestoreRunningCluster(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, web, 3)
-	register(t, nodes[0], "before the backup")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var buf bytes.Buffer
-	if _, err := nodes[1].Backup(ctx, &buf); err != nil {
-		t.Fatal(err)
-	}
-	file := buf.Bytes()
-	register(t, nodes[2], "after the backup")
+	nodes, file := clusterWithABackup(ctx, t)
 	leader, _ := leaderOf(t, nodes)
 	var token []byte
 	leader.LocalStore().View(func(r *store.ReadTx) error { token = r.Secrets().JoinToken; return nil })
@@ -97,16 +90,9 @@ func TestRestoreRunningCluster(t *testing.T) {
 // cluster ends with the backup's state.
 func TestClusterRestoreFollowsTheLeader(t *testing.T) {
 	t.Parallel()
-	nodes := nodetest.StartCluster(t, web, 3)
-	register(t, nodes[0], "before the backup")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*testwait.Timeout)
 	defer cancel()
-	var buf bytes.Buffer
-	if _, err := nodes[1].Backup(ctx, &buf); err != nil {
-		t.Fatal(err)
-	}
-	file := buf.Bytes()
-	register(t, nodes[2], "after the backup")
+	nodes, file := clusterWithABackup(ctx, t)
 	c, err := node.NewClusterClient(nodes[1].DataDir())
 	if err != nil {
 		t.Fatal(err)
@@ -142,4 +128,19 @@ func TestClusterRestoreFollowsTheLeader(t *testing.T) {
 			t.Fatalf("%s does not hold the backed-up state", n.ID())
 		}
 	}
+}
+
+// clusterWithABackup starts a 3-node cluster, registers "before the
+// backup", takes a backup through node2 and then registers "after the
+// backup": a restore of the file must bring back the first user only.
+func clusterWithABackup(ctx context.Context, t *testing.T) ([]*node.Node, []byte) {
+	t.Helper()
+	nodes := nodetest.StartCluster(t, web, 3)
+	register(t, nodes[0], "before the backup")
+	var buf bytes.Buffer
+	if _, err := nodes[1].Backup(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	register(t, nodes[2], "after the backup")
+	return nodes, buf.Bytes()
 }
