@@ -89,15 +89,28 @@ type nemesisResult struct {
 	stall           time.Duration // the longest the test process went unscheduled
 }
 
+// nemesisRequestTimeout is the nodes' http.request_timeout: the default.
+const nemesisRequestTimeout = 10 * time.Second
+
+// linProbeClient and the next id are probeMinority's write and read in the
+// history, after the workload's clients. Neither is a write-then-read, so
+// neither needs a slot in linState.Pending.
+const linProbeClient = linClients
+
 // nemesisWorkload starts the cluster and the workload: linClients clients
 // spread over the nodes (client i always uses node i mod size), and one
 // poster per node posting uniquely named messages.
 // With a profile, the nodes run with its Raft timing.
 func nemesisWorkload(t *testing.T, size int, direct bool, profile string) *nemesis {
 	fn := faultnet.New()
-	var edit func(int, *config.Config)
-	if profile != "" {
-		edit = func(_ int, cfg *config.Config) {
+	edit := func(_ int, cfg *config.Config) {
+		// The production request timeout, not nodetest's minute: a node
+		// cut off from the majority must answer its users 503 within the
+		// long runs' 15 s fault and the clients' 20 s, as a user's node
+		// would. (With a minute, the minority probe gave up first and its
+		// follow, still held by the node, landed after the heal.)
+		cfg.HTTP.RequestTimeout = config.Duration(nemesisRequestTimeout)
+		if profile != "" {
 			p := config.RaftProfiles()[profile]
 			cfg.Raft.Profile = profile
 			cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout = config.Duration(p.HeartbeatTimeout), config.Duration(p.ElectionTimeout)
@@ -115,9 +128,9 @@ func nemesisWorkload(t *testing.T, size int, direct bool, profile string) *nemes
 	}
 	nm := &nemesis{
 		t: t, fn: fn, nodes: nodes, h: &linHistory{start: time.Now()},
-		// Longer than the node's request timeout (10 s): a node that
-		// cannot serve answers 503 itself.
-		hc:     &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		// Longer than the node's request timeout: a node that cannot
+		// serve answers 503 itself.
+		hc:     &http.Client{Timeout: 2 * nemesisRequestTimeout, Transport: &http.Transport{DisableKeepAlives: true}},
 		stop:   make(chan struct{}),
 		posted: map[string]bool{}, unknown: map[string]bool{}, statuses: map[int]int{},
 	}
@@ -453,18 +466,23 @@ func waitSameWithin(t *testing.T, nodes []*node.Node, within time.Duration) {
 // probeMinority sends one write and one read to n, which is cut off from
 // the majority, and waits for both answers: each must be a 503 (after the
 // node's request timeout) or, when the fault healed meanwhile, a success.
+// Both go into the history like any client's: a 503 write may still take
+// effect, and the checker must know it was sent.
 // It returns how many 503s it got and how many requests it sent.
 func (nm *nemesis) probeMinority(n *node.Node) (got503, sent int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, req := range []struct{ method, path string }{{"POST", "/fllws/" + linWho}, {"GET", "/latest"}} {
+	for i, req := range []linRequest{
+		{method: "POST", path: "/fllws/" + linWho, status: http.StatusNoContent,
+			body:  map[string]string{"follow": linWhoms[0]},
+			parts: []linInput{{Kind: linFollow, Client: linProbeClient, Whom: 0, Follow: true}}},
+		{method: "GET", path: "/latest", status: http.StatusOK,
+			parts: []linInput{{Kind: linRead, Client: linProbeClient + 1}}},
+	} {
 		wg.Go(func() {
-			var body any
-			if req.method == "POST" {
-				body = map[string]string{"follow": linWhoms[0]}
-			}
-			started := time.Now()
-			r := linDo(nm.hc, req.method, "http://"+n.HTTPAddr()+"/api"+req.path, body)
+			started, call := time.Now(), nm.h.now()
+			r := linDo(nm.hc, req.method, "http://"+n.HTTPAddr()+"/api"+req.path, req.body)
+			nm.h.record(linProbeClient+i, n.ID(), req, call, nm.h.now(), r)
 			mu.Lock()
 			defer mu.Unlock()
 			sent++
@@ -642,29 +660,39 @@ func TestNemesis(t *testing.T) {
 			nm.fault()
 			nm.sleep(d.latency)
 			// No election at all, unless the machine starved the test
-			// process (for half a heartbeat timeout or more) shortly
-			// before it: then it is the machine's, and the table says so
-			// (longest stall). On a quiet machine every election counts.
+			// process shortly before it: then it is the machine's, and
+			// the table says so (longest stall). On a quiet machine every
+			// election counts. A stall explains an election when it is
+			// long enough to end a follower's patience (half a heartbeat
+			// timeout: the randomised timeout is at least that much
+			// after the last heartbeat) or the leader's lease: the
+			// leader hears from a follower once per heartbeat interval
+			// (a tenth of the heartbeat timeout) plus a round trip of at
+			// most twice the delay and jitter, so a stall longer than
+			// the lease minus those leaves it without a quorum's contact
+			// (wan: 500 - 100 - 140 = 260 ms; lan: 25 ms either way).
 			p := config.RaftProfiles()[lat.profile]
 			window := 2*p.HeartbeatTimeout + 2*p.ElectionTimeout + 100*time.Millisecond
+			minStall := min(p.HeartbeatTimeout/2,
+				p.LeaderLeaseTimeout-p.HeartbeatTimeout/10-2*(lat.delay+lat.jitter))
 			nm.mu.Lock()
 			leaders, elections, stall, roles := nm.leaders, len(nm.elections), nm.stall, strings.Join(nm.roles, "\n")
 			nm.mu.Unlock()
 			terms := nm.maxTerm() - nm.termAtStart
-			if un := nm.unexplainedElections(p.HeartbeatTimeout/2, window); len(un) > 0 || (elections == 0 && (leaders > 0 || terms > 0)) {
+			if un := nm.unexplainedElections(minStall, window); len(un) > 0 || (elections == 0 && (leaders > 0 || terms > 0)) {
 				nm.t.Errorf("%v of %v ± %v latency on every link with the %s profile: %d leaderships won, %d terms started, %d elections not explained by a stall of the test process (at %v; longest stall %v); want none\nroles seen:\n%s",
 					d.latency, lat.delay, lat.jitter, lat.profile, leaders, terms, len(un), un, stall, roles)
 			} else if leaders > 0 || terms > 0 {
 				nm.mu.Lock()
 				long := 0
 				for _, st := range nm.stalls {
-					if st[1] >= p.HeartbeatTimeout/2 {
+					if st[1] >= minStall {
 						long++
 					}
 				}
 				nm.mu.Unlock()
 				nm.t.Logf("%d leaderships won, %d terms started, each within %v after the test process stalled for %v or more (%d such stalls in %v, the longest %v): the machine's load, not the links",
-					leaders, terms, window, p.HeartbeatTimeout/2, long, d.latency, stall)
+					leaders, terms, window, minStall, long, d.latency, stall)
 			}
 			nm.fn.SetDelayAll(0, 0)
 			res.converge = nm.heal()

@@ -63,6 +63,18 @@ fresh_cluster() {
 	wait_ready 2 && wait_ready 3
 }
 
+cpu_report() { # the CPU-seconds (user+sys) each node has used since it started
+	tck=$(getconf CLK_TCK)
+	line="cpu"
+	for i in 1 2 3; do
+		pid=$(cat "$DIR/node$i.pid")
+		# utime and stime are fields 14 and 15; the command name (field 2)
+		# has no spaces here.
+		line="$line  node$i $(awk -v t="$tck" '{printf "%.1f s", ($14 + $15) / t}' "/proc/$pid/stat")"
+	done
+	echo "$line"
+}
+
 leader() { # the index (1-3) of the current leader
 	curl -sf http://127.0.0.1:18491/readyz | jq -r .leader | sed 's/^node//'
 }
@@ -72,6 +84,7 @@ for c in $RUNS; do
 	fresh_cluster
 	echo "== 3 nodes, simulate --concurrency $c"
 	"$BIN" simulate --url "$URLS" --scenario "$SCENARIO" --concurrency "$c" 2>"$DIR/errors-c$c.log" || true
+	cpu_report
 done
 
 case " $RUNS " in *" kill "*) ;; *) RUNS_KILL=no ;; esac

@@ -37,6 +37,7 @@ package backup
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
@@ -180,7 +181,12 @@ func Read(r io.Reader, dst io.Writer) (Header, error) {
 	zr.Multistream(false)
 	copied, err := io.Copy(dst, io.LimitReader(zr, h.Size+1))
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+		// Damaged compressed data is deflate's CorruptInputError (a bit
+		// flipped mid-file), gzip's checksum or header error, or an end
+		// met too soon; other errors are the source's or dst's own.
+		var damaged flate.CorruptInputError
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
+			errors.As(err, &damaged) {
 			return h, fmt.Errorf("%w: the data is truncated or damaged: %v", ErrCorrupt, err)
 		}
 		return h, err
