@@ -645,15 +645,13 @@ func TestNemesis(t *testing.T) {
 		{"latency-2ms-lan", config.RaftLAN, 2 * time.Millisecond, time.Millisecond},
 		{"latency-50ms-wan", config.RaftWAN, 50 * time.Millisecond, 20 * time.Millisecond},
 	} {
-		if lat.profile == config.RaftLAN && !faultsLong() {
-			// 50 ms timeouts on a 2-core machine busy with a second test
-			// run elect without a stall the test process can see (two in
-			// 8 s at load 10): the assertion holds on a quiet machine
-			// only, so it runs with the long scenarios (make
-			// bench-faults), not in make test.
-			t.Logf("%s: runs with MINITWIT_FAULTS_LONG=1 only (needs a quiet machine)", lat.name)
-			continue
-		}
+		// 50 ms timeouts on a 2-core machine busy with a second test run
+		// elect without a stall the test process can see (two in 8 s at
+		// load 10): "no election" holds on a quiet machine only, so the
+		// short lan run (make test) checks what every scenario checks
+		// (linearizable, nothing acknowledged lost) and reports its
+		// elections; the long one (make bench-faults) asserts none.
+		electionsCount := lat.profile != config.RaftLAN || faultsLong()
 		runProfile(lat.name, lat.profile, 3, 0, func(nm *nemesis, res *nemesisResult) {
 			nm.leader(nm.nodes)
 			nm.fn.SetDelayAll(lat.delay, lat.jitter)
@@ -679,7 +677,10 @@ func TestNemesis(t *testing.T) {
 			leaders, elections, stall, roles := nm.leaders, len(nm.elections), nm.stall, strings.Join(nm.roles, "\n")
 			nm.mu.Unlock()
 			terms := nm.maxTerm() - nm.termAtStart
-			if un := nm.unexplainedElections(minStall, window); len(un) > 0 || (elections == 0 && (leaders > 0 || terms > 0)) {
+			if !electionsCount {
+				nm.t.Logf("%v of %v ± %v latency with the %s profile: %d leaderships won, %d terms started (longest stall %v); not asserted in the short run",
+					d.latency, lat.delay, lat.jitter, lat.profile, leaders, terms, stall)
+			} else if un := nm.unexplainedElections(minStall, window); len(un) > 0 || (elections == 0 && (leaders > 0 || terms > 0)) {
 				nm.t.Errorf("%v of %v ± %v latency on every link with the %s profile: %d leaderships won, %d terms started, %d elections not explained by a stall of the test process (at %v; longest stall %v); want none\nroles seen:\n%s",
 					d.latency, lat.delay, lat.jitter, lat.profile, leaders, terms, len(un), un, stall, roles)
 			} else if leaders > 0 || terms > 0 {
