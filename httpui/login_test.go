@@ -3,6 +3,7 @@ package httpui_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,9 +52,14 @@ func TestLoginLimitParallelGuesses(t *testing.T) {
 
 // TestLoginUnknownCostsAsKnown: an unknown name is answered no faster
 // than a known one with a wrong password (both compute one argon2id
-// hash). The two kinds of attempt are interleaved and each kind's fastest
-// answer is compared (within a factor of 2): the fastest is what the work
-// itself costs, while a busy machine only ever adds to single answers.
+// hash). The two kinds of attempt are interleaved, and they must be
+// within a factor of 2 by one of two measures: each kind's fastest answer
+// (what the work itself costs; a busy machine only ever adds to single
+// answers), or the median over the rounds of each round's ratio (a round's
+// two answers meet about the same load). Beside a second test suite one
+// kind can miss every quiet moment in 10 rounds (fastest unknown 93 ms,
+// known 316 ms); an unknown name answered without a hash would still be
+// far apart by both measures, every round.
 func TestLoginUnknownCostsAsKnown(t *testing.T) {
 	t.Parallel()
 	_, base := fakeDefault(t)
@@ -66,18 +72,26 @@ func TestLoginUnknownCostsAsKnown(t *testing.T) {
 		uiWantContains(t, p, want)
 		return d
 	}
-	// 7 rounds, and up to 10 while the fastest answers are not yet within
-	// 2x: on a loaded machine one kind may not have met a quiet moment in
-	// 7. More samples only bring each minimum closer to the work's cost,
-	// so a real difference stays. 10 rounds are 20 failed sign-ins, the
-	// budget of one address (auth.UserLoginBudget).
+	within2x := func(a, b float64) bool { return a <= 2*b && b <= 2*a }
+	// 7 rounds, and up to 10 while neither measure is within 2x. More
+	// samples only bring each measure closer to the work's cost, so a
+	// real difference stays. 10 rounds are 20 failed sign-ins, the budget
+	// of one address (auth.UserLoginBudget).
 	known, unknown := time.Duration(1<<62), time.Duration(1<<62)
-	for round := 0; round < 7 || round < 10 && (unknown*2 < known || known*2 < unknown); round++ {
-		known = min(known, attempt("known", uiErrBadPass))
-		unknown = min(unknown, attempt("nobody-here", uiErrBadUser))
+	var ratios []float64
+	agree := func() bool {
+		sorted := slices.Sorted(slices.Values(ratios))
+		median := sorted[len(sorted)/2]
+		return within2x(float64(known), float64(unknown)) || within2x(median, 1)
 	}
-	if unknown*2 < known || known*2 < unknown {
-		t.Errorf("fastest answer for an unknown name %s, for a known one %s: not within 2x", unknown, known)
+	for round := 0; round < 7 || round < 10 && !agree(); round++ {
+		k, u := attempt("known", uiErrBadPass), attempt("nobody-here", uiErrBadUser)
+		known, unknown = min(known, k), min(unknown, u)
+		ratios = append(ratios, float64(k)/float64(u))
+	}
+	if !agree() {
+		t.Errorf("fastest answer for an unknown name %s, for a known one %s; known/unknown per round %.2f: not within 2x by either measure",
+			unknown, known, ratios)
 	}
 }
 

@@ -179,23 +179,53 @@ func (c *Client) Leader(ctx context.Context, addr string) (string, error) {
 
 // Remove takes a member out of the cluster.
 func (c *Client) Remove(ctx context.Context, addr, id string) error {
-	leader, err := c.Leader(ctx, addr)
-	if err != nil {
+	return atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, false, func(leader string) error {
+		_, err := c.do(ctx, http.MethodPost, leader, rpcRemove, memberRequest{ID: id})
 		return err
-	}
-	_, err = c.do(ctx, http.MethodPost, leader, rpcRemove, memberRequest{ID: id})
-	return err
+	})
 }
 
 // Transfer hands leadership to member to (or to the best candidate when
 // to is empty) and returns the new leader's id.
 func (c *Client) Transfer(ctx context.Context, addr, to string) (string, error) {
-	leader, err := c.Leader(ctx, addr)
-	if err != nil {
-		return "", err
-	}
-	data, err := c.do(ctx, http.MethodPost, leader, rpcTransfer, memberRequest{ID: to})
+	var data []byte
+	err := atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, false, func(leader string) error {
+		var err error
+		data, err = c.do(ctx, http.MethodPost, leader, rpcTransfer, memberRequest{ID: to})
+		return err
+	})
 	return string(data), err
+}
+
+// leaderAttempts bounds how many times atLeader sends a request when
+// leadership keeps moving: a cluster that elects that often has a problem
+// an operator should see.
+const leaderAttempts = 8
+
+// atLeader finds the leader and calls it, and does both again while the
+// answer is "not the leader" (the request reached a member that had just
+// lost the leadership, or an election was under way: nothing was done)
+// and, when unknownToo, "outcome unknown" (only for a request that is
+// safe to repeat). Operator commands used to fail with "421: not the
+// leader" on a busy machine when leadership moved between the two steps.
+func atLeader(ctx context.Context, findLeader func() (string, error), unknownToo bool, call func(leader string) error) error {
+	for attempt := 1; ; attempt++ {
+		leader, err := findLeader()
+		if err != nil {
+			return err
+		}
+		err = call(leader)
+		var re *rpcError
+		if err == nil || !errors.As(err, &re) || attempt == leaderAttempts ||
+			(re.code != codeNotLeader && (!unknownToo || re.code != codeOutcomeUnknown)) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
 }
 
 // Token returns the cluster's join token.
@@ -217,11 +247,6 @@ func (c *Client) Backup(ctx context.Context, addr string, w io.Writer) error {
 	return err
 }
 
-// restoreAttempts bounds how many times RestoreCluster sends the backup
-// when leadership keeps moving: a cluster that elects that often has a
-// problem an operator should see.
-const restoreAttempts = 8
-
 // RestoreCluster sends a backup to the leader of the cluster the node at
 // addr belongs to, which replaces the cluster's state with it. open gives
 // the backup from its start (a decrypted backup is read again from its
@@ -233,31 +258,18 @@ const restoreAttempts = 8
 // of the moment: restoring the same backup twice gives the same state, so
 // a restore whose outcome was unknown cannot do harm by being repeated.
 func (c *Client) RestoreCluster(ctx context.Context, addr string, open func() (io.ReadCloser, error)) error {
-	for attempt := 1; ; attempt++ {
-		leader, err := c.Leader(ctx, addr)
-		if err != nil {
-			return err
-		}
+	return atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, true, func(leader string) error {
 		body, err := open()
 		if err != nil {
 			return err
 		}
+		defer body.Close()
 		resp, err := c.send(ctx, http.MethodPost, leader, rpcRestore, body)
-		body.Close()
 		if err == nil {
 			resp.Body.Close()
-			return nil
 		}
-		var re *rpcError
-		if !errors.As(err, &re) || (re.code != codeNotLeader && re.code != codeOutcomeUnknown) || attempt == restoreAttempts {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
-		}
-	}
+		return err
+	})
 }
 
 // Flagged lists the flagged messages, newest first, through the node at
