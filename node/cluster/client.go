@@ -179,7 +179,7 @@ func (c *Client) Leader(ctx context.Context, addr string) (string, error) {
 
 // Remove takes a member out of the cluster.
 func (c *Client) Remove(ctx context.Context, addr, id string) error {
-	return atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, false, func(leader string) error {
+	return c.viaLeader(ctx, addr, false, func(leader string) error {
 		_, err := c.do(ctx, http.MethodPost, leader, rpcRemove, memberRequest{ID: id})
 		return err
 	})
@@ -189,7 +189,7 @@ func (c *Client) Remove(ctx context.Context, addr, id string) error {
 // to is empty) and returns the new leader's id.
 func (c *Client) Transfer(ctx context.Context, addr, to string) (string, error) {
 	var data []byte
-	err := atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, false, func(leader string) error {
+	err := c.viaLeader(ctx, addr, false, func(leader string) error {
 		var err error
 		data, err = c.do(ctx, http.MethodPost, leader, rpcTransfer, memberRequest{ID: to})
 		return err
@@ -201,6 +201,11 @@ func (c *Client) Transfer(ctx context.Context, addr, to string) (string, error) 
 // leadership keeps moving: a cluster that elects that often has a problem
 // an operator should see.
 const leaderAttempts = 8
+
+// viaLeader is atLeader with the leader found through the node at addr.
+func (c *Client) viaLeader(ctx context.Context, addr string, unknownToo bool, call func(leader string) error) error {
+	return atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, unknownToo, call)
+}
 
 // atLeader finds the leader and calls it, and does both again while the
 // answer is "not the leader" (the request reached a member that had just
@@ -258,7 +263,7 @@ func (c *Client) Backup(ctx context.Context, addr string, w io.Writer) error {
 // of the moment: restoring the same backup twice gives the same state, so
 // a restore whose outcome was unknown cannot do harm by being repeated.
 func (c *Client) RestoreCluster(ctx context.Context, addr string, open func() (io.ReadCloser, error)) error {
-	return atLeader(ctx, func() (string, error) { return c.Leader(ctx, addr) }, true, func(leader string) error {
+	return c.viaLeader(ctx, addr, true, func(leader string) error {
 		body, err := open()
 		if err != nil {
 			return err
